@@ -1,0 +1,83 @@
+"""Small shared pieces for writing layer specs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.catalog import CheckFn, ModuleCall, ParamSpec, Params, TensorSpec
+
+
+def nn_call(name: str, **kwargs: Any) -> ModuleCall:
+    """A call of ``torch.nn.<name>`` (torch is imported only now)."""
+    from torch import nn
+
+    return ModuleCall(getattr(nn, name), kwargs)
+
+
+def own_call(name: str, **kwargs: Any) -> ModuleCall:
+    """A call of one of Layerloom's own modules in ``graph.modules``."""
+    from graph import modules
+
+    return ModuleCall(getattr(modules, name), kwargs)
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "×".join(["N", *(str(d) for d in shape)])
+
+
+def needs_rank(rank: int, what: str, hint: str) -> CheckFn:
+    """A check that every input has ``rank`` dimensions per sample."""
+
+    def check(p: Params, ins: list[TensorSpec]) -> str | None:
+        for t in ins:
+            if len(t.shape) != rank:
+                return f"expects {what} but receives {shape_text(t.shape)}; {hint}"
+        return None
+
+    return check
+
+
+def needs_float(p: Params, ins: list[TensorSpec]) -> str | None:
+    for t in ins:
+        if t.dtype != "float":
+            return "receives token ids; add an Embedding first to turn them into vectors"
+    return None
+
+
+def all_checks(*checks: CheckFn) -> CheckFn:
+    def check(p: Params, ins: list[TensorSpec]) -> str | None:
+        for c in checks:
+            message = c(p, ins)
+            if message:
+                return message
+        return None
+
+    return check
+
+
+def batched_dim(dim: int) -> int:
+    """A per-sample dimension index as an index into the batched tensor."""
+    return dim + 1 if dim >= 0 else dim
+
+
+def dim_check(p: Params, ins: list[TensorSpec]) -> str | None:
+    rank = len(ins[0].shape)
+    if not -rank <= p["dim"] < rank:
+        return f"dim {p['dim']} does not exist in {shape_text(ins[0].shape)} (valid: {-rank}…{rank - 1})"
+    return None
+
+
+def dim_param(default: int, doc: str) -> ParamSpec:
+    return ParamSpec("dim", "int", default, doc, minimum=-8, maximum=7)
+
+
+def positive(name: str, default: int, doc: str, maximum: int = 1 << 20) -> ParamSpec:
+    return ParamSpec(name, "int", default, doc, minimum=1, maximum=maximum)
+
+
+def fraction(name: str, default: float, doc: str) -> ParamSpec:
+    return ParamSpec(name, "float", default, doc, minimum=0.0, maximum=0.99)
+
+
+def flag(name: str, default: bool, doc: str) -> ParamSpec:
+    return ParamSpec(name, "bool", default, doc)

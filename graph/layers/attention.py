@@ -1,0 +1,167 @@
+"""Embeddings, patches, positions and attention: the Transformer's parts."""
+
+from __future__ import annotations
+
+from graph.catalog import CATALOG, LayerSpec, ParamSpec, Params, PortSpec, TensorSpec
+from graph.layers._helpers import (
+    all_checks, flag, fraction, needs_float, needs_rank, nn_call, own_call, positive,
+    shape_text,
+)
+
+CATEGORY = "Attention"
+
+_SEQUENCES = needs_rank(2, "sequences shaped T×D", "add a Linear or Embedding to make one")
+
+
+def _embedding_check(p: Params, ins: list[TensorSpec]) -> str | None:
+    if ins[0].dtype != "long" or ins[0].vocab is None:
+        return "expects token ids; connect an Input whose kind is 'tokens'"
+    return None
+
+
+CATALOG.register(LayerSpec(
+    id="Embedding", category=CATEGORY, display_name="Embedding",
+    description="Looks up a learned vector for every token id.",
+    doc="The vocabulary size comes from the token Input; T ids become T×D vectors.",
+    params=(positive("embedding_dim", 32, "Length of each token's vector.", maximum=1 << 14),),
+    build=lambda p, ins: nn_call(
+        "Embedding", num_embeddings=ins[0].vocab or 1, embedding_dim=p["embedding_dim"]
+    ),
+    check=_embedding_check, has_weights=True, key_params=("embedding_dim",),
+))
+
+
+def _patch_check(p: Params, ins: list[TensorSpec]) -> str | None:
+    size = p["patch_size"]
+    if any(s % size for s in ins[0].shape[1:]):
+        return f"patch size {size} does not divide the image {shape_text(ins[0].shape)} evenly"
+    return None
+
+
+CATALOG.register(LayerSpec(
+    id="Patchify", category=CATEGORY, display_name="Patchify",
+    description="Cuts an image into square patches: a sequence for a vision Transformer.",
+    doc="C×H×W becomes (H/p·W/p) × (C·p·p); follow it with a Linear to embed the patches.",
+    params=(positive("patch_size", 2, "Side of each square patch.", maximum=64),),
+    build=lambda p, ins: own_call("Patchify", patch_size=p["patch_size"]),
+    check=all_checks(needs_float, needs_rank(3, "images shaped C×H×W", "add a Reshape"),
+                     _patch_check),
+    key_params=("patch_size",),
+))
+
+CATALOG.register(LayerSpec(
+    id="PositionalEncoding", category=CATEGORY, display_name="PositionalEncoding",
+    description="Adds each position's code so attention knows the order of tokens.",
+    doc="Sinusoidal codes are fixed; learned ones are trained like weights.",
+    params=(ParamSpec("kind", "choice", "sinusoidal", "Fixed sine/cosine codes, or learned.",
+                      choices=("sinusoidal", "learned")),),
+    build=lambda p, ins: own_call(
+        "PositionalEncoding", length=ins[0].shape[0], dim=ins[0].shape[1], kind=p["kind"]
+    ),
+    check=all_checks(needs_float, _SEQUENCES), key_params=("kind",),
+))
+
+
+def _heads_check(p: Params, ins: list[TensorSpec]) -> str | None:
+    dim = ins[0].shape[-1]
+    heads = p.get("num_heads", p.get("nhead"))
+    if dim % heads:
+        return f"has {heads} heads, which must divide the model width {dim}"
+    return None
+
+
+def _cross_causal_check(p: Params, ins: list[TensorSpec]) -> str | None:
+    if p["causal"] and len(ins) > 1 and ins[0].shape[0] != ins[1].shape[0]:
+        return (f"is causal, so query and key/value need the same length "
+                f"(got {ins[0].shape[0]} and {ins[1].shape[0]})")
+    return None
+
+
+CATALOG.register(LayerSpec(
+    id="MultiheadAttention", category=CATEGORY, display_name="MultiheadAttention",
+    description="Each position gathers information from the positions it attends to.",
+    doc=(
+        "Self-attention when only 'query' is wired; cross-attention when 'key_value' is "
+        "wired too. Causal masking stops a position from seeing later ones."
+    ),
+    params=(
+        positive("num_heads", 4, "Parallel attention heads; must divide the width.",
+                 maximum=256),
+        fraction("dropout", 0.0, "Dropout on the attention weights."),
+        flag("causal", False, "Hide later positions (for generating sequences)."),
+    ),
+    inputs=(PortSpec("query", "The sequence that asks (T×D)."),
+            PortSpec("key_value", "The sequence attended to; omit for self-attention.",
+                     optional=True)),
+    build=lambda p, ins: own_call(
+        "Attention", embed_dim=ins[0].shape[-1], num_heads=p["num_heads"],
+        kdim=ins[1].shape[-1] if len(ins) > 1 else None, dropout=p["dropout"],
+        causal_length=ins[0].shape[0] if p["causal"] else 0,
+    ),
+    check=all_checks(needs_float, _SEQUENCES, _heads_check, _cross_causal_check),
+    has_weights=True, key_params=("num_heads",),
+))
+
+
+def _transformer_params(causal: bool | None) -> tuple[ParamSpec, ...]:
+    params = (
+        positive("nhead", 4, "Attention heads; must divide the width.", maximum=256),
+        positive("dim_feedforward", 128, "Width of the feed-forward block.", maximum=1 << 16),
+        fraction("dropout", 0.1, "Dropout inside the layer."),
+        ParamSpec("activation", "choice", "relu", "Activation of the feed-forward block.",
+                  choices=("relu", "gelu")),
+        flag("norm_first", True, "Pre-norm (steadier training) or post-norm (the original)."),
+    )
+    if causal is not None:
+        params += (flag("causal", causal, "Hide later positions of the input sequence."),)
+    return params
+
+
+CATALOG.register(LayerSpec(
+    id="TransformerEncoderLayer", category=CATEGORY, display_name="TransformerEncoderLayer",
+    description="Self-attention plus a feed-forward block, each with a residual connection.",
+    doc="The building block of BERT and ViT. Input and output are T×D.",
+    params=_transformer_params(None),
+    build=lambda p, ins: nn_call(
+        "TransformerEncoderLayer", d_model=ins[0].shape[-1], nhead=p["nhead"],
+        dim_feedforward=p["dim_feedforward"], dropout=p["dropout"],
+        activation=p["activation"], batch_first=True, norm_first=p["norm_first"],
+    ),
+    check=all_checks(needs_float, _SEQUENCES, _heads_check),
+    has_weights=True, key_params=("nhead", "dim_feedforward"),
+))
+
+
+def _memory_width_check(p: Params, ins: list[TensorSpec]) -> str | None:
+    if len(ins) > 1 and ins[1].shape[-1] != ins[0].shape[-1]:
+        return (f"needs memory as wide as its input ({ins[0].shape[-1]}) but the memory is "
+                f"{shape_text(ins[1].shape)}")
+    return None
+
+
+CATALOG.register(LayerSpec(
+    id="TransformerDecoderLayer", category=CATEGORY, display_name="TransformerDecoderLayer",
+    description="Masked self-attention, attention to an encoder's memory, and feed-forward.",
+    doc="The building block of sequence-to-sequence Transformers. Input and output are T×D.",
+    params=_transformer_params(True),
+    inputs=(PortSpec("x", "The target sequence (T×D)."),
+            PortSpec("memory", "The encoder's output sequence (S×D).")),
+    build=lambda p, ins: own_call(
+        "DecoderLayer", d_model=ins[0].shape[-1], nhead=p["nhead"],
+        dim_feedforward=p["dim_feedforward"], dropout=p["dropout"],
+        activation=p["activation"], norm_first=p["norm_first"],
+        causal_length=ins[0].shape[0] if p["causal"] else 0,
+    ),
+    check=all_checks(needs_float, _SEQUENCES, _heads_check, _memory_width_check),
+    has_weights=True, key_params=("nhead", "causal"),
+))
+
+CATALOG.register(LayerSpec(
+    id="SequencePool", category=CATEGORY, display_name="SequencePool",
+    description="Turns a sequence into one vector: the mean over time, or the first token.",
+    doc="Use it before the classifier head of a Transformer encoder.",
+    params=(ParamSpec("mode", "choice", "mean", "Average all positions, or take the first.",
+                      choices=("mean", "first")),),
+    build=lambda p, ins: own_call("SequencePool", mode=p["mode"]),
+    check=all_checks(needs_float, _SEQUENCES), key_params=("mode",),
+))

@@ -1,0 +1,203 @@
+"""Torch modules for layers that ``torch.nn`` has no single class for.
+
+Each class here is self-contained (it uses only ``math``, ``torch`` and ``nn``)
+because the code generator copies its source verbatim into standalone files.
+Per-sample dimensions in parameters exclude the batch dimension.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class Reshape(nn.Module):
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"
+
+
+class Permute(nn.Module):
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dims = (0, *(d + 1 for d in dims))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(self.dims)
+
+
+class Recurrent(nn.Module):
+    """RNN / GRU / LSTM (batch first) returning the whole sequence or the last step.
+
+    For a bidirectional layer the last step is the final hidden state of each
+    direction (forward after the last time step, backward after the first).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        output: str = "last",
+    ) -> None:
+        super().__init__()
+        cls = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind]
+        self.rnn = cls(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.kind = kind
+        self.output = output
+        self.directions = 2 if bidirectional else 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        seq, state = self.rnn(x)
+        if self.output == "sequence":
+            return seq
+        h_n = state[0] if self.kind == "lstm" else state
+        if self.directions == 2:
+            return torch.cat((h_n[-2], h_n[-1]), dim=1)
+        return h_n[-1]
+
+
+class Patchify(nn.Module):
+    """Cut images (C×H×W) into non-overlapping patches: (H/p·W/p) × (C·p·p)."""
+
+    def __init__(self, patch_size: int) -> None:
+        super().__init__()
+        self.patch_size = patch_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        p = self.patch_size
+        x = x.reshape(n, c, h // p, p, w // p, p)
+        return x.permute(0, 2, 4, 1, 3, 5).reshape(n, (h // p) * (w // p), c * p * p)
+
+
+class PositionalEncoding(nn.Module):
+    """Adds position information to a sequence (length × dim), fixed or learned."""
+
+    def __init__(self, length: int, dim: int, kind: str = "sinusoidal") -> None:
+        super().__init__()
+        self.kind = kind
+        if kind == "learned":
+            self.table = nn.Parameter(torch.randn(1, length, dim) * 0.02)
+        else:
+            position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
+            rate = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(1e4) / dim))
+            table = torch.zeros(1, length, dim)
+            table[0, :, 0::2] = torch.sin(position * rate)
+            table[0, :, 1::2] = torch.cos(position * rate[: dim // 2])
+            self.register_buffer("table", table, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.table
+
+
+class Attention(nn.Module):
+    """Multi-head attention: self-attention, or cross-attention to ``key_value``."""
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        kdim: int | None = None,
+        dropout: float = 0.0,
+        causal_length: int = 0,
+    ) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(
+            embed_dim, num_heads, dropout=dropout, kdim=kdim, vdim=kdim, batch_first=True
+        )
+        self.causal = causal_length > 0
+        mask = torch.triu(torch.full((causal_length, causal_length), float("-inf")), diagonal=1)
+        self.register_buffer("mask", mask, persistent=False)
+
+    def forward(self, query: torch.Tensor, key_value: torch.Tensor | None = None) -> torch.Tensor:
+        kv = query if key_value is None else key_value
+        mask = self.mask if self.causal else None
+        out, _ = self.attn(query, kv, kv, attn_mask=mask, need_weights=False, is_causal=self.causal)
+        return out
+
+
+class DecoderLayer(nn.Module):
+    """A Transformer decoder layer (batch first), optionally causal on its input."""
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int,
+        dropout: float,
+        activation: str,
+        norm_first: bool,
+        causal_length: int = 0,
+    ) -> None:
+        super().__init__()
+        self.layer = nn.TransformerDecoderLayer(
+            d_model,
+            nhead,
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            activation=activation,
+            batch_first=True,
+            norm_first=norm_first,
+        )
+        self.causal = causal_length > 0
+        mask = torch.triu(torch.full((causal_length, causal_length), float("-inf")), diagonal=1)
+        self.register_buffer("mask", mask, persistent=False)
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        mask = self.mask if self.causal else None
+        return self.layer(x, memory, tgt_mask=mask, tgt_is_causal=self.causal)
+
+
+class SequencePool(nn.Module):
+    """Sequence (length × dim) to one vector: the mean over time, or the first token."""
+
+    def __init__(self, mode: str = "mean") -> None:
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=1) if self.mode == "mean" else x[:, 0]
+
+
+class Add(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+class Multiply(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
+
+class Concat(nn.Module):
+    def __init__(self, dim: int = 0) -> None:
+        super().__init__()
+        self.dim = dim + 1 if dim >= 0 else dim  # per-sample dim → batched dim
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, dim=self.dim)

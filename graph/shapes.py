@@ -1,0 +1,299 @@
+"""Shape inference on the meta device, live and incremental.
+
+Every layer is built as a real torch module on the ``meta`` device and run on
+meta tensors, so shapes are exactly what torch produces, at no memory cost.
+``ShapeInference`` follows a document's events and, on ``update()``, re-infers
+only the nodes downstream of what changed, stopping where an output is unchanged.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from graph.catalog import LayerSpec, ModuleCall, TensorSpec, catalog
+from graph.document import Document, Edge, Network, Node, Signal
+
+if TYPE_CHECKING:
+    from torch import nn
+
+_PROBE_BATCH = 2  # any batch > 1 works (BatchNorm needs two samples per channel)
+
+
+@dataclass(frozen=True)
+class NodeShape:
+    """What inference learned about one node."""
+
+    out: TensorSpec | None  # None: unknown (missing input, error here or upstream)
+    error: str | None = None  # a message about this node, in the user's terms
+    params: int = 0  # parameter count (all)
+    trainable: int = 0  # of which trainable
+
+
+def input_problem(spec: LayerSpec, node: Node, inputs: list[tuple[str, str]]) -> str | None:
+    """Why a node's wiring is incomplete, or None."""
+    connected = [port for port, _ in inputs]
+    for port in spec.inputs:
+        if port.variadic:
+            count = sum(1 for key in connected if port.matches(key))
+            if count < port.min_count:
+                return f"needs at least {port.min_count} inputs on '{port.name}', has {count}"
+        elif not port.optional and port.name not in connected:
+            return f"input '{port.name}' is not connected"
+    return None
+
+
+def param_problem(spec: LayerSpec, params: dict[str, Any]) -> str | None:
+    for p in spec.all_params:
+        message = p.problem(params[p.name])
+        if message:
+            return f"parameter '{p.name}' {message}"
+    return None
+
+
+def module_call(spec: LayerSpec, params: dict[str, Any], ins: list[TensorSpec]) -> ModuleCall:
+    assert spec.build is not None, spec.id
+    return spec.build(params, ins)
+
+
+def infer_node(spec: LayerSpec, params: dict[str, Any], ins: list[TensorSpec]) -> NodeShape:
+    """Infer one node from its parameters and input specs (all known)."""
+    if spec.role == "input":
+        return _input_shape(spec, params)
+    if spec.role == "output":
+        return NodeShape(ins[0])
+    return _infer_layer(spec.id, _freeze(params), tuple(ins))
+
+
+def _freeze(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(params.items()))
+
+
+def _input_shape(spec: LayerSpec, params: dict[str, Any]) -> NodeShape:
+    problem = param_problem(spec, params)
+    if problem:
+        return NodeShape(None, problem)
+    if spec.id == "Noise":
+        return NodeShape(TensorSpec((params["size"],)))
+    if params["kind"] == "tokens":
+        return NodeShape(TensorSpec(tuple(params["shape"]), "long", params["vocab_size"]))
+    return NodeShape(TensorSpec(tuple(params["shape"])))
+
+
+@lru_cache(maxsize=8192)
+def _infer_layer(
+    type_id: str, frozen: tuple[tuple[str, Any], ...], ins: tuple[TensorSpec, ...]
+) -> NodeShape:
+    import torch
+
+    spec = catalog().get(type_id)
+    params = dict(frozen)
+    problem = param_problem(spec, params) or (spec.check(params, list(ins)) if spec.check else None)
+    if problem:
+        return NodeShape(None, problem)
+    try:
+        with torch.device("meta"):
+            module = module_call(spec, params, list(ins)).build()
+            module.eval()
+            xs = [meta_input(t) for t in ins]
+            out = module(*xs)
+    except Exception as exc:  # torch's own refusal, translated below
+        return NodeShape(None, f"cannot process {_shapes_text(ins)}: {torch_message(exc)}")
+    if not isinstance(out, torch.Tensor) or out.shape[0] != _PROBE_BATCH:
+        return NodeShape(None, "does not keep the batch dimension")
+    total = sum(p.numel() for p in module.parameters())
+    return NodeShape(
+        TensorSpec(tuple(out.shape[1:]), "long" if out.dtype == torch.long else "float"),
+        params=total,
+        trainable=total if params.get("trainable", True) else 0,
+    )
+
+
+def meta_input(t: TensorSpec) -> Any:
+    import torch
+
+    dtype = torch.long if t.dtype == "long" else torch.float32
+    return torch.zeros((_PROBE_BATCH, *t.shape), dtype=dtype, device="meta")
+
+
+def _shapes_text(ins: Iterable[TensorSpec]) -> str:
+    return ", ".join(t.describe() for t in ins)
+
+
+def torch_message(exc: BaseException) -> str:
+    """The first line of a torch error, without internal noise."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return re.sub(r"\s+", " ", text)[:200]
+
+
+def build_module(node: Node, ins: list[TensorSpec]) -> nn.Module:
+    """The real (CPU) module for a node, initialised and frozen as its parameters say."""
+    from torch import nn
+
+    spec = node.spec
+    module: nn.Module = module_call(spec, node.params, ins).build()
+    if spec.has_weights:
+        _initialise(module, node.params["init"])
+        if not node.params["trainable"]:
+            module.requires_grad_(False)
+    return module
+
+
+def _initialise(module: nn.Module, scheme: str) -> None:
+    from torch import nn
+
+    if scheme == "default":
+        return
+    for name, p in module.named_parameters():
+        if p.dim() < 2:
+            if "bias" in name:
+                nn.init.zeros_(p)
+            continue
+        if scheme == "xavier":
+            nn.init.xavier_uniform_(p)
+        elif scheme == "kaiming":
+            nn.init.kaiming_normal_(p, nonlinearity="relu")
+        else:
+            nn.init.normal_(p, 0.0, 0.02)
+
+
+class ShapeInference:
+    """Live shapes for a document; call ``update()`` after edits (cheap when nothing changed)."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.results: dict[str, dict[str, NodeShape]] = {}
+        self._dirty: dict[str, set[str]] = {}
+        self._order: dict[str, dict[str, int]] = {}  # topological rank, per network
+        self.reinferred = 0  # how many nodes the last update() re-inferred
+        self.changed = Signal()  # (network, set of node ids whose result changed)
+        ev = doc.events
+        ev.network_added.connect(self._network_added)
+        ev.network_removed.connect(self._network_removed)
+        ev.node_added.connect(self._node_added)
+        ev.node_removed.connect(self._node_removed)
+        ev.param_changed.connect(lambda net, node_id, _name: self._mark(net, node_id))
+        ev.edge_added.connect(self._edge_changed)
+        ev.edge_removed.connect(self._edge_changed)
+        for name, net in doc.networks.items():
+            self._network_added(name)
+            self._dirty[name].update(net.graph)
+
+    # -- queries -------------------------------------------------------------
+    def shape(self, network: str, node_id: str) -> NodeShape:
+        return self.results.get(network, {}).get(node_id, NodeShape(None))
+
+    def edge_spec(self, network: str, edge: Edge) -> TensorSpec | None:
+        return self.shape(network, edge.source).out
+
+    def input_specs(self, network: str, node_id: str) -> list[TensorSpec | None]:
+        net = self.doc.network(network)
+        return [self.shape(network, src).out for _, src in net.inputs_of(node_id)]
+
+    def totals(self, network: str) -> tuple[int, int]:
+        """(all parameters, trainable parameters) of a network."""
+        shapes = self.results.get(network, {}).values()
+        return sum(s.params for s in shapes), sum(s.trainable for s in shapes)
+
+    # -- event handlers ------------------------------------------------------
+    def _network_added(self, name: str) -> None:
+        self.results[name] = {}
+        self._dirty[name] = set()
+        self._order.pop(name, None)
+
+    def _network_removed(self, name: str) -> None:
+        for table in (self.results, self._dirty, self._order):
+            table.pop(name, None)
+
+    def _node_added(self, network: str, node_id: str) -> None:
+        self._order.pop(network, None)
+        self._mark(network, node_id)
+
+    def _node_removed(self, network: str, node_id: str) -> None:
+        self._order.pop(network, None)
+        self.results[network].pop(node_id, None)
+        self._dirty[network].discard(node_id)
+
+    def _edge_changed(self, network: str, edge: Edge) -> None:
+        self._order.pop(network, None)
+        self._mark(network, edge.target)
+
+    def _mark(self, network: str, node_id: str) -> None:
+        self._dirty.setdefault(network, set()).add(node_id)
+
+    # -- inference -----------------------------------------------------------
+    def update(self) -> dict[str, set[str]]:
+        """Re-infer what changed; returns, per network, the nodes whose result changed."""
+        self.reinferred = 0
+        changed: dict[str, set[str]] = {}
+        for name, dirty in self._dirty.items():
+            if dirty:
+                changed[name] = self._update_network(self.doc.network(name), dirty)
+                dirty.clear()
+        for name, ids in changed.items():
+            if ids:
+                self.changed.emit(name, ids)
+        return changed
+
+    def _topological_rank(self, net: Network) -> dict[str, int]:
+        order = self._order.get(net.name)
+        if order is None:
+            try:
+                ranked = nx.topological_sort(net.graph)
+                order = {node_id: i for i, node_id in enumerate(ranked)}
+            except nx.NetworkXUnfeasible:  # a cycle: validation reports it
+                order = {node_id: i for i, node_id in enumerate(net.graph)}
+            self._order[net.name] = order
+        return order
+
+    def _update_network(self, net: Network, dirty: set[str]) -> set[str]:
+        rank = self._topological_rank(net)
+        results = self.results[net.name]
+        queue = [(rank[n], n) for n in dirty if n in net]
+        heapq.heapify(queue)
+        seen: set[str] = set()
+        changed: set[str] = set()
+        while queue:
+            _, node_id = heapq.heappop(queue)
+            if node_id in seen:
+                continue
+            seen.add(node_id)
+            new = self._infer(net, node_id)
+            self.reinferred += 1
+            if results.get(node_id) != new:
+                changed.add(node_id)
+                old_out = results[node_id].out if node_id in results else None
+                results[node_id] = new
+                if new.out != old_out:
+                    for succ in net.graph.successors(node_id):
+                        heapq.heappush(queue, (rank[succ], succ))
+        return changed
+
+    def _infer(self, net: Network, node_id: str) -> NodeShape:
+        node = net.node(node_id)
+        spec = node.spec
+        inputs = net.inputs_of(node_id)
+        problem = input_problem(spec, node, inputs)
+        if problem:
+            return NodeShape(None, problem)
+        results = self.results[net.name]
+        ins = [results[src].out if src in results else None for _, src in inputs]
+        known = [t for t in ins if t is not None]
+        if len(known) != len(ins):
+            return NodeShape(None)  # upstream is unknown: its own node reports why
+        return infer_node(spec, node.params, known)
+
+
+def infer_network(net: Network) -> dict[str, NodeShape]:
+    """One-shot inference of a whole network."""
+    doc = Document()
+    doc.networks[net.name] = net
+    shapes = ShapeInference(doc)
+    shapes.update()
+    return shapes.results[net.name]
