@@ -40,6 +40,11 @@ class Signal:
             slot(*args)
 
 
+def natural_key(text: str) -> list[Any]:
+    """Sort key that orders "n2" before "n10" (strings at even, ints at odd places)."""
+    return [int(t) if i % 2 else t for i, t in enumerate(re.split(r"(\d+)", text))]
+
+
 class Edge(NamedTuple):
     source: str
     target: str
@@ -136,12 +141,13 @@ class Network:
 
     def to_data(self, ids: Iterable[str] | None = None) -> dict[str, Any]:
         """Nodes and edges as the file format writes them; with ``ids``, that subset
-        plus every edge touching it (what a delete must restore)."""
+        plus every edge touching it (what a delete must restore). Sorted by id, so
+        the data does not depend on the order of past edits."""
         chosen = set(self.graph) if ids is None else set(ids)
-        nodes = [n.to_data() for n in self.nodes() if n.id in chosen]
+        nodes = [self.node(i).to_data() for i in sorted(chosen, key=natural_key)]
         edges = [
             {"source": e.source, "target": e.target, "port": e.port}
-            for e in self.edges()
+            for e in sorted(self.edges(), key=lambda e: [natural_key(k) for k in e])
             if e.source in chosen or e.target in chosen
         ]
         return {"nodes": nodes, "edges": edges}
@@ -285,12 +291,12 @@ class Document:
             ports = ", ".join(dst.spec.port_keys()) or "none"
             raise EditError(f"{dst.spec.display_name} '{dst.label}' has no input '{port}' "
                             f"(inputs: {ports})")
+        if source == target or nx.has_path(net.graph, target, source):
+            raise EditError(f"connecting '{src.label}' to '{dst.label}' would create a cycle")
         occupant = net.source_of(target, port)
         if occupant is not None:
             raise EditError(f"input '{port}' of '{dst.label}' is already fed by "
                             f"'{net.node(occupant).label}'; disconnect it first")
-        if source == target or nx.has_path(net.graph, target, source):
-            raise EditError(f"connecting '{src.label}' to '{dst.label}' would create a cycle")
         if net.graph.has_edge(source, target):
             ports = net.graph.edges[source, target]["ports"]
             net.graph.edges[source, target]["ports"] = tuple(sorted((*ports, port)))

@@ -20,9 +20,9 @@ def _plain(name: str, description: str, doc: str) -> None:
     )
 
 
-_plain("ReLU", "max(0, x): the default hidden activation.",
+_plain("ReLU", "Keeps positives and zeroes negatives, max(0, x): the default activation.",
        "Passes positives, zeroes negatives. Units stuck below zero stop learning ('dead').")
-_plain("SiLU", "x · sigmoid(x) (Swish): smooth ReLU used in modern nets.",
+_plain("SiLU", "Smooth ReLU, x · sigmoid(x) (Swish), used in modern networks.",
        "Smooth and non-monotonic; often a little better than ReLU in deep networks.")
 _plain("Sigmoid", "Squashes to (0, 1); for gates and probabilities.",
        "Saturates for large |x|, so gradients vanish in deep stacks of it.")

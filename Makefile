@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    install everything into .venv and open the editor on an example
+#   make test   install everything into .venv and run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint install sysdeps clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Qt's libraries: installed with apt-get when running as root, else the exact command is printed.
+sysdeps:
+	$(PYTHON) gui/system_check.py --install $(if $(OFFSCREEN),--offscreen)
+
+run: install sysdeps
+	$(PY) main.py $(FILE)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: OFFSCREEN := 1
+test: install sysdeps lint
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
