@@ -1,0 +1,21 @@
+"""Training recipes: what one step does and what is measured, per task.
+
+A recipe owns the networks' forward passes and losses; the trainer owns the
+loop, devices, schedules, checkpoints and telemetry.
+"""
+
+from __future__ import annotations
+
+from runtime.recipes.base import Recipe, StepContext
+from runtime.recipes.gan import GanRecipe
+from runtime.recipes.supervised import AutoencoderRecipe, ClassificationRecipe, RegressionRecipe
+
+RECIPES: dict[str, type[Recipe]] = {
+    "classification": ClassificationRecipe,
+    "regression": RegressionRecipe,
+    "autoencoder": AutoencoderRecipe,
+    "gan": GanRecipe,
+}
+
+__all__ = ["RECIPES", "AutoencoderRecipe", "ClassificationRecipe", "GanRecipe", "Recipe",
+           "RegressionRecipe", "StepContext"]

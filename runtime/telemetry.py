@@ -1,0 +1,92 @@
+"""Telemetry: compact, JSON-able events about a run, and what they cost.
+
+Events are plain dicts (``{"type": "step", ...}``) so they cross process
+boundaries, land in JSON-lines logs and reach the GUI unchanged. Reading a loss
+forces the GPU to synchronise, so step events are throttled by wall time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+Event = dict[str, Any]
+Sink = Callable[[Event], None]
+
+HIST_BINS = 24
+
+
+class Throttle:
+    """True at most every ``interval`` seconds (and on the first call)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._last = -math.inf
+
+    def ready(self) -> bool:
+        now = time.perf_counter()
+        if now - self._last >= self.interval:
+            self._last = now
+            return True
+        return False
+
+
+def summarize(t: torch.Tensor, feature_maps: int = 0) -> dict[str, Any]:
+    """Mean, std, histogram and dead-unit fraction of one node's output on the probe."""
+    x = t.detach().float()
+    flat = x.reshape(-1)
+    finite = flat[torch.isfinite(flat)]
+    if finite.numel() == 0:
+        return {"mean": None, "std": None, "hist": [], "range": [0.0, 0.0], "dead": 0.0,
+                "nonfinite": True}
+    lo, hi = float(finite.min()), float(finite.max())
+    hist = torch.histc(finite, bins=HIST_BINS, min=lo, max=hi if hi > lo else lo + 1e-6)
+    per_unit = x.reshape(x.shape[0], -1) if x.dim() > 1 else x.reshape(-1, 1)
+    dead = float((per_unit <= 0).all(dim=0).float().mean())
+    out: dict[str, Any] = {
+        "mean": float(finite.mean()), "std": float(finite.std()) if finite.numel() > 1 else 0.0,
+        "hist": [int(v) for v in hist.tolist()], "range": [lo, hi], "dead": dead,
+        "nonfinite": finite.numel() != flat.numel(),
+    }
+    if feature_maps and x.dim() == 4:  # N×C×H×W: a few channels of the first sample
+        maps = x[0, :feature_maps]
+        out["maps"] = [[[round(v, 4) for v in row] for row in m.tolist()] for m in maps]
+    return out
+
+
+def capture_outputs(module: nn.Module, names: dict[str, str],
+                    run: Callable[[], Any]) -> dict[str, torch.Tensor]:
+    """Run ``run()`` with hooks on the submodules named in ``names`` (attr → node id);
+    returns each node's output, keyed by node id."""
+    outputs: dict[str, torch.Tensor] = {}
+    handles = []
+    for attr, node_id in names.items():
+        sub = module.get_submodule(attr)
+
+        def hook(_m: nn.Module, _i: Any, out: Any, node_id: str = node_id) -> None:
+            if isinstance(out, torch.Tensor):
+                outputs[node_id] = out.detach()
+
+        handles.append(sub.register_forward_hook(hook))
+    try:
+        run()
+    finally:
+        for h in handles:
+            h.remove()
+    return outputs
+
+
+def grad_norms(module: nn.Module, names: dict[str, str]) -> dict[str, float]:
+    """Gradient norm per node (after a backward pass), keyed by node id."""
+    norms: dict[str, float] = {}
+    for attr, node_id in names.items():
+        grads = [p.grad for p in module.get_submodule(attr).parameters() if p.grad is not None]
+        if grads:
+            norms[node_id] = float(torch.linalg.vector_norm(
+                torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])))
+    return norms
