@@ -1,0 +1,202 @@
+"""Run state, checkpoints (atomic, every epoch) and the files a run writes.
+
+Weights are keyed ``<network>.<node id>.<parameter>`` so that renaming a node
+never orphans them. Checkpoints load with ``torch.load(weights_only=True)`` and
+weights through safetensors: loading either cannot execute code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from graph.compile import load_state_dict_by_id, state_dict_by_id
+from graph.document import Document
+from graph.fileformat import save_graph
+from graph.training import EarlyStoppingSpec
+
+if TYPE_CHECKING:
+    from runtime.run_data import RunData
+    from runtime.trainer import Trainer
+
+CHECKPOINT_FORMAT = "layerloom-checkpoint"
+WEIGHTS_FORMAT = "layerloom-weights"
+
+
+class WeightsError(ValueError):
+    """A weights or checkpoint file cannot be used with this document."""
+
+
+@dataclass
+class RunState:
+    epoch: int = 0  # the next epoch to run
+    global_step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    train_metrics: dict[str, float] = field(default_factory=dict)
+    epoch_time: float = 0.0
+    samples_per_s: float = 0.0
+    best_value: float | None = None
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    best_weights: dict[str, dict[str, torch.Tensor]] | None = None
+
+    def track(self, epoch: int, metrics: dict[str, float], key: str, higher: bool,
+              networks: dict[str, nn.Module]) -> None:
+        """Note the epoch's monitored metric; keep a copy of the best weights."""
+        self.epoch = epoch + 1
+        value = metrics.get(key)
+        if value is None:
+            return
+        better = self.best_value is None or (value > self.best_value if higher
+                                             else value < self.best_value)
+        if better:
+            self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
+            self.best_weights = {n: {k: v.detach().clone() for k, v in m.state_dict().items()}
+                                 for n, m in networks.items()}
+        else:
+            self.bad_epochs += 1
+
+    def should_stop_early(self, spec: EarlyStoppingSpec) -> bool:
+        return spec.enabled and self.bad_epochs >= spec.patience
+
+    def restore_best(self, networks: dict[str, nn.Module]) -> None:
+        assert self.best_weights is not None
+        for name, module in networks.items():
+            module.load_state_dict(self.best_weights[name])
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(path: Path, trainer: Trainer, state: RunState) -> None:
+    """Everything needed to continue the run exactly where it stopped."""
+    data = {
+        "format": CHECKPOINT_FORMAT, "version": 1,
+        "epoch": state.epoch, "global_step": state.global_step, "history": state.history,
+        "best_value": state.best_value, "best_epoch": state.best_epoch,
+        "bad_epochs": state.bad_epochs, "best_weights": state.best_weights,
+        "weights": {n: state_dict_by_id(m) for n, m in trainer.networks.items()},
+        "optimizers": {n: o.state_dict() for n, o in trainer.optimizers.items()},
+        "schedules": {n: s.state_dict() for n, s in trainer.schedules.items()},
+        "scaler": trainer.ctx.scaler.state_dict() if trainer.ctx.scaler else None,
+        "rng": torch.get_rng_state(),
+    }
+    _atomic_write(path, lambda tmp: torch.save(data, tmp))
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise WeightsError(f"checkpoint {path} does not exist") from None
+    except Exception as exc:
+        raise WeightsError(f"{path} is not a readable Layerloom checkpoint ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise WeightsError(f"{path} is not a Layerloom checkpoint")
+    return data
+
+
+def restore(path: str | os.PathLike[str], trainer: Trainer) -> RunState:
+    """Load a checkpoint into a set-up trainer and return the state to continue from."""
+    data = load_checkpoint(path)
+    for name, module in trainer.networks.items():
+        if name not in data["weights"]:
+            raise WeightsError(f"checkpoint {path} has no weights for network '{name}'")
+        _load_by_id(module, data["weights"][name], f"checkpoint {path}")
+    for name, optimizer in trainer.optimizers.items():
+        optimizer.load_state_dict(data["optimizers"][name])
+    for name, schedule in trainer.schedules.items():
+        schedule.load_state_dict(data["schedules"].get(name, {}))
+    if trainer.ctx.scaler is not None and data.get("scaler"):
+        trainer.ctx.scaler.load_state_dict(data["scaler"])
+    torch.set_rng_state(data["rng"])
+    return RunState(
+        epoch=data["epoch"], global_step=data["global_step"], history=list(data["history"]),
+        best_value=data["best_value"], best_epoch=data["best_epoch"],
+        bad_epochs=data["bad_epochs"], best_weights=data["best_weights"],
+    )
+
+
+def _load_by_id(module: nn.Module, state: dict[str, torch.Tensor], where: str) -> None:
+    try:
+        result = load_state_dict_by_id(module, state, strict=False)
+    except RuntimeError as exc:  # a tensor of the wrong size: the graph changed
+        detail = str(exc).splitlines()[-1].strip()
+        raise WeightsError(f"{where} does not fit this network: {detail}") from None
+    problems = [*result.missing, *result.unexpected]
+    if problems:
+        raise WeightsError(f"{where} does not fit this network (mismatched: "
+                           f"{', '.join(sorted(problems)[:5])})")
+
+
+def write_run_files(out_dir: Path, doc: Document, data: RunData) -> None:
+    """A copy of the graph and the preprocessing, so the run can be reproduced."""
+    save_graph(doc, out_dir / "graph.loom")
+    text = json.dumps(data.preprocessing_dict(), indent=2)
+    _atomic_write(out_dir / "preprocessing.json", lambda tmp: Path(tmp).write_text(text))
+    (out_dir / "metrics.jsonl").write_text("")
+
+
+def append_log(out_dir: Path, record: dict[str, Any]) -> None:
+    with open(out_dir / "metrics.jsonl", "a", encoding="utf-8") as log:
+        log.write(json.dumps(record) + "\n")
+
+
+def save_weights(path: Path, networks: dict[str, nn.Module], data: RunData | None) -> None:
+    """All networks' weights in one safetensors file, with the preprocessing as metadata."""
+    from safetensors.torch import save_file
+
+    tensors = {f"{name}.{key}": value.detach().cpu().contiguous()
+               for name, module in networks.items()
+               for key, value in state_dict_by_id(module).items()}
+    metadata = {"format": WEIGHTS_FORMAT, "networks": json.dumps(list(networks))}
+    if data is not None:
+        metadata["preprocessing"] = json.dumps(data.preprocessing_dict())
+    _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+
+def read_weights(path: str | os.PathLike[str]) -> tuple[dict[str, dict[str, torch.Tensor]],
+                                                        dict[str, str]]:
+    """Weights per network and the file's metadata."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
+    except FileNotFoundError:
+        raise WeightsError(f"weights file {path} does not exist") from None
+    except Exception as exc:
+        raise WeightsError(f"{path} is not a readable safetensors file ({exc})") from None
+    per_network: dict[str, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        network, _, rest = key.partition(".")
+        per_network.setdefault(network, {})[rest] = value
+    return per_network, metadata
+
+
+def load_weights(path: str | os.PathLike[str], networks: dict[str, nn.Module]) -> dict[str, str]:
+    """Load a ``model.safetensors`` into compiled networks; returns the file's metadata."""
+    per_network, metadata = read_weights(path)
+    for name, module in networks.items():
+        if name not in per_network:
+            raise WeightsError(f"{path} holds no weights for network '{name}' "
+                               f"(it has: {', '.join(per_network) or 'none'})")
+        _load_by_id(module, per_network[name], str(path))
+    return metadata

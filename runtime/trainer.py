@@ -1,0 +1,303 @@
+"""The training loop: device, seeds, schedules, early stopping, checkpoints, telemetry.
+
+``Trainer(doc, options).run()`` trains every network the document's training
+section names and returns a ``RunResult``. It never touches Qt; callers watch it
+through the ``sink`` (telemetry events) and steer it through a ``RunControl``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from graph.compile import CompileError, compile_network, locate_error
+from graph.document import Document
+from graph.training import TrainingSpec
+from runtime import checkpoint as ckpt
+from runtime.control import RunControl
+from runtime.device import DevicePlan, pick_device
+from runtime.optim import Schedule, make_training
+from runtime.recipes import RECIPES, Recipe, StepContext
+from runtime.data import DataError
+from runtime.run_data import DataMismatch, RunData, load_run_data
+from runtime.telemetry import Event, Sink, Throttle, grad_norms
+from runtime.trace import ProbeRecorder, first_nonfinite_node
+
+
+class TrainingFailed(RuntimeError):
+    """The run cannot go on; the message is for the user and names the node if known."""
+
+    def __init__(self, message: str, node_id: str | None = None,
+                 network: str | None = None) -> None:
+        super().__init__(message)
+        self.node_id = node_id
+        self.network = network
+
+
+@dataclass
+class RunOptions:
+    """Overrides and settings of one run (the document's training section holds the rest)."""
+
+    epochs: int | None = None
+    seed: int | None = None
+    device: str | None = None
+    out_dir: str | Path | None = None
+    resume: str | Path | None = None
+    threads: int | None = None
+    step_interval: float = 0.25  # seconds between step events
+    activations: bool = True  # probe every node's output at each epoch's end
+    max_steps_per_epoch: int | None = None  # tests: shorten epochs
+    rank: int = 0
+    world_size: int = 1
+    base_dir: Path | None = None  # anchors relative data paths (the document's folder)
+
+
+@dataclass
+class RunResult:
+    status: str  # "completed" | "stopped" | "early_stopped"
+    epochs_done: int
+    metrics: dict[str, float]  # final: train_*, val_*, test_*
+    history: list[dict[str, Any]] = field(default_factory=list)
+    out_dir: Path | None = None
+    networks: dict[str, nn.Module] = field(default_factory=dict)
+
+
+def effective_training(doc: Document, options: RunOptions) -> TrainingSpec:
+    training = doc.training
+    updates: dict[str, Any] = {}
+    if options.epochs is not None:
+        updates["epochs"] = options.epochs
+    if options.seed is not None:
+        updates["seed"] = options.seed
+    if options.device is not None:
+        updates["device"] = options.device
+    return training.model_copy(update=updates) if updates else training
+
+
+class Trainer:
+    def __init__(self, doc: Document, options: RunOptions | None = None,
+                 sink: Sink | None = None, control: RunControl | None = None) -> None:
+        self.doc = doc
+        self.options = options or RunOptions()
+        self.training = effective_training(doc, self.options)
+        self.sink = sink
+        self.control = control or RunControl()
+        self.main_rank = self.options.rank == 0
+
+    # -- set-up --------------------------------------------------------------
+    def emit(self, event: Event) -> None:
+        if self.sink is not None:
+            self.sink(event)
+
+    def _setup(self) -> None:
+        if self.options.threads:
+            torch.set_num_threads(self.options.threads)
+        self.plan: DevicePlan = pick_device(self.training.device, self.training.precision)
+        self.data: RunData = load_run_data(self.doc, self.training, self.plan.device,
+                                           self.options.base_dir)
+        torch.manual_seed(self.training.seed)  # initial weights depend on the training seed
+        self.networks = self._compile()
+        recipe_cls = RECIPES[self.training.task]
+        kwargs = {"latent_size": self.data.latent_size} if self.training.task == "gan" else {}
+        self.recipe: Recipe = recipe_cls(self._wrapped(), self.training, **kwargs)
+        steps = self.data.steps_per_epoch(self.training.batch_size, self.options)
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedules: dict[str, Schedule] = {}
+        for name, spec in self.training.networks.items():
+            self.optimizers[name], self.schedules[name] = make_training(
+                self.networks[name], spec, self.training.epochs, steps)
+        scaler = torch.amp.GradScaler(self.plan.device.type) if self.plan.uses_scaler else None
+        self.ctx = StepContext(self.optimizers, self.plan.device, self.plan.amp_dtype, scaler,
+                               {n: s.grad_clip for n, s in self.training.networks.items()})
+        self.probe = ProbeRecorder(self.networks, self.data, self.training.task)
+
+    def _compile(self) -> dict[str, nn.Module]:
+        networks: dict[str, nn.Module] = {}
+        for name in self.training.networks:
+            if name not in self.doc.networks:
+                raise TrainingFailed(f"the training section names network '{name}', "
+                                     "which the document does not have")
+            try:
+                networks[name] = compile_network(self.doc, name).to(self.plan.device)
+            except CompileError as exc:
+                raise TrainingFailed(str(exc), exc.node_id, name) from None
+        return networks
+
+    def _wrapped(self) -> dict[str, nn.Module]:
+        if self.options.world_size == 1:
+            return dict(self.networks)
+        from runtime.distributed import wrap_ddp
+
+        return {n: wrap_ddp(m, self.plan.device) for n, m in self.networks.items()}
+
+    # -- the run -------------------------------------------------------------
+    def run(self) -> RunResult:
+        try:
+            self._setup()
+        except (DataError, DataMismatch, RuntimeError, ValueError) as exc:
+            if isinstance(exc, TrainingFailed):
+                raise
+            raise TrainingFailed(str(exc)) from None
+        state = ckpt.RunState()
+        if self.options.resume:
+            state = ckpt.restore(self.options.resume, self)
+        out_dir = Path(self.options.out_dir) if self.options.out_dir else None
+        if out_dir is not None and self.main_rank:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.write_run_files(out_dir, self.doc, self.data)
+        self.emit(self._started_event(state))
+        status = "completed"
+        for epoch in range(state.epoch, self.training.epochs):
+            if not self._train_epoch(epoch, state):
+                status = "stopped"
+                break
+            record = self._end_epoch(epoch, state)
+            state.history.append(record)
+            if out_dir is not None and self.main_rank:
+                ckpt.append_log(out_dir, record)
+                ckpt.save(out_dir / "checkpoint.pt", self, state)
+                self.emit({"type": "checkpoint", "epoch": epoch + 1,
+                           "path": str(out_dir / "checkpoint.pt")})
+            if state.should_stop_early(self.training.early_stopping):
+                status = "early_stopped"
+                break
+        return self._finish(status, state, out_dir)
+
+    def _started_event(self, state: ckpt.RunState) -> Event:
+        return {
+            "type": "started", "device": str(self.plan.device), "note": self.plan.note,
+            "task": self.training.task, "epochs": self.training.epochs,
+            "first_epoch": state.epoch, "batch_size": self.training.batch_size,
+            "samples": len(self.data.train_x),
+            "steps_per_epoch": self.data.steps_per_epoch(self.training.batch_size, self.options),
+            "params": {n: sum(p.numel() for p in m.parameters())
+                       for n, m in self.networks.items()},
+        }
+
+    def _train_epoch(self, epoch: int, state: ckpt.RunState) -> bool:
+        """Train one epoch; False when the user stopped the run."""
+        self.recipe.train(True)
+        throttle = Throttle(self.options.step_interval)
+        total = torch.zeros((), device=self.plan.device)
+        seen = 0
+        start = time.perf_counter()
+        order = self.data.epoch_batches(epoch, self.training, self.options)
+        for step, (x, y) in enumerate(order):
+            if not self.control.checkpoint(self.emit):
+                return False
+            losses = self._step(x, y, epoch, step)
+            total += losses["loss"] * len(x)
+            seen += len(x)
+            for schedule in self.schedules.values():
+                schedule.after_batch()
+            state.global_step += 1
+            if throttle.ready():
+                loss = self._report_step(epoch, step, len(order), losses, seen, start)
+                if not math.isfinite(loss):
+                    self._fail_nonfinite(epoch, x)
+        if seen:
+            mean = float(total) / seen
+            if not math.isfinite(mean):
+                self._fail_nonfinite(epoch, x)
+            state.train_metrics = {"loss": mean}
+            state.epoch_time = time.perf_counter() - start
+            state.samples_per_s = seen / max(state.epoch_time, 1e-9)
+        return True
+
+    def _step(self, x: torch.Tensor, y: torch.Tensor | None, epoch: int,
+              step: int) -> dict[str, torch.Tensor]:
+        try:
+            return self.recipe.train_step(x, y, self.ctx)
+        except torch.cuda.OutOfMemoryError:
+            raise TrainingFailed(
+                f"the GPU ran out of memory at epoch {epoch + 1}; lower the batch size "
+                f"({self.training.batch_size}) or the layer sizes") from None
+        except Exception as exc:
+            for name, module in self.networks.items():
+                located = locate_error(module, exc)
+                if located is not None:
+                    raise TrainingFailed(str(located), located.node_id, name) from None
+            raise
+
+    def _report_step(self, epoch: int, step: int, steps: int,
+                     losses: dict[str, torch.Tensor], seen: int, start: float) -> float:
+        elapsed = time.perf_counter() - start
+        rate = seen / max(elapsed, 1e-9)
+        remaining = (steps - step - 1) + steps * (self.training.epochs - epoch - 1)
+        event: Event = {
+            "type": "step", "epoch": epoch + 1, "step": step + 1, "steps": steps,
+            "samples_per_s": rate, "eta_s": remaining * elapsed / max(step + 1, 1),
+            "lr": {n: o.param_groups[0]["lr"] for n, o in self.optimizers.items()},
+            **{k: float(v) for k, v in losses.items()},
+        }
+        event["grad_norms"] = {n: grad_norms(m, getattr(m, "node_ids", {}))
+                               for n, m in self.networks.items()}
+        self.emit(event)
+        return float(event["loss"])
+
+    def _fail_nonfinite(self, epoch: int, x: torch.Tensor) -> None:
+        found = first_nonfinite_node(self.networks, x, self.data)
+        where = f"; the first non-finite values came from {found[1]}" if found else ""
+        raise TrainingFailed(
+            f"the loss became NaN or infinite in epoch {epoch + 1}{where}. Try a lower "
+            "learning rate, gradient clipping, or normalised inputs.",
+            found[2] if found else None, found[0] if found else None)
+
+    def _end_epoch(self, epoch: int, state: ckpt.RunState) -> dict[str, Any]:
+        metrics = {f"train_{k}": v for k, v in state.train_metrics.items()}
+        if self.data.has_val:
+            val = self.recipe.evaluate(self.data.val_x, self.data.val_y,
+                                       self.training.batch_size * 4, self.ctx)
+            metrics.update({f"val_{k}": v for k, v in val.items()})
+        monitored = metrics.get(self._monitor_key())
+        for schedule in self.schedules.values():
+            schedule.after_epoch(monitored)
+        state.track(epoch, metrics, self._monitor_key(), self.recipe.higher_is_better,
+                    self.networks)
+        record = {"epoch": epoch + 1, **metrics, "time_s": state.epoch_time,
+                  "samples_per_s": state.samples_per_s,
+                  "lr": {n: o.param_groups[0]["lr"] for n, o in self.optimizers.items()}}
+        self.emit({"type": "epoch", **record})
+        if self.options.activations and self.main_rank:
+            self.emit({"type": "activations", "epoch": epoch + 1, **self.probe.record()})
+            samples = self.probe.samples()
+            if samples:
+                self.emit({"type": "samples", "epoch": epoch + 1, **samples})
+        return record
+
+    def _monitor_key(self) -> str:
+        wanted = self.training.early_stopping.monitor
+        if wanted != "val_loss" or not self.data.has_val:
+            return wanted if self.data.has_val else "train_loss"
+        return "val_loss"
+
+    def _finish(self, status: str, state: ckpt.RunState, out_dir: Path | None) -> RunResult:
+        if state.best_weights is not None and self.training.early_stopping.enabled and \
+                self.training.early_stopping.restore_best:
+            state.restore_best(self.networks)
+        metrics = dict(state.history[-1]) if state.history else {}
+        metrics.pop("lr", None)
+        if self.data.has_test and status != "stopped":
+            test = self.recipe.evaluate(self.data.test_x, self.data.test_y,
+                                        self.training.batch_size * 4, self.ctx)
+            metrics.update({f"test_{k}": v for k, v in test.items()})
+        if out_dir is not None and self.main_rank:
+            ckpt.save_weights(out_dir / "model.safetensors", self.networks, self.data)
+        self.emit({"type": "finished", "status": status, "epochs_done": len(state.history),
+                   "metrics": metrics})
+        return RunResult(status, len(state.history), metrics,
+                         state.history, out_dir, self.networks)
+
+
+def train(doc: Document, options: RunOptions | None = None, sink: Sink | None = None,
+          control: RunControl | None = None) -> RunResult:
+    """Train ``doc`` in this process (the runner calls this in a child process)."""
+    return Trainer(doc, options, sink, control).run()
+
+
