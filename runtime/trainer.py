@@ -23,7 +23,7 @@ from runtime import checkpoint as ckpt
 from runtime.control import RunControl
 from runtime.device import DevicePlan, pick_device
 from runtime.optim import Schedule, make_training
-from runtime.recipes import RECIPES, Recipe, StepContext
+from runtime.recipes import RECIPES, NonFiniteLoss, Recipe, StepContext
 from runtime.data import DataError
 from runtime.run_data import DataMismatch, RunData, load_run_data
 from runtime.telemetry import Event, Sink, Throttle, grad_norms
@@ -68,6 +68,11 @@ class RunResult:
     networks: dict[str, nn.Module] = field(default_factory=dict)
 
 
+def higher_is_better(metric: str) -> bool:
+    """Accuracies, F1 and R² grow as a model improves; losses and errors shrink."""
+    return any(word in metric for word in ("accuracy", "f1", "r2", "precision", "recall"))
+
+
 def effective_training(doc: Document, options: RunOptions) -> TrainingSpec:
     training = doc.training
     updates: dict[str, Any] = {}
@@ -95,6 +100,15 @@ class Trainer:
         if self.sink is not None:
             self.sink(event)
 
+    def setup(self) -> None:
+        """Load data, compile and build optimisers (``run`` calls it if not done yet)."""
+        try:
+            self._setup()
+        except (DataError, DataMismatch, RuntimeError, ValueError) as exc:
+            if isinstance(exc, TrainingFailed):
+                raise
+            raise TrainingFailed(str(exc)) from None
+
     def _setup(self) -> None:
         if self.options.threads:
             torch.set_num_threads(self.options.threads)
@@ -114,7 +128,8 @@ class Trainer:
                 self.networks[name], spec, self.training.epochs, steps)
         scaler = torch.amp.GradScaler(self.plan.device.type) if self.plan.uses_scaler else None
         self.ctx = StepContext(self.optimizers, self.plan.device, self.plan.amp_dtype, scaler,
-                               {n: s.grad_clip for n, s in self.training.networks.items()})
+                               {n: s.grad_clip for n, s in self.training.networks.items()},
+                               check_finite=self.plan.device.type == "cpu")
         self.probe = ProbeRecorder(self.networks, self.data, self.training.task)
 
     def _compile(self) -> dict[str, nn.Module]:
@@ -138,12 +153,8 @@ class Trainer:
 
     # -- the run -------------------------------------------------------------
     def run(self) -> RunResult:
-        try:
-            self._setup()
-        except (DataError, DataMismatch, RuntimeError, ValueError) as exc:
-            if isinstance(exc, TrainingFailed):
-                raise
-            raise TrainingFailed(str(exc)) from None
+        if not hasattr(self, "recipe"):
+            self.setup()
         state = ckpt.RunState()
         if self.options.resume:
             state = ckpt.restore(self.options.resume, self)
@@ -214,6 +225,9 @@ class Trainer:
               step: int) -> dict[str, torch.Tensor]:
         try:
             return self.recipe.train_step(x, y, self.ctx)
+        except NonFiniteLoss:
+            self._fail_nonfinite(epoch, x)
+            raise
         except torch.cuda.OutOfMemoryError:
             raise TrainingFailed(
                 f"the GPU ran out of memory at epoch {epoch + 1}; lower the batch size "
@@ -255,11 +269,13 @@ class Trainer:
             val = self.recipe.evaluate(self.data.val_x, self.data.val_y,
                                        self.training.batch_size * 4, self.ctx)
             metrics.update({f"val_{k}": v for k, v in val.items()})
-        monitored = metrics.get(self._monitor_key())
+        key = self._monitor_key()
+        monitored = metrics.get(key)
+        if monitored is not None and higher_is_better(key):
+            monitored = -monitored  # plateau schedules wait for a metric to stop falling
         for schedule in self.schedules.values():
             schedule.after_epoch(monitored)
-        state.track(epoch, metrics, self._monitor_key(), self.recipe.higher_is_better,
-                    self.networks)
+        state.track(epoch, metrics, key, higher_is_better(key), self.networks)
         record = {"epoch": epoch + 1, **metrics, "time_s": state.epoch_time,
                   "samples_per_s": state.samples_per_s,
                   "lr": {n: o.param_groups[0]["lr"] for n, o in self.optimizers.items()}}

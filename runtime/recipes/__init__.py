@@ -6,7 +6,7 @@ loop, devices, schedules, checkpoints and telemetry.
 
 from __future__ import annotations
 
-from runtime.recipes.base import Recipe, StepContext
+from runtime.recipes.base import NonFiniteLoss, Recipe, StepContext
 from runtime.recipes.gan import GanRecipe
 from runtime.recipes.supervised import AutoencoderRecipe, ClassificationRecipe, RegressionRecipe
 
@@ -17,5 +17,5 @@ RECIPES: dict[str, type[Recipe]] = {
     "gan": GanRecipe,
 }
 
-__all__ = ["RECIPES", "AutoencoderRecipe", "ClassificationRecipe", "GanRecipe", "Recipe",
+__all__ = ["RECIPES", "AutoencoderRecipe", "NonFiniteLoss", "ClassificationRecipe", "GanRecipe", "Recipe",
            "RegressionRecipe", "StepContext"]

@@ -11,6 +11,14 @@ from torch import nn
 from graph.training import LossSpec, TrainingSpec
 
 
+class NonFiniteLoss(ArithmeticError):
+    """A loss was NaN or infinite; raised before it could corrupt the weights."""
+
+    def __init__(self, network: str) -> None:
+        super().__init__(f"the loss of network '{network}' is not finite")
+        self.network = network
+
+
 @dataclass
 class StepContext:
     """Per-network optimisers plus the mixed-precision settings of the run."""
@@ -20,6 +28,9 @@ class StepContext:
     amp_dtype: torch.dtype | None = None
     scaler: torch.amp.GradScaler | None = None
     grad_clip: dict[str, float | None] = field(default_factory=dict)
+    # Checking every loss costs a host sync: free on the CPU, a stall on a GPU, where
+    # the trainer checks at its telemetry points instead.
+    check_finite: bool = False
 
     def autocast(self) -> AbstractContextManager[object]:
         if self.amp_dtype is None:
@@ -28,6 +39,8 @@ class StepContext:
 
     def update(self, name: str, loss: torch.Tensor, module: nn.Module) -> None:
         """Backward and optimiser step for one network, honouring AMP and clipping."""
+        if self.check_finite and not bool(torch.isfinite(loss)):
+            raise NonFiniteLoss(name)
         optimizer = self.optimizers[name]
         optimizer.zero_grad(set_to_none=True)
         clip = self.grad_clip.get(name)
@@ -49,8 +62,6 @@ class Recipe:
     """Base class: ``networks`` maps network names to compiled modules."""
 
     task = ""
-    monitor = "val_loss"  # the default metric for early stopping and plateaus
-    higher_is_better = False
 
     def __init__(self, networks: dict[str, nn.Module], training: TrainingSpec) -> None:
         self.networks = networks

@@ -22,7 +22,6 @@ def _bce(logits: torch.Tensor, real: bool) -> torch.Tensor:
 
 class GanRecipe(Recipe):
     task = "gan"
-    monitor = "val_d_loss"
 
     def __init__(self, networks: dict[str, nn.Module], training: TrainingSpec,
                  latent_size: int = 64) -> None:

@@ -47,8 +47,6 @@ class _SingleNetwork(Recipe):
 
 class ClassificationRecipe(_SingleNetwork):
     task = "classification"
-    monitor = "val_accuracy"
-    higher_is_better = True
 
     def __init__(self, networks: dict[str, nn.Module], training: TrainingSpec) -> None:
         super().__init__(networks, training)
