@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from graph.builder import NetworkBuilder
 from graph.catalog import LayerSpec, TensorSpec, catalog
 from graph.document import Document, EditError, Network, Node
-# FILEFORMAT
+from graph.fileformat import GraphFileError, load_graph, save_graph
 from graph.training import TrainingSpec
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ mutators; so do code that builds a document and the file loader.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -170,6 +171,13 @@ class DocumentEvents:
     ui_changed: Signal = field(default_factory=Signal)  # (key)
 
 
+def _position(pos: tuple[float, float]) -> tuple[float, float]:
+    x, y = float(pos[0]), float(pos[1])
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise EditError(f"a node cannot be placed at ({x}, {y})")
+    return (x, y)
+
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ \-]{0,63}")
 
 
@@ -247,7 +255,7 @@ class Document:
             raise EditError(f"node id {node_id!r} is already used in '{network}'")
         label = label if label is not None else self._fresh_label(net, spec)
         self._check_label(net, label, None)
-        node = Node(node_id, spec.id, values, label, (float(pos[0]), float(pos[1])))
+        node = Node(node_id, spec.id, values, label, _position(pos))
         net.graph.add_node(node_id, node=node)
         net.labels[label] = node_id
         self.events.node_added.emit(network, node_id)
@@ -277,7 +285,7 @@ class Document:
         self.events.label_changed.emit(network, node_id)
 
     def move_node(self, network: str, node_id: str, pos: tuple[float, float]) -> None:
-        self.network(network).node(node_id).pos = (float(pos[0]), float(pos[1]))
+        self.network(network).node(node_id).pos = _position(pos)
         self.events.node_moved.emit(network, node_id)
 
     # -- edges ---------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Torch modules for layers that ``torch.nn`` has no single class for.
 
-Each class here is self-contained (it uses only ``math``, ``torch`` and ``nn``)
-because the code generator copies its source verbatim into standalone files.
+Each class (and ``init_weights``) here is self-contained: it uses only ``math``,
+``torch`` and ``nn``, because the code generator copies its source verbatim into
+standalone files that students read. Keep them short and documented.
 Per-sample dimensions in parameters exclude the batch dimension.
 """
 
@@ -14,6 +15,8 @@ from torch import nn
 
 
 class Reshape(nn.Module):
+    """Rearranges each sample into ``shape`` (the batch dimension stays first)."""
+
     def __init__(self, shape: tuple[int, ...]) -> None:
         super().__init__()
         self.shape = tuple(shape)
@@ -26,6 +29,8 @@ class Reshape(nn.Module):
 
 
 class Permute(nn.Module):
+    """Reorders each sample's dimensions; ``dims`` index one sample (0 is the first)."""
+
     def __init__(self, dims: tuple[int, ...]) -> None:
         super().__init__()
         self.dims = (0, *(d + 1 for d in dims))
@@ -179,6 +184,8 @@ class SequencePool(nn.Module):
 
 
 class Add(nn.Module):
+    """Sums its inputs element by element (a residual connection)."""
+
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         out = xs[0]
         for x in xs[1:]:
@@ -187,6 +194,8 @@ class Add(nn.Module):
 
 
 class Multiply(nn.Module):
+    """Multiplies its inputs element by element."""
+
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         out = xs[0]
         for x in xs[1:]:
@@ -195,9 +204,32 @@ class Multiply(nn.Module):
 
 
 class Concat(nn.Module):
+    """Joins its inputs along ``dim``, counted within one sample (0 is the first)."""
+
     def __init__(self, dim: int = 0) -> None:
         super().__init__()
         self.dim = dim + 1 if dim >= 0 else dim  # per-sample dim → batched dim
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         return torch.cat(xs, dim=self.dim)
+
+
+def init_weights(module: nn.Module, scheme: str) -> None:
+    """Re-draw a layer's weights: "xavier" (Glorot), "kaiming" (He) or "normal" N(0, 0.02).
+
+    Matrices and kernels are re-drawn and biases zeroed; other one-dimensional
+    parameters (a norm's scale) keep PyTorch's default. "default" changes nothing.
+    """
+    if scheme == "default":
+        return
+    for name, p in module.named_parameters():
+        if p.dim() < 2:
+            if "bias" in name:
+                nn.init.zeros_(p)
+            continue
+        if scheme == "xavier":
+            nn.init.xavier_uniform_(p)
+        elif scheme == "kaiming":
+            nn.init.kaiming_normal_(p, nonlinearity="relu")
+        else:
+            nn.init.normal_(p, 0.0, 0.02)

@@ -134,7 +134,6 @@ def torch_message(exc: BaseException) -> str:
 
 def build_module(node: Node, ins: list[TensorSpec]) -> nn.Module:
     """The real (CPU) module for a node, initialised and frozen as its parameters say."""
-    from torch import nn
 
     spec = node.spec
     module: nn.Module = module_call(spec, node.params, ins).build()

@@ -35,7 +35,7 @@ def classification_report(y_true: np.ndarray, scores: np.ndarray,
     names = list(class_names) if class_names else [str(i) for i in range(n_classes)]
     ranked = np.argsort(-scores, axis=1)
     report: dict[str, Any] = {
-        "samples": int(len(y_true)),
+        "samples": len(y_true),
         "accuracy": float((pred == y_true).mean()) if len(y_true) else 0.0,
         "per_class": [
             {"class": names[i], "precision": float(precision[i]), "recall": float(recall[i]),
@@ -62,7 +62,7 @@ def regression_report(y_true: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
     resid = (err**2).sum(axis=0)
     r2 = np.where(total > 0, 1 - resid / np.where(total > 0, total, 1), 0.0)
     mse = float((err**2).mean())
-    return {"samples": int(len(y_true)), "mse": mse, "rmse": mse**0.5,
+    return {"samples": len(y_true), "mse": mse, "rmse": mse**0.5,
             "mae": float(np.abs(err).mean()), "r2": float(r2.mean())}
 
 
@@ -71,7 +71,7 @@ def reconstruction_report(x: np.ndarray, recon: np.ndarray) -> dict[str, Any]:
     x = x.reshape(len(x), -1).astype(np.float64)
     recon = recon.reshape(len(recon), -1).astype(np.float64)
     per_sample = ((recon - x) ** 2).mean(axis=1)
-    return {"samples": int(len(x)), "reconstruction_mse": float(per_sample.mean()),
+    return {"samples": len(x), "reconstruction_mse": float(per_sample.mean()),
             "reconstruction_mae": float(np.abs(recon - x).mean()),
             "worst_sample_mse": float(per_sample.max()) if len(x) else 0.0}
 
@@ -83,7 +83,7 @@ def mode_coverage(samples: np.ndarray, modes: np.ndarray, sigma: float,
     dist = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=2)
     near = dist <= 3 * sigma
     shares = near.mean(axis=0)
-    return {"modes": int(len(modes)), "modes_covered": int((shares >= min_share).sum()),
+    return {"modes": len(modes), "modes_covered": int((shares >= min_share).sum()),
             "high_quality_share": float(near.any(axis=1).mean()),
             "mode_shares": [float(s) for s in shares]}
 

@@ -9,6 +9,7 @@ and, on few cores, leaves one core to the caller so its window stays responsive.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import queue
@@ -35,10 +36,8 @@ def _child_main(doc_text: str, options: RunOptions, events: Any, stop: Any, paus
     from runtime.control import RunControl
     from runtime.trainer import Trainer, TrainingFailed
 
-    try:
+    with contextlib.suppress(AttributeError, OSError):  # no nice() here, or not allowed
         os.nice(5)
-    except (AttributeError, OSError):  # not on this platform, or not allowed
-        pass
     try:
         doc = loads(doc_text)
         Trainer(doc, options, events.put, RunControl(stop, pause)).run()

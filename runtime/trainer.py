@@ -21,10 +21,10 @@ from graph.document import Document
 from graph.training import TrainingSpec
 from runtime import checkpoint as ckpt
 from runtime.control import RunControl
+from runtime.data import DataError
 from runtime.device import DevicePlan, pick_device
 from runtime.optim import Schedule, make_training
 from runtime.recipes import RECIPES, NonFiniteLoss, Recipe, StepContext
-from runtime.data import DataError
 from runtime.run_data import DataMismatch, RunData, load_run_data
 from runtime.telemetry import Event, Sink, Throttle, grad_norms
 from runtime.trace import ProbeRecorder, first_nonfinite_node
@@ -287,6 +287,15 @@ class Trainer:
                 self.emit({"type": "samples", "epoch": epoch + 1, **samples})
         return record
 
+    def _ddp_checks(self) -> dict[str, Any]:
+        """Sanity of the distributed run: identical weights, disjoint shards."""
+        from runtime.distributed import shards_disjoint, weights_in_sync
+
+        indices = self.data.iterator(self.training, self.options).epoch_indices(0)
+        return {"ddp_ranks": self.options.world_size,
+                "ddp_weights_in_sync": weights_in_sync(self.networks),
+                "ddp_shards_disjoint": shards_disjoint(indices, len(self.data.train_x))}
+
     def _monitor_key(self) -> str:
         wanted = self.training.early_stopping.monitor
         if wanted != "val_loss" or not self.data.has_val:
@@ -303,6 +312,8 @@ class Trainer:
             test = self.recipe.evaluate(self.data.test_x, self.data.test_y,
                                         self.training.batch_size * 4, self.ctx)
             metrics.update({f"test_{k}": v for k, v in test.items()})
+        if self.options.world_size > 1:
+            metrics.update(self._ddp_checks())
         if out_dir is not None and self.main_rank:
             ckpt.save_weights(out_dir / "model.safetensors", self.networks, self.data)
         self.emit({"type": "finished", "status": status, "epochs_done": len(state.history),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.catalog import CheckFn, ModuleCall, ParamSpec, Params, TensorSpec
+from graph.catalog import CheckFn, ModuleCall, Params, ParamSpec, TensorSpec
 
 
 def nn_call(name: str, **kwargs: Any) -> ModuleCall:
@@ -63,7 +63,8 @@ def batched_dim(dim: int) -> int:
 def dim_check(p: Params, ins: list[TensorSpec]) -> str | None:
     rank = len(ins[0].shape)
     if not -rank <= p["dim"] < rank:
-        return f"dim {p['dim']} does not exist in {shape_text(ins[0].shape)} (valid: {-rank}…{rank - 1})"
+        return (f"dim {p['dim']} does not exist in {shape_text(ins[0].shape)} "
+                f"(valid: {-rank}…{rank - 1})")
     return None
 
 

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from graph.catalog import CATALOG, LayerSpec, ModuleCall, ParamSpec, Params, TensorSpec
-from graph.layers._helpers import all_checks, batched_dim, dim_check, dim_param, needs_float, nn_call
+from graph.catalog import CATALOG, LayerSpec, ModuleCall, Params, ParamSpec, TensorSpec
+from graph.layers._helpers import (
+    all_checks,
+    batched_dim,
+    dim_check,
+    dim_param,
+    needs_float,
+    nn_call,
+)
 
 CATEGORY = "Activations"
 

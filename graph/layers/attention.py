@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from graph.catalog import CATALOG, LayerSpec, ParamSpec, Params, PortSpec, TensorSpec
+from graph.catalog import CATALOG, LayerSpec, Params, ParamSpec, PortSpec, TensorSpec
 from graph.layers._helpers import (
-    all_checks, flag, fraction, needs_float, needs_rank, nn_call, own_call, positive,
+    all_checks,
+    flag,
+    fraction,
+    needs_float,
+    needs_rank,
+    nn_call,
+    own_call,
+    positive,
     shape_text,
 )
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from graph.catalog import CATALOG, CheckFn, LayerSpec, ModuleCall, ParamSpec, Params, TensorSpec
+from graph.catalog import CATALOG, CheckFn, LayerSpec, ModuleCall, Params, ParamSpec, TensorSpec
 from graph.layers._helpers import (
-    all_checks, flag, needs_float, needs_rank, nn_call, positive, shape_text,
+    all_checks,
+    flag,
+    needs_float,
+    needs_rank,
+    nn_call,
+    positive,
+    shape_text,
 )
 
 CATEGORY = "Convolution"

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import math
 
-from graph.catalog import CATALOG, LayerSpec, ModuleCall, ParamSpec, Params, TensorSpec
+from graph.catalog import CATALOG, LayerSpec, Params, ParamSpec, TensorSpec
 from graph.layers._helpers import (
-    all_checks, flag, fraction, needs_float, nn_call, own_call, positive, shape_text,
+    all_checks,
+    flag,
+    fraction,
+    needs_float,
+    nn_call,
+    own_call,
+    positive,
+    shape_text,
 )
 
 CATEGORY = "Dense"

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from graph.catalog import CATALOG, LayerSpec, ParamSpec
-from graph.layers._helpers import all_checks, flag, fraction, needs_float, needs_rank, own_call, positive
+from graph.layers._helpers import (
+    all_checks,
+    flag,
+    fraction,
+    needs_float,
+    needs_rank,
+    own_call,
+    positive,
+)
 
 CATEGORY = "Recurrent"
 

@@ -17,5 +17,13 @@ RECIPES: dict[str, type[Recipe]] = {
     "gan": GanRecipe,
 }
 
-__all__ = ["RECIPES", "AutoencoderRecipe", "NonFiniteLoss", "ClassificationRecipe", "GanRecipe", "Recipe",
-           "RegressionRecipe", "StepContext"]
+__all__ = [
+    "RECIPES",
+    "AutoencoderRecipe",
+    "ClassificationRecipe",
+    "GanRecipe",
+    "NonFiniteLoss",
+    "Recipe",
+    "RegressionRecipe",
+    "StepContext",
+]

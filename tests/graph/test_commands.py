@@ -11,8 +11,21 @@ import pytest
 from graph.builder import NetworkBuilder
 from graph.catalog import ParamSpec
 from graph.commands import (
-    AddNetwork, AddNode, Connect, Disconnect, History, Macro, Move, Paste, RemoveNetwork,
-    RemoveNodes, Rename, SetParam, SetTraining, copy_fragment, duplicate,
+    AddNetwork,
+    AddNode,
+    Connect,
+    Disconnect,
+    History,
+    Macro,
+    Move,
+    Paste,
+    RemoveNetwork,
+    RemoveNodes,
+    Rename,
+    SetParam,
+    SetTraining,
+    copy_fragment,
+    duplicate,
 )
 from graph.document import Document, EditError
 

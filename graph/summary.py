@@ -1,0 +1,152 @@
+"""A Keras-style summary of a document: per node its output shape, parameters and FLOPs.
+
+FLOPs are counted per sample by running each node's module on the ``meta``
+device (no memory, no weights initialised) under torch's ``FlopCounterMode``,
+which counts matrix multiplications, convolutions and attention as two FLOPs
+per multiply-add. Element-wise layers (activations, norms, pooling) count 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from graph.catalog import TensorSpec
+from graph.document import Document, Network, Node
+from graph.shapes import NodeShape, ShapeInference, module_call
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One node of a summary table."""
+
+    node: str  # node id
+    label: str
+    layer: str  # the layer type's display name
+    out: TensorSpec | None  # None when the shape is unknown (see validation)
+    params: int
+    trainable: int
+    flops: int | None  # per sample; None when it cannot be counted
+
+    @property
+    def shape_text(self) -> str:
+        return self.out.describe() if self.out is not None else "?"
+
+
+def summarize(doc: Document, network: str, shapes: ShapeInference | None = None
+              ) -> list[SummaryRow]:
+    """The rows of ``network``'s summary, in topological order.
+
+    ``shapes`` is a live inference following ``doc`` (brought up to date here);
+    without it a fresh one is run.
+    """
+    net = doc.network(network)
+    if shapes is None:
+        shapes = ShapeInference(doc)
+    shapes.update()
+    results = shapes.results.get(network, {})
+    rows = []
+    for node_id in _order(net):
+        node = net.node(node_id)
+        shape = results.get(node_id, NodeShape(None))
+        ins = [results[s].out if s in results else None for _, s in net.inputs_of(node_id)]
+        rows.append(SummaryRow(
+            node=node_id, label=node.label, layer=node.spec.display_name, out=shape.out,
+            params=shape.params, trainable=shape.trainable, flops=_flops(node, shape, ins),
+        ))
+    return rows
+
+
+def format_summary(doc: Document, shapes: ShapeInference | None = None) -> str:
+    """Every network's summary table with its totals, as plain text."""
+    if shapes is None:
+        shapes = ShapeInference(doc)
+    return "\n\n".join(_table(name, summarize(doc, name, shapes)) for name in doc.networks)
+
+
+def format_count(n: int) -> str:
+    """An integer with thousands separators: 1234567 → '1,234,567'."""
+    return f"{n:,}"
+
+
+def format_flops(n: int | None) -> str:
+    """A FLOP count made readable: 950 → '950', 1234 → '1.2 K', 3.4e9 → '3.4 G'."""
+    if n is None:
+        return "?"
+    value = float(n)
+    for unit in ("", " K", " M", " G", " T"):
+        if abs(value) < 1000 or unit == " T":
+            return f"{int(value)}" if not unit else f"{value:.1f}{unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+# -- table ------------------------------------------------------------------
+_HEADERS = ("Node", "Layer", "Output shape", "Params", "FLOPs")
+
+
+def _table(network: str, rows: list[SummaryRow]) -> str:
+    cells = [
+        (r.label, r.layer, r.shape_text, format_count(r.params), format_flops(r.flops))
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(_HEADERS)]
+    rule = "─" * (sum(widths) + 2 * (len(widths) - 1))
+
+    def line(values: tuple[str, ...]) -> str:
+        parts = [v.ljust(w) if i < 3 else v.rjust(w)
+                 for i, (v, w) in enumerate(zip(values, widths, strict=True))]
+        return "  ".join(parts).rstrip()
+
+    total = sum(r.params for r in rows)
+    trainable = sum(r.trainable for r in rows)
+    known = [r.flops for r in rows if r.flops is not None]
+    flops = format_flops(sum(known)) + " per sample"
+    if len(known) != len(rows):
+        flops += " (incomplete: some shapes are unknown)"
+    return "\n".join([
+        f"Network '{network}'",
+        rule,
+        line(_HEADERS),
+        rule,
+        *(line(c) for c in cells),
+        rule,
+        f"Total params: {format_count(total)} (trainable {format_count(trainable)}, "
+        f"frozen {format_count(total - trainable)})",
+        f"Total FLOPs: {flops}",
+    ])
+
+
+# -- counting -----------------------------------------------------------------
+def _order(net: Network) -> list[str]:
+    try:
+        return list(nx.topological_sort(net.graph))
+    except nx.NetworkXUnfeasible:  # a cycle: validation reports it
+        return list(net.graph)
+
+
+def _flops(node: Node, shape: NodeShape, ins: list[TensorSpec | None]) -> int | None:
+    """FLOPs of one node for one sample; 0 for inputs and outputs, None when unknown."""
+    spec = node.spec
+    if spec.role != "layer":
+        return 0
+    if shape.out is None or any(t is None for t in ins):
+        return None
+    known = [t for t in ins if t is not None]
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    try:
+        with torch.device("meta"):
+            module = module_call(spec, node.params, known).build()
+            module.eval()
+            xs = [
+                torch.zeros((1, *t.shape), dtype=torch.long if t.dtype == "long" else None)
+                for t in known
+            ]
+        with FlopCounterMode(display=False) as counter:
+            module(*xs)
+    except Exception:  # counting is best effort: the table says '?' instead
+        return None
+    return int(counter.get_total_flops())

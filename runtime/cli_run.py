@@ -1,0 +1,233 @@
+"""Subcommands that run networks: train, evaluate, predict, export.
+
+Registered in ``runtime.cli.SUBCOMMANDS``; same conventions (``_add_<name>`` /
+``_<name>``, ``CliError`` for user-facing failures, no tracebacks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from runtime.cli import EXIT_FAILED, EXIT_OK, CliError, SubParsers, load_document
+
+
+def _file(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE.loom", help="the Layerloom graph file")
+
+
+def _weights(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", required=True, metavar="DIR/model.safetensors",
+                        help="trained weights written by 'layerloom train'")
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    from runtime.checkpoint import WeightsError
+    from runtime.data import DataError
+    from runtime.trainer import TrainingFailed
+
+    return (TrainingFailed, WeightsError, DataError)
+
+
+# -- train --------------------------------------------------------------------
+def _add_train(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train the networks of a graph file",
+        description="Train with the file's training section. Writes to --out the metrics log "
+                    "(metrics.jsonl), checkpoint.pt (every epoch), model.safetensors and a copy "
+                    "of the graph. Under torchrun it trains with DistributedDataParallel.")
+    _file(parser)
+    parser.add_argument("--epochs", type=int, metavar="N", help="override the epoch budget")
+    parser.add_argument("--seed", type=int, metavar="S", help="override the training seed")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
+                        help="override the device (auto: CUDA, then MPS, then CPU)")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="output folder (default: runs/<file name>)")
+    parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint.pt")
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
+    parser.add_argument("--json", action="store_true",
+                        help="print the final metrics as one JSON object on the last line")
+    parser.set_defaults(handler=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from runtime import distributed
+    from runtime.trainer import RunOptions, Trainer
+
+    doc = load_document(args.file)
+    out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
+    dist = distributed.from_environment()
+    options = RunOptions(epochs=args.epochs, seed=args.seed, device=args.device, out_dir=out,
+                         resume=args.resume, threads=args.threads,
+                         base_dir=Path(args.file).resolve().parent,
+                         rank=dist.rank if dist else 0, world_size=dist.world_size if dist else 1)
+    if dist is not None and dist.device is not None and args.device is None:
+        options.device = dist.device
+    main_rank = options.rank == 0
+    progress = Progress(quiet=args.json or not main_rank)
+    try:
+        result = Trainer(doc, options, sink=progress if main_rank else None).run()
+    except _user_errors() as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        if dist is not None:
+            distributed.shutdown()
+    if main_rank:
+        final = {"status": result.status, "epochs": result.epochs_done, "out": str(out),
+                 **{k: v for k, v in result.metrics.items() if isinstance(v, int | float)}}
+        print(json.dumps(final) if args.json else _final_text(final))
+    return EXIT_OK
+
+
+def _final_text(final: dict[str, Any]) -> str:
+    shown = {k: v for k, v in final.items() if k.startswith(("test_", "val_"))}
+    parts = [f"{k} {v:.4g}" for k, v in shown.items()]
+    return (f"{final['status']} after {final['epochs']} epochs; " + ", ".join(parts)
+            + f"\nsaved to {final['out']}")
+
+
+class Progress:
+    """A progress line from telemetry events: a bar on a terminal, a line per epoch elsewhere."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.epochs = 0
+        self.start = time.perf_counter()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self.quiet:
+            return
+        kind = event["type"]
+        if kind == "started":
+            self.epochs = event["epochs"]
+            note = f" ({event['note']})" if event.get("note") else ""
+            print(f"training on {event['device']}{note}: {event['samples']} samples, "
+                  f"{self.epochs} epochs", file=sys.stderr)
+        elif kind == "step" and self.tty:
+            done = (event["step"] / event["steps"])
+            bar = "#" * int(done * 20)
+            print(f"\repoch {event['epoch']}/{self.epochs} [{bar:<20}] loss {event['loss']:.4f} "
+                  f"{event['samples_per_s']:,.0f} samples/s ETA {_clock(event['eta_s'])}  ",
+                  end="", file=sys.stderr, flush=True)
+        elif kind == "epoch":
+            metrics = "  ".join(f"{k} {v:.4f}" for k, v in event.items()
+                                if k.startswith(("train_", "val_")) and isinstance(v, float))
+            prefix = "\r" if self.tty else ""
+            print(f"{prefix}epoch {event['epoch']}/{self.epochs}  {metrics}  "
+                  f"({event['samples_per_s']:,.0f} samples/s)" + " " * 10, file=sys.stderr)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+# -- evaluate -----------------------------------------------------------------
+def _add_evaluate(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="measure a trained model on a data split",
+        description="Accuracy, per-class precision/recall/F1 and the confusion matrix for "
+                    "classification; MSE/MAE/R² for regression; reconstruction error for "
+                    "autoencoders; mode coverage for GANs on 2-D data.")
+    _file(parser)
+    _weights(parser)
+    parser.add_argument("--split", choices=("train", "val", "test"), default="test")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from runtime.evaluate import evaluate_document
+
+    doc = load_document(args.file)
+    try:
+        report = evaluate_document(doc, args.weights, args.split,
+                                   Path(args.file).resolve().parent)
+    except _user_errors() as exc:
+        raise CliError(str(exc)) from None
+    print(json.dumps(report) if args.json else format_report(report))
+    return EXIT_OK
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [f"{report['task']} on the {report['split']} split ({report['samples']} samples)"]
+    for key, value in report.items():
+        if isinstance(value, float):
+            lines.append(f"  {key:<22} {value:.4f}")
+    if "per_class" in report:
+        lines.append(f"  {'class':<12} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
+        for row in report["per_class"]:
+            lines.append(f"  {row['class'][:12]:<12} {row['precision']:>9.3f} "
+                         f"{row['recall']:>7.3f} {row['f1']:>7.3f} {row['support']:>8}")
+        lines.append("  confusion matrix (rows: true, columns: predicted)")
+        lines.extend("  " + " ".join(f"{v:>4}" for v in row) for row in report["confusion"])
+    if "note" in report:
+        lines.append(f"  note: {report['note']}")
+    return "\n".join(lines)
+
+
+# -- predict ------------------------------------------------------------------
+def _add_predict(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "predict", help="run a trained model on new inputs",
+        description="INPUT is an image file, a CSV of rows (one sample per row) or a .npy "
+                    "array; the training preprocessing is applied first.")
+    _file(parser)
+    _weights(parser)
+    parser.add_argument("input", metavar="INPUT")
+    parser.add_argument("--json", action="store_true", help="print predictions as JSON")
+    parser.set_defaults(handler=_predict)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from runtime.evaluate import predict
+
+    doc = load_document(args.file)
+    try:
+        results = predict(doc, args.weights, args.input)
+    except _user_errors() as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(results))
+        return EXIT_OK
+    for i, result in enumerate(results):
+        if "classes" in result:
+            text = ", ".join(f"{c['class']} {c['probability']:.1%}" for c in result["classes"])
+        else:
+            text = " ".join(f"{v:.4g}" for v in result["values"])
+        print(f"{i}: {text}")
+    return EXIT_OK
+
+
+# -- export -------------------------------------------------------------------
+def _add_export(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "export", help="export a trained network (ONNX, torch.export, code, safetensors)",
+        description="ONNX exports are checked against PyTorch with onnxruntime.")
+    _file(parser)
+    _weights(parser)
+    parser.add_argument("--network", metavar="NAME", help="which network (needed for a GAN)")
+    parser.add_argument("--format", required=True,
+                        choices=("onnx", "pt2", "python", "safetensors"))
+    parser.add_argument("-o", "--output", required=True, metavar="PATH")
+    parser.set_defaults(handler=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from runtime.export import ExportError, export_model
+
+    doc = load_document(args.file)
+    try:
+        report = export_model(doc, args.weights, args.format, args.output, args.network)
+    except (ExportError, *_user_errors()) as exc:
+        raise CliError(str(exc)) from None
+    print(report.describe() if hasattr(report, "describe") else f"wrote {args.output}")
+    return EXIT_OK if report else EXIT_FAILED
+
+
+RUN_SUBCOMMANDS = (_add_train, _add_evaluate, _add_predict, _add_export)

@@ -1,0 +1,236 @@
+"""User tables from disk: CSV files and NumPy ``.npz`` archives.
+
+Errors name the file, and for CSV the row (1-based as a spreadsheet shows it,
+the header being row 1) and the column, so a user can go straight to the cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from runtime.data.dataset import DataError, Dataset, TargetKind, encode_classes
+from runtime.data.registry import OptionSpec, register
+
+_TARGET_TYPES = ("auto", "class", "value", "none")
+_TARGET_TYPE = OptionSpec(
+    "target_type", "choice", "auto",
+    "How to read the target: auto (text → classes, numbers → values), class, value, "
+    "or none (no target: every chosen column is a feature).", choices=_TARGET_TYPES)
+
+
+def existing_file(path: str, what: str) -> Path:
+    """The path as a :class:`Path`, or a :class:`DataError` saying what is missing."""
+    if not path:
+        raise DataError(f"{what}: no file chosen (set the 'path' option)")
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"{what}: file not found: {file}")
+    return file
+
+
+@register("csv", title="CSV file", category="file",
+          description="A table with a header row. Features and target are chosen by column "
+                      "name; by default the last column is the target, the rest features.",
+          options=(OptionSpec("path", "path", "", "The CSV file."),
+                   OptionSpec("features", "list", (), "Feature columns; empty: every column "
+                              "except the target."),
+                   OptionSpec("target", "str", "", "Target column; empty: the last column."),
+                   _TARGET_TYPE,
+                   OptionSpec("delimiter", "str", ",", "Cell separator.")),
+          tasks=("classification", "regression", "autoencoder", "gan"))
+def load_csv(path: str, features: Sequence[str], target: str, target_type: str,
+             delimiter: str) -> Dataset:
+    file = existing_file(path, "CSV")
+    header, rows = _read_table(file, delimiter)
+    target_col = None if target_type == "none" else _target_column(file, header, target)
+    feature_cols = _feature_columns(file, header, features, target_col)
+    x = _feature_matrix(file, header, rows, feature_cols)
+    names = [header[c] for c in feature_cols]
+    if target_col is None:
+        return Dataset(name="csv", x=x, y=None, target_kind=None,
+                       description=f"{file.name}: {len(x)} rows, {len(names)} features",
+                       metadata={"feature_names": names, "path": str(file)})
+    cells = [(line, row[target_col]) for line, row in rows]
+    return _with_target(file, x, names, header[target_col], cells, target_type)
+
+
+def _read_table(file: Path, delimiter: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    if len(delimiter) != 1:
+        raise DataError(f"{file.name}: the delimiter must be one character, got {delimiter!r}")
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            table = list(csv.reader(handle, delimiter=delimiter))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{file.name}: cannot read as CSV: {exc}") from exc
+    if not table or not any(cell.strip() for cell in table[0]):
+        raise DataError(f"{file.name}: the file is empty or has no header row")
+    header = [cell.strip() for cell in table[0]]
+    rows = []
+    for line, cells in enumerate(table[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines (often one at the end) are not data
+        if len(cells) != len(header):
+            raise DataError(f"{file.name}, row {line}: {len(cells)} cells but the header has "
+                            f"{len(header)} columns")
+        rows.append((line, cells))
+    if not rows:
+        raise DataError(f"{file.name}: the header is not followed by any data rows")
+    return header, rows
+
+
+def _column(file: Path, header: list[str], name: str) -> int:
+    if name not in header:
+        raise DataError(f"{file.name}: unknown column {name!r}; columns: {', '.join(header)}")
+    if header.count(name) > 1:
+        raise DataError(f"{file.name}: column name {name!r} appears more than once")
+    return header.index(name)
+
+
+def _target_column(file: Path, header: list[str], target: str) -> int:
+    if not target:
+        if len(header) < 2:
+            raise DataError(f"{file.name}: one column only, so there is no feature left "
+                            "besides the target")
+        return len(header) - 1
+    return _column(file, header, target)
+
+
+def _feature_columns(file: Path, header: list[str], features: Sequence[str],
+                     target_col: int | None) -> list[int]:
+    if features:
+        cols = [_column(file, header, name) for name in features]
+        if target_col is not None and target_col in cols:
+            raise DataError(f"{file.name}: column {header[target_col]!r} is both a feature "
+                            "and the target")
+        return cols
+    return [c for c in range(len(header)) if c != target_col]
+
+
+def _feature_matrix(file: Path, header: list[str], rows: list[tuple[int, list[str]]],
+                    cols: list[int]) -> np.ndarray:
+    """Parse the feature cells; on any bad cell, find it again cell by cell to name it."""
+    try:
+        # numpy parses number strings in C: ~10× faster than float() per cell.
+        x = np.array([[cells[c] for c in cols] for _, cells in rows], dtype=np.float64)
+        if np.all(np.isfinite(x)):
+            return x.reshape(len(rows), len(cols))
+    except ValueError:
+        pass
+    for line, cells in rows:
+        for col in cols:
+            _number(file, line, header[col], cells[col])
+    raise DataError(f"{file.name}: cannot read the feature columns as numbers")
+
+
+def _number(file: Path, line: int, column: str, cell: str) -> float:
+    text = cell.strip()
+    where = f"{file.name}, row {line}, column {column!r}"
+    if not text:
+        raise DataError(f"{where}: missing value")
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{where}: non-numeric value {text!r}") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: missing or infinite value {text!r}")
+    return value
+
+
+def _with_target(file: Path, x: np.ndarray, names: list[str], column: str,
+                 cells: list[tuple[int, str]], target_type: str) -> Dataset:
+    for line, cell in cells:
+        if not cell.strip():
+            raise DataError(f"{file.name}, row {line}, column {column!r}: missing target")
+    texts = [cell.strip() for _, cell in cells]
+    numeric = all(_is_number(t) for t in texts)
+    if target_type == "value" or (target_type == "auto" and numeric):
+        y = np.array([_number(file, line, column, t) for (line, _), t in zip(cells, texts,
+                                                                             strict=True)])
+        kind: TargetKind = "value"
+        class_names = None
+    else:
+        labels = np.array([float(t) for t in texts]) if numeric else np.array(texts)
+        y, class_names = encode_classes(labels)
+        kind = "class"
+    return Dataset(name="csv", x=x, y=y, target_kind=kind, class_names=class_names,
+                   description=f"{file.name}: {len(x)} rows, {len(names)} features, target "
+                               f"{column!r}" + (f" ({len(class_names)} classes)"
+                                                if class_names else ""),
+                   metadata={"feature_names": names, "target_name": column,
+                             "path": str(file)})
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+@register("npz", title="NumPy archive (.npz)", category="file",
+          description="Arrays saved with numpy.savez: inputs under one key, targets under "
+                      "another.",
+          options=(OptionSpec("path", "path", "", "The .npz file."),
+                   OptionSpec("x_key", "str", "x", "Key of the input array (N, ...)."),
+                   OptionSpec("y_key", "str", "y", "Key of the target array; empty: none."),
+                   _TARGET_TYPE,
+                   OptionSpec("tokens", "bool", False, "Inputs are integer token ids.")),
+          tasks=("classification", "regression", "autoencoder", "gan"))
+def load_npz(path: str, x_key: str, y_key: str, target_type: str, tokens: bool) -> Dataset:
+    file = existing_file(path, "NPZ")
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            keys = list(archive.keys())
+            x = _npz_array(file, archive, x_key, keys)
+            y = _npz_array(file, archive, y_key, keys) if y_key and target_type != "none" else None
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{file.name}: cannot read as a NumPy .npz archive: {exc}") from exc
+    vocab = _vocab(file, x) if tokens else None
+    kind, y, class_names = _npz_targets(file, y, target_type, tokens)
+    num_classes = None
+    if kind == "sequence_class" and y is not None:
+        num_classes = max(int(y.max()) + 1, vocab or 0)
+    description = f"{file.name}: {len(x)} samples of shape {tuple(x.shape[1:])}"
+    return Dataset(name="npz", x=x, y=y, target_kind=kind, class_names=class_names,
+                   num_classes=num_classes, vocab_size=vocab,
+                   description=description + (f", target {kind}" if kind else ""),
+                   metadata={"path": str(file)})
+
+
+def _npz_array(file: Path, archive: np.lib.npyio.NpzFile, key: str, keys: list[str]) -> np.ndarray:
+    if key not in keys:
+        raise DataError(f"{file.name}: no array named {key!r}; arrays: {', '.join(keys)}")
+    return np.asarray(archive[key])
+
+
+def _vocab(file: Path, x: np.ndarray) -> int:
+    if not np.issubdtype(x.dtype, np.integer):
+        raise DataError(f"{file.name}: token inputs must be integers, got {x.dtype}")
+    if x.size and x.min() < 0:
+        raise DataError(f"{file.name}: token ids must not be negative")
+    return int(x.max()) + 1 if x.size else 1
+
+
+def _npz_targets(file: Path, y: np.ndarray | None, target_type: str, tokens: bool
+                 ) -> tuple[TargetKind | None, np.ndarray | None, tuple[str, ...] | None]:
+    if y is None:
+        return None, None, None
+    is_int = np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_
+    if target_type == "value" or (target_type == "auto" and not is_int and
+                                  np.issubdtype(y.dtype, np.number)):
+        if not np.issubdtype(y.dtype, np.number):
+            raise DataError(f"{file.name}: value targets must be numeric, got {y.dtype}")
+        return "value", y, None
+    if tokens and y.ndim == 2 and is_int:
+        return "sequence_class", y, None
+    if y.ndim != 1:
+        raise DataError(f"{file.name}: class targets must be one label per sample, got shape "
+                        f"{y.shape}")
+    codes, names = encode_classes(y, keep_ids=True)
+    return "class", codes, names

@@ -1,0 +1,194 @@
+"""Evaluating a trained document on a split, and predicting on new inputs.
+
+Both use the preprocessing stored with the weights, so evaluation and
+prediction see inputs exactly as training did.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from graph.compile import CompileError, compile_network
+from graph.document import Document
+from runtime.checkpoint import WeightsError, load_weights
+from runtime.data import DataError, Preprocessing
+from runtime.metrics import (
+    classification_report,
+    mode_coverage,
+    reconstruction_report,
+    regression_report,
+)
+from runtime.run_data import RunData, load_run_data
+from runtime.trainer import RunOptions, effective_training
+
+SHOWN_PREDICTIONS = 16
+
+
+@dataclass
+class Trained:
+    """Compiled networks with their weights loaded, in eval mode, and their preprocessing."""
+
+    networks: dict[str, nn.Module]
+    preprocessing: Preprocessing | None
+
+
+def load_trained(doc: Document, weights: str | Path, device: str = "cpu") -> Trained:
+    networks: dict[str, nn.Module] = {}
+    for name in doc.training.networks:
+        try:
+            networks[name] = compile_network(doc, name)
+        except CompileError as exc:
+            raise WeightsError(f"network '{name}' does not compile: {exc}") from None
+    metadata = load_weights(weights, networks)
+    for module in networks.values():
+        module.to(device).eval()
+    record = metadata.get("preprocessing")
+    pre = Preprocessing.from_dict(json.loads(record)) if record else None
+    return Trained(networks, pre)
+
+
+def _stored_split(data: RunData, split: str, pre: Preprocessing | None) -> torch.Tensor:
+    """The split's inputs preprocessed with the constants stored at training time."""
+    x = getattr(data, f"{split}_x")
+    if pre is None:
+        return x
+    rows = data.prepared.split(split).indices
+    raw = data.prepared.dataset.x[rows]
+    return torch.as_tensor(np.asarray(pre.apply(raw), dtype=raw.dtype)).reshape(x.shape).to(
+        x.device)
+
+
+@torch.no_grad()
+def _outputs(module: nn.Module, x: torch.Tensor, batch: int = 512) -> torch.Tensor:
+    return torch.cat([module(x[i:i + batch]).float() for i in range(0, len(x), batch)])
+
+
+def evaluate_document(doc: Document, weights: str | Path, split: str = "test",
+                      base_dir: Path | None = None, seed: int | None = None) -> dict[str, Any]:
+    """A report of the task's metrics on ``split``, plus a few example predictions."""
+    training = effective_training(doc, RunOptions(seed=seed))
+    trained = load_trained(doc, weights)
+    data = load_run_data(doc, training, torch.device("cpu"), base_dir)
+    if split not in ("train", "val", "test"):
+        raise DataError(f"unknown split '{split}'; choose train, val or test")
+    x = _stored_split(data, split, trained.preprocessing)
+    y = getattr(data, f"{split}_y")
+    if len(x) == 0:
+        raise DataError(f"the {split} split is empty; change the split fractions")
+    report: dict[str, Any] = {"task": training.task, "split": split, "samples": len(x)}
+    if training.task == "gan":
+        report.update(_gan_report(data, trained, x))
+        return report
+    (module,) = trained.networks.values()
+    out = _outputs(module, x)
+    if training.task == "classification":
+        names = data.prepared.dataset.class_names
+        report.update(classification_report(y.numpy(), out.numpy(), names))
+        report["examples"] = _examples(out, y, names)
+    elif training.task == "regression":
+        report.update(regression_report(y.numpy(), out.numpy()))
+        baseline = data.prepared.baselines.get(split)
+        if baseline is not None:
+            report["baseline_mse"] = baseline  # "repeat the last value"
+    else:
+        report.update(reconstruction_report(x.numpy(), out.reshape(x.shape).numpy()))
+    return report
+
+
+def _examples(out: torch.Tensor, y: torch.Tensor | None,
+              names: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    if out.dim() != 2:
+        return []
+    probs = torch.softmax(out, dim=1) if out.shape[1] > 1 else torch.sigmoid(out)
+    shown = []
+    for i in range(min(SHOWN_PREDICTIONS, len(out))):
+        k = int(probs[i].argmax()) if out.shape[1] > 1 else int(probs[i, 0] > 0.5)
+        label = names[k] if names and k < len(names) else str(k)
+        truth = int(y[i]) if y is not None else None
+        shown.append({"index": i, "predicted": label, "confidence": float(probs[i].max()),
+                      "true": names[truth] if names and truth is not None else truth})
+    return shown
+
+
+def _gan_report(data: RunData, trained: Trained, real: torch.Tensor) -> dict[str, Any]:
+    generator = trained.networks[data.generator]
+    noise = torch.randn(len(real), data.latent_size, generator=torch.Generator().manual_seed(0))
+    fake = _outputs(generator, noise)
+    report: dict[str, Any] = {"generated": len(fake)}
+    meta = data.prepared.dataset.metadata
+    if "modes" in meta and fake.reshape(len(fake), -1).shape[1] == 2:
+        pre = trained.preprocessing
+        points = np.asarray(pre.invert(fake.numpy()) if pre else fake.numpy())
+        report.update(mode_coverage(points.reshape(len(points), 2),
+                                    np.asarray(meta["modes"], dtype=float), float(meta["sigma"])))
+    else:
+        report["note"] = ("sample quality for this data needs an evaluator classifier, which "
+                          "Layerloom does not ship for it")
+    return report
+
+
+def read_inputs(path: str | Path, pre: Preprocessing | None) -> np.ndarray:
+    """Raw samples from an image file, a CSV of rows, or a .npy array."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"input file {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        x = np.load(path, allow_pickle=False)
+    elif suffix == ".csv":
+        x = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32)
+    else:
+        x = _read_image(path, pre)
+    shape = pre.sample_shape if pre else None
+    if shape is not None and x.shape == shape:
+        x = x[None]
+    if shape is not None and x.reshape(len(x), -1).shape[1] == int(np.prod(shape)):
+        x = x.reshape(len(x), *shape)
+    return x.astype(np.int64 if pre is not None and pre.dtype == "int64" else np.float32)
+
+
+def _read_image(path: Path, pre: Preprocessing | None) -> np.ndarray:
+    try:
+        from PIL import Image
+    except ImportError:
+        raise DataError("reading images needs Pillow: pip install pillow") from None
+    if pre is None or len(pre.sample_shape) != 3:
+        raise DataError(f"{path.name}: this network does not take images")
+    channels, height, width = pre.sample_shape
+    try:
+        image = Image.open(path).convert("L" if channels == 1 else "RGB")
+    except Exception as exc:
+        raise DataError(f"{path.name} is not a readable image ({exc})") from None
+    arr = np.asarray(image.resize((width, height)), dtype=np.float32)
+    high = (pre.extra or {}).get("value_range", [0, 255])[1]
+    arr = arr * (float(high) / 255.0)  # to the data set's own value range
+    return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+
+
+def predict(doc: Document, weights: str | Path, inputs: str | Path) -> list[dict[str, Any]]:
+    """Predictions for each input: class names with probabilities, or values."""
+    trained = load_trained(doc, weights)
+    module = next(iter(trained.networks.values()))
+    pre = trained.preprocessing
+    raw = read_inputs(inputs, pre)
+    x = torch.as_tensor(pre.apply(raw) if pre else raw)
+    out = _outputs(module, x)
+    results = []
+    for row in out:
+        if doc.training.task == "classification" and row.dim() == 1:
+            probs = torch.softmax(row, 0) if len(row) > 1 else torch.sigmoid(row)
+            names = pre.class_names if pre and pre.class_names else None
+            top = torch.argsort(probs, descending=True)[:3].tolist()
+            results.append({"classes": [
+                {"class": names[k] if names else str(k), "probability": float(probs[k])}
+                for k in top]})
+        else:
+            results.append({"values": row.reshape(-1).tolist()})
+    return results
