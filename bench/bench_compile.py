@@ -13,7 +13,7 @@ times a block of forward+backward steps (same weights, same batch) of:
 
 The order rotates every round; the table reports medians per step.
 
-    .venv/bin/python bench/bench_compile.py [--rounds 15] [--steps 20] [--batch 64] [--threads 1]
+    .venv/bin/python bench/bench_compile.py [--rounds 40] [--steps 10] [--batch 64] [--threads 1]
 
 One thread by default: the compiler can only add Python overhead, and a single
 thread keeps the timing steady on a shared machine (OpenMP threads that wait
@@ -49,13 +49,17 @@ def _batch(model: Model, size: int) -> tuple[torch.Tensor, ...]:
 
 
 def _steps(module: nn.Module, xs: tuple[torch.Tensor, ...], steps: int) -> float:
-    """Seconds per forward+backward step, over ``steps`` steps."""
-    start = time.perf_counter()
+    """CPU seconds per forward+backward step, over ``steps`` steps.
+
+    CPU time rather than wall time: other processes on a shared machine then
+    only disturb the figures through the caches, not by taking the core away.
+    """
+    start = time.process_time()
     for _ in range(steps):
         for p in module.parameters():
             p.grad = None
         module(*xs).float().square().mean().backward()
-    return (time.perf_counter() - start) / steps
+    return (time.process_time() - start) / steps
 
 
 def _same_layers(model: Model, compiled: nn.Module) -> nn.Module:
@@ -67,28 +71,40 @@ def _same_layers(model: Model, compiled: nn.Module) -> nn.Module:
     return module
 
 
-def bench(model: Model, rounds: int, steps: int, batch: int) -> list[float]:
-    """Median seconds per step: compiled, same layers, functional."""
+def bench(model: Model, rounds: int, steps: int, batch: int) -> list[list[float]]:
+    """Seconds per step, one list per round: compiled, same layers, functional."""
     compiled = compile_network(model.doc(), model.network)
     functional = model.reference()
     copy_weights(compiled, functional)
     modules = [compiled, _same_layers(model, compiled), functional]
     xs = _batch(model, batch)
-    times: list[list[float]] = [[] for _ in modules]
     for module in modules:  # warm up the allocator and kernels
         module.train()
         _steps(module, xs, steps)
+    rows = []
     for r in range(rounds):
+        row = [0.0] * len(modules)
         for k in range(len(modules)):
             i = (k + r) % len(modules)
-            times[i].append(_steps(modules[i], xs, steps))
-    return [statistics.median(t) for t in times]
+            row[i] = _steps(modules[i], xs, steps)
+        rows.append(row)
+    return rows
+
+
+def _ratio(rows: list[list[float]], a: int, b: int) -> tuple[float, float]:
+    """Median and interquartile range of the per-round ratios ``a / b``.
+
+    Within a round the two ran moments apart, so a ratio per round cancels
+    most of the drift in machine load that a ratio of medians would keep.
+    """
+    q1, q2, q3 = statistics.quantiles([row[a] / row[b] for row in rows], n=4)
+    return q2, q3 - q1
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -96,14 +112,17 @@ def main() -> None:
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, "
           f"{args.rounds} rounds × {args.steps} steps (forward+backward)")
-    print(f"{'model':<12} {'compiled ms':>12} {'same layers':>12} {'functional':>11} "
-          f"{'ratio':>7} {'vs functional':>14}")
+    print("median ms per step; ratios: median of per-round ratios (interquartile range)")
+    print(f"{'model':<12} {'compiled':>9} {'same layers':>12} {'functional':>11} "
+          f"{'ratio (IQR)':>15} {'vs functional (IQR)':>20}")
     worst = 0.0
     for model in (m for m in MODELS if m.name in BENCHED):
-        ours, same, functional = bench(model, args.rounds, args.steps, args.batch)
-        worst = max(worst, ours / same)
-        print(f"{model.name:<12} {ours * 1e3:>12.3f} {same * 1e3:>12.3f} {functional * 1e3:>11.3f} "
-              f"{ours / same:>7.3f} {ours / functional:>14.3f}")
+        rows = bench(model, args.rounds, args.steps, args.batch)
+        ms = [statistics.median(column) * 1e3 for column in zip(*rows, strict=True)]
+        (ratio, spread), (vs_f, spread_f) = _ratio(rows, 0, 1), _ratio(rows, 0, 2)
+        worst = max(worst, ratio)
+        print(f"{model.name:<12} {ms[0]:>9.3f} {ms[1]:>12.3f} {ms[2]:>11.3f} "
+              f"{ratio:>8.3f} ({spread:.3f}) {vs_f:>13.3f} ({spread_f:.3f})")
     print(f"worst ratio compiled / same layers: {worst:.3f} (target ≤ 1.02)")
 
 

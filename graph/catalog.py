@@ -150,6 +150,7 @@ class ModuleCall:
 
 Params = Mapping[str, Any]
 BuildFn = Callable[[Params, list[TensorSpec]], ModuleCall]
+ShapeFn = Callable[[Params, list[TensorSpec]], tuple[int, ...]]
 CheckFn = Callable[[Params, list[TensorSpec]], str | None]
 
 WEIGHT_PARAMS: tuple[ParamSpec, ...] = (
@@ -176,6 +177,9 @@ class LayerSpec:
     inputs: tuple[PortSpec, ...] = (PortSpec("x"),)
     build: BuildFn | None = None
     check: CheckFn | None = None
+    # Output shape by formula, for layers whose meta-device run is slow (a recurrent layer
+    # unrolls every time step); without it the module is run on the meta device.
+    shape: ShapeFn | None = None
     role: Literal["layer", "input", "output"] = "layer"
     has_weights: bool = False
     version: int = 1

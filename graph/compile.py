@@ -158,8 +158,8 @@ def plan_network(
     nodes = [net.node(i) for i in order if i != output.id]
     inputs = [n for n in nodes if n.spec.role == "input"]
     layers = [n for n in nodes if n.spec.role != "input"]
-    names = dict(zip((n.id for n in inputs + layers), unique_names(
-        n.label for n in inputs + layers), strict=True))
+    named = inputs + layers  # arguments claim their names first
+    names = dict(zip([n.id for n in named], unique_names(n.label for n in named), strict=True))
 
     def step(node: Node) -> Step:
         sources = [src for _, src in net.inputs_of(node.id)]

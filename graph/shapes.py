@@ -100,19 +100,20 @@ def _infer_layer(
     try:
         with torch.device("meta"):
             module = module_call(spec, params, list(ins)).build()
-            module.eval()
-            xs = [meta_input(t) for t in ins]
-            out = module(*xs)
+            if spec.shape is not None:
+                out_spec = TensorSpec(spec.shape(params, list(ins)))
+            else:
+                module.eval()
+                out = module(*[meta_input(t) for t in ins])
+                if not isinstance(out, torch.Tensor) or out.shape[0] != _PROBE_BATCH:
+                    return NodeShape(None, "does not keep the batch dimension")
+                dtype = "long" if out.dtype == torch.long else "float"
+                out_spec = TensorSpec(tuple(out.shape[1:]), dtype)
     except Exception as exc:  # torch's own refusal, translated below
         return NodeShape(None, f"cannot process {_shapes_text(ins)}: {torch_message(exc)}")
-    if not isinstance(out, torch.Tensor) or out.shape[0] != _PROBE_BATCH:
-        return NodeShape(None, "does not keep the batch dimension")
     total = sum(p.numel() for p in module.parameters())
-    return NodeShape(
-        TensorSpec(tuple(out.shape[1:]), "long" if out.dtype == torch.long else "float"),
-        params=total,
-        trainable=total if params.get("trainable", True) else 0,
-    )
+    return NodeShape(out_spec, params=total,
+                     trainable=total if params.get("trainable", True) else 0)
 
 
 def meta_input(t: TensorSpec) -> Any:
@@ -134,32 +135,15 @@ def torch_message(exc: BaseException) -> str:
 
 def build_module(node: Node, ins: list[TensorSpec]) -> nn.Module:
     """The real (CPU) module for a node, initialised and frozen as its parameters say."""
+    from graph.modules import init_weights
 
     spec = node.spec
     module: nn.Module = module_call(spec, node.params, ins).build()
     if spec.has_weights:
-        _initialise(module, node.params["init"])
+        init_weights(module, node.params["init"])
         if not node.params["trainable"]:
             module.requires_grad_(False)
     return module
-
-
-def _initialise(module: nn.Module, scheme: str) -> None:
-    from torch import nn
-
-    if scheme == "default":
-        return
-    for name, p in module.named_parameters():
-        if p.dim() < 2:
-            if "bias" in name:
-                nn.init.zeros_(p)
-            continue
-        if scheme == "xavier":
-            nn.init.xavier_uniform_(p)
-        elif scheme == "kaiming":
-            nn.init.kaiming_normal_(p, nonlinearity="relu")
-        else:
-            nn.init.normal_(p, 0.0, 0.02)
 
 
 class ShapeInference:

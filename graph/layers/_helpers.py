@@ -37,6 +37,11 @@ def needs_rank(rank: int, what: str, hint: str) -> CheckFn:
     return check
 
 
+def same_shape(p: Params, ins: list[TensorSpec]) -> tuple[int, ...]:
+    """Shape rule of element-wise layers: the output is shaped like the input."""
+    return ins[0].shape
+
+
 def needs_float(p: Params, ins: list[TensorSpec]) -> str | None:
     for t in ins:
         if t.dtype != "float":

@@ -10,6 +10,7 @@ from graph.layers._helpers import (
     dim_param,
     needs_float,
     nn_call,
+    same_shape,
 )
 
 CATEGORY = "Activations"
@@ -22,7 +23,7 @@ def _plain(name: str, description: str, doc: str) -> None:
     CATALOG.register(
         LayerSpec(
             id=name, category=CATEGORY, display_name=name, description=description,
-            doc=doc, build=build, check=needs_float,
+            doc=doc, build=build, check=needs_float, shape=same_shape,
         )
     )
 
@@ -43,7 +44,7 @@ CATALOG.register(LayerSpec(
     params=(ParamSpec("negative_slope", "float", 0.01, "Slope for x < 0.", minimum=0.0,
                       maximum=1.0),),
     build=lambda p, ins: nn_call("LeakyReLU", negative_slope=p["negative_slope"]),
-    check=needs_float, key_params=("negative_slope",),
+    check=needs_float, shape=same_shape, key_params=("negative_slope",),
 ))
 
 CATALOG.register(LayerSpec(
@@ -53,7 +54,7 @@ CATALOG.register(LayerSpec(
     params=(ParamSpec("approximate", "choice", "none", "Exact, or the tanh approximation.",
                       choices=("none", "tanh")),),
     build=lambda p, ins: nn_call("GELU", approximate=p["approximate"]),
-    check=needs_float,
+    check=needs_float, shape=same_shape,
 ))
 
 CATALOG.register(LayerSpec(
@@ -63,7 +64,7 @@ CATALOG.register(LayerSpec(
     params=(ParamSpec("alpha", "float", 1.0, "Value approached for very negative x.",
                       minimum=0.0, maximum=10.0),),
     build=lambda p, ins: nn_call("ELU", alpha=p["alpha"]),
-    check=needs_float,
+    check=needs_float, shape=same_shape,
 ))
 
 
@@ -72,7 +73,7 @@ def _normalised(name: str, description: str, doc: str) -> None:
         id=name, category=CATEGORY, display_name=name, description=description, doc=doc,
         params=(dim_param(-1, "Dimension (per sample) that sums to one; -1 is the last."),),
         build=lambda p, ins: nn_call(name, dim=batched_dim(p["dim"])),
-        check=all_checks(needs_float, dim_check),
+        check=all_checks(needs_float, dim_check), shape=same_shape,
     ))
 
 

@@ -10,6 +10,7 @@ from graph.layers._helpers import (
     needs_rank,
     nn_call,
     positive,
+    same_shape,
     shape_text,
 )
 
@@ -167,7 +168,7 @@ CATALOG.register(LayerSpec(
     build=lambda p, ins: nn_call(
         "BatchNorm2d", num_features=ins[0].shape[0], eps=p["eps"], momentum=p["momentum"]
     ),
-    check=all_checks(needs_float, _IMAGES), has_weights=True,
+    check=all_checks(needs_float, _IMAGES), shape=same_shape, has_weights=True,
 ))
 
 CATALOG.register(LayerSpec(

@@ -13,6 +13,7 @@ from graph.layers._helpers import (
     nn_call,
     own_call,
     positive,
+    same_shape,
     shape_text,
 )
 
@@ -49,7 +50,7 @@ CATALOG.register(LayerSpec(
     doc="Active only in training; at evaluation it passes values through unchanged.",
     params=(fraction("p", 0.5, "Probability that a value is zeroed."),),
     build=lambda p, ins: nn_call("Dropout", p=p["p"]),
-    check=needs_float, key_params=("p",),
+    check=needs_float, shape=same_shape, key_params=("p",),
 ))
 
 

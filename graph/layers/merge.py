@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from graph.catalog import CATALOG, LayerSpec, Params, PortSpec, TensorSpec
-from graph.layers._helpers import all_checks, dim_param, needs_float, own_call, shape_text
+from graph.layers._helpers import (
+    all_checks,
+    dim_param,
+    needs_float,
+    own_call,
+    same_shape,
+    shape_text,
+)
 
 CATEGORY = "Merge"
 
@@ -39,7 +46,7 @@ CATALOG.register(LayerSpec(
     description="Sums its inputs element by element: the residual (skip) connection.",
     doc="All inputs must have the same shape.",
     inputs=_MANY, build=lambda p, ins: own_call("Add"),
-    check=all_checks(needs_float, _same_shapes),
+    check=all_checks(needs_float, _same_shapes), shape=same_shape,
 ))
 
 CATALOG.register(LayerSpec(
@@ -47,7 +54,7 @@ CATALOG.register(LayerSpec(
     description="Multiplies its inputs element by element, e.g. to gate one by another.",
     doc="All inputs must have the same shape.",
     inputs=_MANY, build=lambda p, ins: own_call("Multiply"),
-    check=all_checks(needs_float, _same_shapes),
+    check=all_checks(needs_float, _same_shapes), shape=same_shape,
 ))
 
 CATALOG.register(LayerSpec(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph.catalog import CATALOG, LayerSpec, ParamSpec
+from graph.catalog import CATALOG, LayerSpec, Params, ParamSpec, TensorSpec
 from graph.layers._helpers import (
     all_checks,
     flag,
@@ -28,6 +28,11 @@ _DESCRIPTIONS = {
              "A cell state with input, forget and output gates carries information far."),
 }
 
+def _recurrent_shape(p: Params, ins: list[TensorSpec]) -> tuple[int, ...]:
+    width = p["hidden_size"] * (2 if p["bidirectional"] else 1)
+    return (ins[0].shape[0], width) if p["output"] == "sequence" else (width,)
+
+
 for _kind, (_description, _doc) in _DESCRIPTIONS.items():
     CATALOG.register(LayerSpec(
         id=_kind, category=CATEGORY, display_name=_kind, description=_description,
@@ -47,5 +52,6 @@ for _kind, (_description, _doc) in _DESCRIPTIONS.items():
             bidirectional=p["bidirectional"], dropout=p["dropout"], output=p["output"],
         ),
         check=all_checks(needs_float, _SEQUENCES),
+        shape=_recurrent_shape,
         has_weights=True, key_params=("hidden_size", "output"),
     ))

@@ -13,6 +13,7 @@ from models import MODELS, Model, copy_weights, mlp_doc, one_thread, randomise_s
 from torch import nn
 
 from graph.builder import NetworkBuilder
+from graph.catalog import TensorSpec
 from graph.compile import (
     CompileError,
     NodeRuntimeError,
@@ -26,7 +27,7 @@ from graph.compile import (
 )
 from graph.document import Document
 from graph.modules import init_weights
-from graph.shapes import _initialise, infer_network
+from graph.shapes import build_module, infer_network
 
 IDS = [m.name for m in MODELS]
 
@@ -143,15 +144,20 @@ def test_init_and_trainable_are_honoured() -> None:
     assert all(p.requires_grad for p in gm.normal.parameters())
 
 
-def test_init_weights_copied_into_code_matches_the_compiler() -> None:
+def test_compiler_initialises_with_the_init_weights_the_code_copies() -> None:
+    doc = Document.new()
+    b = NetworkBuilder(doc)
+    conv = b.add("Conv2d", b.add("Input", shape=[3, 6, 6]), out_channels=8)
+    node = doc.network("main").node(conv)
     for scheme in ("default", "xavier", "kaiming", "normal"):
-        a, b = nn.Conv2d(3, 8, 3), nn.Conv2d(3, 8, 3)
-        b.load_state_dict(a.state_dict())
+        doc.set_param("main", conv, "init", scheme)
         torch.manual_seed(5)
-        _initialise(a, scheme)
+        built = build_module(node, [TensorSpec((3, 6, 6))])
         torch.manual_seed(5)
-        init_weights(b, scheme)
-        assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+        plain = nn.Conv2d(3, 8, 3, padding=1)
+        init_weights(plain, scheme)
+        assert all(torch.equal(p, q)
+                   for p, q in zip(built.parameters(), plain.parameters(), strict=True))
 
 
 def test_renaming_keeps_weights_keyed_by_node_id() -> None:

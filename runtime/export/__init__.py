@@ -1,0 +1,175 @@
+"""Export a trained network: ONNX, a torch.export program, Layerloom weights, or Python source.
+
+    report = export_model(doc, "runs/1/model.safetensors", "onnx", "model.onnx")
+    print(report.describe())
+
+Every export is made on CPU, in eval mode and float32, with a dynamic batch
+dimension; the written model is loaded back and compared with the PyTorch module
+on random inputs at batch sizes 1 and 7 (``report.checks``: batch → max abs
+difference, at most 1e-4), so a file that does not reproduce the network is
+never handed over silently. Every export carries the export record (inputs,
+output, and the preprocessing: normalisation constants, sample shape, class
+names):
+
+* ``onnx``: ONNX ``metadata_props`` "layerloom", "preprocessing" and "class_names"
+  (JSON strings). Made by the torch.export-based exporter, or the TorchScript one
+  where that fails; ``report.exporter`` says which.
+* ``pt2``: ``torch.export.save`` with the record as the extra file "layerloom.json".
+* ``safetensors``: one network's weights keyed ``<network>.<node id>.<param>`` (as
+  a run's ``model.safetensors``) with the record in the metadata, plus a copy of
+  the graph as ``.loom`` beside it, so Layerloom can evaluate it or train on.
+* ``python``: ``graph.codegen``'s standalone module plus ``PREPROCESSING``,
+  ``preprocess()`` and ``load()``, and its weights (node-id keys) beside it as
+  ``<network>.safetensors``: ``import model; m = model.load()`` needs only torch
+  and safetensors.
+
+Weights are read only through safetensors or ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from graph.compile import CompileError, compile_network, load_state_dict_by_id
+from graph.document import Document
+from runtime import checkpoint as ckpt
+from runtime.export.base import (
+    CHECK_BATCHES,
+    TOLERANCE,
+    ExportError,
+    ExportReport,
+    pick_network,
+    prepare_module,
+    preprocessing_record,
+    signature_of,
+)
+from runtime.export.files import (
+    NETWORK_WEIGHTS_FORMAT,
+    export_pt2,
+    export_python,
+    export_safetensors,
+    read_pt2_metadata,
+)
+from runtime.export.onnx_export import export_onnx
+
+__all__ = [
+    "CHECK_BATCHES",
+    "FORMATS",
+    "TOLERANCE",
+    "ExportError",
+    "ExportReport",
+    "export_model",
+    "export_module",
+    "load_trained",
+    "read_pt2_metadata",
+]
+
+FORMATS = ("onnx", "pt2", "python", "safetensors")
+SUFFIXES = {"onnx": ".onnx", "pt2": ".pt2", "python": ".py", "safetensors": ".safetensors"}
+
+PathLike = str | os.PathLike[str]
+
+
+def export_model(doc: Document, weights_path: PathLike, fmt: str, out_path: PathLike,
+                 network: str | None = None) -> ExportReport:
+    """Export ``network`` of ``doc`` with the trained weights in ``weights_path``.
+
+    ``weights_path`` is a run's ``model.safetensors`` (its preprocessing record
+    comes along) or ``checkpoint.pt`` (the record is read from the
+    ``preprocessing.json`` beside it). Without ``network`` the only network, or
+    'main', is exported. Raises ``ExportError`` with a message for the user.
+    """
+    _check_format(fmt)
+    name = pick_network(doc, network)
+    module, preprocessing = load_trained(doc, name, weights_path)
+    return export_module(doc, name, module, preprocessing, fmt, out_path)
+
+
+def export_module(doc: Document, network: str, module: nn.Module, preprocessing: Any,
+                  fmt: str, out_path: PathLike) -> ExportReport:
+    """Export an already-loaded module compiled from ``network`` of ``doc``.
+
+    ``preprocessing`` is a ``runtime.data.preprocess.Preprocessing``, its
+    ``to_dict()`` record, or None. ``module`` itself is left as it is: a CPU,
+    eval-mode copy is exported.
+    """
+    _check_format(fmt)
+    name = pick_network(doc, network)
+    signature = signature_of(doc, name)
+    record = preprocessing_record(preprocessing)
+    prepared = prepare_module(module, signature)
+    out = Path(out_path)
+    if fmt == "onnx":
+        report = export_onnx(prepared, signature, record, out)
+    elif fmt == "pt2":
+        report = export_pt2(prepared, signature, record, out)
+    elif fmt == "safetensors":
+        report = export_safetensors(doc, prepared, signature, record, out)
+    else:
+        report = export_python(doc, prepared, signature, record, out)
+    if record is None:
+        report.notes.append("no preprocessing record came with the weights; the export "
+                            "records none")
+    return report
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format '{fmt}'; choose one of {', '.join(FORMATS)}")
+
+
+# -- trained weights -----------------------------------------------------------------
+def load_trained(doc: Document, network: str,
+                 weights_path: PathLike) -> tuple[nn.Module, dict[str, Any] | None]:
+    """``network`` compiled and loaded with the weights in ``weights_path``, and the
+    preprocessing record saved with them (None when there is none)."""
+    try:
+        module = compile_network(doc, network)
+    except CompileError as exc:
+        raise ExportError(f"network '{network}' cannot be exported: {exc}") from None
+    path = Path(weights_path)
+    try:
+        per_network, record = _read(path)
+    except (ValueError, OSError) as exc:  # WeightsError, or a broken preprocessing record
+        raise ExportError(str(exc)) from None
+    if network not in per_network:
+        raise ExportError(f"{path} holds no weights for network '{network}' (it has: "
+                          f"{', '.join(per_network) or 'none'})")
+    _load(module, per_network[network], path, network)
+    return module, record
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Weights per network (node-id keys) and the preprocessing record of a weights file."""
+    if path.suffix == ".pt":
+        data = ckpt.load_checkpoint(path)
+        sidecar = path.with_name("preprocessing.json")
+        record = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else None
+        return dict(data["weights"]), record
+    per_network, metadata = ckpt.read_weights(path)
+    if metadata.get("format") == NETWORK_WEIGHTS_FORMAT:  # a Python export's weights file
+        per_network = {metadata.get("network", ""): {
+            f"{k}.{rest}": v for k, tensors in per_network.items() for rest, v in tensors.items()}}
+    text = metadata.get("preprocessing")
+    return per_network, json.loads(text) if text else None
+
+
+def _load(module: nn.Module, state: dict[str, Any], path: Path, network: str) -> None:
+    where = f"the weights in {path} do not fit network '{network}'"
+    try:
+        result = load_state_dict_by_id(module, state, strict=False)
+    except RuntimeError as exc:  # a tensor of another size: the graph changed since training
+        detail = str(exc).strip().splitlines()[-1].strip()
+        raise ExportError(f"{where} ({detail}); were they trained on another graph?") from None
+    if result.missing or result.unexpected:
+        parts = []
+        if result.missing:
+            parts.append(f"missing {', '.join(sorted(result.missing)[:5])}")
+        if result.unexpected:
+            parts.append(f"unexpected {', '.join(sorted(result.unexpected)[:5])}")
+        raise ExportError(f"{where} ({'; '.join(parts)}); were they trained on another graph?")
