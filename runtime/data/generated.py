@@ -115,3 +115,24 @@ def make_blobs(n_samples: int, noise: float, classes: int, seed: int) -> Dataset
         centre = np.array([np.cos(angle), np.sin(angle)])
         parts.append(np.tile(centre, (n, 1)))
     return _finish("blobs", parts, rng, noise, "Gaussian blobs")
+
+
+@register("ring", title="Ring of Gaussians", category="generated",
+          description="A mixture of Gaussians on a circle: the classic GAN mode-coverage test.",
+          options=(samples_option(4000),
+                   OptionSpec("modes", "int", 8, "Number of Gaussians on the ring.", minimum=2,
+                              maximum=64),
+                   OptionSpec("radius", "float", 2.0, "Radius of the ring.", minimum=0.1,
+                              maximum=100.0),
+                   _noise(0.02, "Standard deviation of each Gaussian."), seed_option()))
+def make_ring(n_samples: int, modes: int, radius: float, noise: float, seed: int) -> Dataset:
+    rng = np.random.default_rng(seed)
+    angles = 2.0 * np.pi * np.arange(modes) / modes
+    centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    which = rng.integers(0, modes, n_samples)
+    x = centres[which] + rng.normal(0.0, noise, size=(n_samples, 2))
+    return Dataset(name="ring", x=x, y=which.astype(np.int64), target_kind="class",
+                   class_names=tuple(f"mode {k}" for k in range(modes)),
+                   description=f"{modes} Gaussians (σ {noise:g}) on a ring of radius {radius:g}",
+                   # Evaluation counts how many of these modes a generator covers.
+                   metadata={"modes": centres.tolist(), "sigma": noise})

@@ -60,6 +60,7 @@ from runtime.export.onnx_export import export_onnx
 __all__ = [
     "CHECK_BATCHES",
     "FORMATS",
+    "SUFFIXES",
     "TOLERANCE",
     "ExportError",
     "ExportReport",
@@ -113,8 +114,7 @@ def export_module(doc: Document, network: str, module: nn.Module, preprocessing:
     else:
         report = export_python(doc, prepared, signature, record, out)
     if record is None:
-        report.notes.append("no preprocessing record came with the weights; the export "
-                            "records none")
+        report.notes.append("no preprocessing record was given, so the export carries none")
     return report
 
 
@@ -137,10 +137,10 @@ def load_trained(doc: Document, network: str,
         per_network, record = _read(path)
     except (ValueError, OSError) as exc:  # WeightsError, or a broken preprocessing record
         raise ExportError(str(exc)) from None
-    if network not in per_network:
+    if network not in per_network and module.state_dict():  # (weightless: nothing saved)
         raise ExportError(f"{path} holds no weights for network '{network}' (it has: "
                           f"{', '.join(per_network) or 'none'})")
-    _load(module, per_network[network], path, network)
+    _load(module, per_network.get(network, {}), path, network)
     return module, record
 
 

@@ -101,7 +101,8 @@ def _reloaded(loom: Path, weights: Path, network: str) -> nn.Module:
     """The network compiled afresh from the saved graph, with the saved weights."""
     try:
         fresh = compile_network(load_graph(loom), network)
-        load_weights(weights, {network: fresh})
+        if fresh.state_dict():  # a network without weights has no entry to load
+            load_weights(weights, {network: fresh})
     except (CompileError, WeightsError) as exc:
         raise ExportError(f"the exported files do not reload: {exc}") from None
     return fresh.eval()

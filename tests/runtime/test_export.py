@@ -286,6 +286,23 @@ def test_safetensors_export_reloads_into_a_fresh_module(
     assert torch.equal(_reference(fresh, xs), _reference(module, xs))
 
 
+def test_checkpoints_and_exported_weights_export_again(
+        trained_mlp: Trained, tmp_path: Path) -> None:
+    doc, weights = trained_mlp
+    expected = read_weights(weights)[0]["main"]
+    from_checkpoint = export_model(doc, weights.with_name("checkpoint.pt"), "safetensors",
+                                   tmp_path / "a.safetensors")
+    assert not any("preprocessing" in note for note in from_checkpoint.notes)  # it came along
+    export_model(doc, weights, "python", tmp_path / "py" / "net.py")
+    again = export_model(doc, tmp_path / "py" / "main.safetensors", "safetensors",
+                         tmp_path / "b.safetensors")
+    for report in (from_checkpoint, again):
+        per_network, metadata = read_weights(report.path)
+        assert set(per_network["main"]) == set(expected)
+        assert all(torch.equal(per_network["main"][k], v) for k, v in expected.items())
+        assert json.loads(metadata["preprocessing"]) == _record(weights)
+
+
 # -- standalone Python ------------------------------------------------------------------
 FRESH = """
 import json, os, sys
