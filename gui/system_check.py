@@ -78,8 +78,8 @@ def main(argv: list[str]) -> int:
         return 0
     if "--install" in argv and _install(missing) and not missing_packages(offscreen):
         return 0
-    print(f"Qt needs system libraries that are missing. Install them with:\n  {install_hint(missing)}",
-          file=sys.stderr)
+    print("Qt needs system libraries that are missing. Install them with:\n  "
+          + install_hint(missing), file=sys.stderr)
     return 1
 
 
