@@ -1,0 +1,1 @@
+"""Layerloom's desktop editor: views and controllers over ``graph``."""

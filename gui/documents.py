@@ -1,0 +1,150 @@
+"""File commands of the main window: new, open, save, export, and the unsaved-changes prompt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from graph.fileformat import GraphFileError, load_graph
+from gui.files import RecoveryCopy, blank_document
+from gui.session import Session
+from gui.warmup import warmup
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+FILTER = "Layerloom graphs (*.loom)"
+
+
+class DocumentActions:
+    """Opens and saves the window's document, asking before unsaved changes are lost."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+
+    @property
+    def session(self) -> Session:
+        assert self.window.session is not None
+        return self.window.session
+
+    # -- new and open ------------------------------------------------------------
+    def new_blank(self) -> None:
+        if self.confirm_discard():
+            self.window.set_session(Session(blank_document()))
+
+    def new_from(self, example: Path) -> None:
+        """A new untitled document copied from an example file."""
+        if not self.confirm_discard():
+            return
+        session = self._load(example)
+        if session is not None:
+            session.path = None
+            self.window.set_session(session)
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        start = str(self.session.path.parent) if self.session.path else ""
+        name, _ = QFileDialog.getOpenFileName(self.window, "Open graph", start, FILTER)
+        if name:
+            self.open_path(name, confirmed=True)
+
+    def open_path(self, path: str | Path, *, confirmed: bool = False) -> bool:
+        """Open ``path`` in this window (after the unsaved-changes prompt)."""
+        if not confirmed and not self.confirm_discard():
+            return False
+        session = self._load(Path(path))
+        if session is None:
+            self.window.recent.remove(str(path))
+            return False
+        self.window.recent.add(Path(path))
+        self.window.set_session(session)
+        return True
+
+    def recover(self, found: RecoveryCopy) -> bool:
+        """Open an autosaved copy as unsaved changes to its original file."""
+        session = self._load(found.copy)
+        if session is None:
+            return False
+        session.path = found.original
+        session.recovered = True
+        self.window.set_session(session)
+        found.discard()
+        return True
+
+    def _load(self, path: Path) -> Session | None:
+        try:
+            doc = load_graph(path)
+        except GraphFileError as exc:
+            QMessageBox.warning(self.window, "Cannot open file", f"{path.name}:\n{exc}")
+            return None
+        return Session(doc, path.resolve())
+
+    # -- save ------------------------------------------------------------------
+    def save(self) -> bool:
+        if self.session.path is None:
+            return self.save_as()
+        return self._write(self.session.path)
+
+    def save_as(self) -> bool:
+        start = str(self.session.path or Path.home() / self.session.display_name)
+        name, _ = QFileDialog.getSaveFileName(self.window, "Save graph as", start, FILTER)
+        if not name:
+            return False
+        path = Path(name)
+        if path.suffix.lower() != ".loom":
+            path = path.with_name(path.name + ".loom")
+        return self._write(path)
+
+    def _write(self, path: Path) -> bool:
+        try:
+            self.session.save(path)
+        except (OSError, GraphFileError) as exc:
+            QMessageBox.warning(self.window, "Cannot save file", f"{path}:\n{exc}")
+            return False
+        self.window.recent.add(path)
+        self.window.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def confirm_discard(self) -> bool:
+        """True when the current document may be replaced or closed."""
+        window = self.window
+        if window.session is None or not window.session.dirty:
+            return True
+        buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                   | QMessageBox.StandardButton.Cancel)
+        answer = QMessageBox.question(
+            window, "Unsaved changes",
+            f"Save the changes to {window.session.display_name} first?", buttons,
+            QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    # -- export ----------------------------------------------------------------
+    def export_code(self) -> None:
+        """Write the current network as a standalone PyTorch file."""
+        network = self.window.current_network()
+        warmup().load_now()
+        from graph.codegen import generate_code  # these two import torch
+        from graph.compile import CompileError
+
+        try:
+            code = generate_code(self.session.doc, network)
+        except CompileError as exc:
+            QMessageBox.warning(self.window, "Cannot export code", str(exc))
+            return
+        base = self.session.path.with_suffix("") if self.session.path else Path.home() / network
+        start = f"{base}_{network}.py" if self.session.path else f"{base}.py"
+        name, _ = QFileDialog.getSaveFileName(self.window, "Export PyTorch code", start,
+                                              "Python files (*.py)")
+        if not name:
+            return
+        try:
+            Path(name).write_text(code, encoding="utf-8")
+        except OSError as exc:
+            QMessageBox.warning(self.window, "Cannot export code", f"{name}:\n{exc}")
+            return
+        self.window.statusBar().showMessage(f"Exported {name}", 5000)

@@ -1,0 +1,247 @@
+"""The main window: canvas tabs, docks, menus, status bar, settings and autosave."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
+
+from gui import mime
+from gui.actions import WindowActions
+from gui.canvas import editing
+from gui.canvas.tabs import CanvasTabs
+from gui.canvas.view import GraphView
+from gui.documents import DocumentActions
+from gui.files import Autosave, RecentFiles
+from gui.panels.history import HistoryPanel
+from gui.panels.inspector import InspectorPanel
+from gui.panels.palette import PalettePanel
+from gui.panels.problems import ProblemsPanel
+from gui.panels.summary import SummaryPanel
+from gui.session import Session
+from gui.theme import apply_theme
+
+APP_NAME = "Layerloom"
+STATUS_MS = 6000
+
+
+class MainWindow(QMainWindow):
+    """One document at a time; ``set_session`` swaps it (File > Open, New, …)."""
+
+    def __init__(self, settings: QSettings | None = None, *, autosave: bool = True) -> None:
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.session: Session | None = None
+        self.recent = RecentFiles(self.settings)
+        self.documents = DocumentActions(self)
+        self.autosave = Autosave() if autosave else None
+        self.theme = str(self.settings.value("theme", "light"))
+        colors = apply_theme(_app(), self.theme)
+        self.tabs = CanvasTabs(colors)
+        self.setCentralWidget(self.tabs)
+        self.palette_panel = PalettePanel()
+        self.inspector = InspectorPanel()
+        self.problems = ProblemsPanel()
+        self.summary = SummaryPanel()
+        self.history_panel = HistoryPanel()
+        self.docks: list[QDockWidget] = []
+        left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea,
+                               Qt.DockWidgetArea.RightDockWidgetArea,
+                               Qt.DockWidgetArea.BottomDockWidgetArea)
+        palette = self._dock("Palette", self.palette_panel, left)
+        inspector = self._dock("Inspector", self.inspector, right)
+        problems = self._dock("Problems", self.problems, bottom)
+        self.tabifyDockWidget(problems, self._dock("Summary", self.summary, bottom))
+        self.tabifyDockWidget(problems, self._dock("History", self.history_panel, bottom))
+        problems.raise_()
+        self.resizeDocks([palette, inspector], [190, 280], Qt.Orientation.Horizontal)
+        self.resizeDocks([problems], [170], Qt.Orientation.Vertical)
+        self.actions = WindowActions(self)
+        self.actions.theme_actions[self.theme].setChecked(True)
+        self.problem_count = QLabel()
+        self.statusBar().addPermanentWidget(self.problem_count)
+        self.tabs.selection_changed.connect(self._selection_changed)
+        self.tabs.files_dropped.connect(self._open_dropped)
+        self.palette_panel.add_requested.connect(self.add_layer)
+        self.problems.node_activated.connect(self.show_node)
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+        self._restore()
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title}Dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks.append(dock)
+        return dock
+
+    # -- the document ------------------------------------------------------------
+    def set_session(self, session: Session) -> None:
+        """Show ``session``'s document in this window (the previous one is dropped)."""
+        old = self.session
+        if old is not None:
+            old.message.disconnect(self.show_message)
+            old.changed.disconnect(self._update_state)
+            old.path_changed.disconnect(self._update_state)
+            old.diagnostics_changed.disconnect(self._update_problem_count)
+            old.close()
+        self.session = session
+        session.message.connect(self.show_message)
+        session.changed.connect(self._update_state)
+        session.path_changed.connect(self._update_state)
+        session.diagnostics_changed.connect(self._update_problem_count)
+        self.tabs.set_session(session)
+        self.inspector.set_session(session)
+        self.problems.set_session(session)
+        self.summary.set_session(session)
+        self.history_panel.set_session(session)
+        for view in self.tabs.views():
+            view.item_actions = self.actions.canvas_actions()
+            view.frame_all()
+        if self.autosave is not None:
+            self.autosave.attach(session)
+        session.start_shapes()
+        self._update_state()
+        self._update_problem_count()
+        self._selection_changed()
+
+    def current_view(self) -> GraphView | None:
+        return self.tabs.current_view()
+
+    def current_network(self) -> str:
+        view = self.current_view()
+        return view.graph_scene.network_name if view else "main"
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, STATUS_MS)
+
+    def show_node(self, network: str, node_id: str) -> None:
+        """Select and centre a node (a click in the Problems list)."""
+        view = self.tabs.show_network(network)
+        if view is not None and node_id in view.graph_scene.nodes:
+            view.graph_scene.select_nodes([node_id])
+            view.center_on_node(node_id)
+
+    def _update_state(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        star = "*" if session.dirty else ""
+        self.setWindowTitle(f"{session.display_name}{star} — {APP_NAME}")
+        history, acts = session.history, self.actions
+        acts.undo.setEnabled(history.can_undo)
+        acts.redo.setEnabled(history.can_redo)
+        acts.undo.setText(f"&Undo {history.undo_stack[-1].text}" if history.can_undo else "&Undo")
+        acts.redo.setText(f"&Redo {history.redo_stack[-1].text}" if history.can_redo else "&Redo")
+
+    def _update_problem_count(self) -> None:
+        errors, warnings = self.problems.counts()
+        if self.session is None or not self.session.shapes_ready:
+            self.problem_count.setText("Loading PyTorch…")
+        else:
+            self.problem_count.setText(f"{errors} error(s) · {warnings} warning(s)")
+
+    def _selection_changed(self) -> None:
+        view = self.current_view()
+        ids = view.graph_scene.selected_node_ids() if view else []
+        edges = view.graph_scene.selected_edges() if view else []
+        network = view.graph_scene.network_name if view else ""
+        self.inspector.show_node(network, ids[0] if len(ids) == 1 else None)
+        self.summary.show_network(network)
+        for action in (self.actions.cut, self.actions.copy, self.actions.duplicate):
+            action.setEnabled(bool(ids))
+        self.actions.delete.setEnabled(bool(ids or edges))
+
+    # -- edit and view commands -----------------------------------------------------
+    def undo(self) -> None:
+        if self.session is not None:
+            self.session.undo()
+
+    def redo(self) -> None:
+        if self.session is not None:
+            self.session.redo()
+
+    def cut(self) -> None:
+        if view := self.current_view():
+            editing.cut_selection(view)
+
+    def copy(self) -> None:
+        if view := self.current_view():
+            editing.copy_selection(view)
+
+    def paste(self) -> None:
+        if view := self.current_view():
+            editing.paste(view)
+
+    def duplicate(self) -> None:
+        if view := self.current_view():
+            editing.duplicate_selection(view)
+
+    def delete(self) -> None:
+        if view := self.current_view():
+            editing.delete_selection(view)
+
+    def select_all(self) -> None:
+        if view := self.current_view():
+            view.graph_scene.select_nodes(view.graph_scene.nodes)
+
+    def frame_all(self) -> None:
+        if view := self.current_view():
+            view.frame_all()
+
+    def auto_layout(self) -> None:
+        if view := self.current_view():
+            editing.auto_layout(view)
+
+    def zoom(self, factor: float) -> None:
+        if view := self.current_view():
+            view.zoom_by(factor)
+
+    def add_layer(self, type_id: str) -> None:
+        if view := self.current_view():
+            view.add_layer(type_id)
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+        self.tabs.set_colors(apply_theme(_app(), name))
+        self.actions.theme_actions[name].setChecked(True)
+        self.settings.setValue("theme", name)
+
+    # -- window ------------------------------------------------------------------
+    def _restore(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.documents.confirm_discard():
+            event.ignore()
+            return
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        if self.autosave is not None:
+            self.autosave.stop()
+        event.accept()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if mime.loom_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = mime.loom_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self._open_dropped(paths)
+
+    def _open_dropped(self, paths: list[str]) -> None:
+        self.documents.open_path(paths[0])
+
+
+def _app() -> QApplication:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    return app

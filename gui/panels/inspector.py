@@ -1,0 +1,195 @@
+"""The inspector: the selected node's name and parameters, its shapes and its documentation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from graph.commands import Rename, SetParam
+from graph.document import Node
+from gui.canvas.node_item import format_count
+from gui.panels.param_editors import make_editor
+from gui.session import Session
+
+
+def _label(text: str = "", *, muted: bool = False, name: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if muted:
+        label.setProperty("muted", True)
+    if name:
+        label.setObjectName(name)
+    return label
+
+
+class InspectorPanel(QScrollArea):
+    """Editors generated from the node's ``LayerSpec``; every edit is a command."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.session: Session | None = None
+        self.network = ""
+        self.node_id: str | None = None
+        self.editors: dict[str, QWidget] = {}
+        self.name_edit: QLineEdit | None = None
+        self.problem = _label(name="InspectorProblem")
+        self.shapes = _label()
+        self._show_empty()
+
+    # -- binding ---------------------------------------------------------------
+    def set_session(self, session: Session) -> None:
+        if self.session is not None:
+            ev = self.session.doc.events
+            ev.param_changed.disconnect(self._param_changed)
+            ev.label_changed.disconnect(self._label_changed)
+            ev.node_removed.disconnect(self._node_removed)
+            self.session.shapes_changed.disconnect(self._shapes_changed)
+            self.session.diagnostics_changed.disconnect(self._show_shapes)
+        self.session = session
+        ev = session.doc.events
+        ev.param_changed.connect(self._param_changed)
+        ev.label_changed.connect(self._label_changed)
+        ev.node_removed.connect(self._node_removed)
+        session.shapes_changed.connect(self._shapes_changed)
+        session.diagnostics_changed.connect(self._show_shapes)
+        self.show_node("", None)
+
+    def show_node(self, network: str, node_id: str | None) -> None:
+        """Inspect ``node_id`` of ``network`` (None: nothing selected)."""
+        self.network, self.node_id = network, node_id
+        if self.session is None or node_id is None:
+            self._show_empty()
+            return
+        self._build(self.session.doc.network(network).node(node_id))
+
+    # -- building the form -----------------------------------------------------
+    def _show_empty(self) -> None:
+        self.editors, self.name_edit = {}, None
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(_label("Select one node to see and edit its parameters.", muted=True))
+        layout.addStretch()
+        self.setWidget(page)
+
+    def _build(self, node: Node) -> None:
+        spec = node.spec
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        title = _label(f"<b>{spec.display_name}</b> · {spec.category}")
+        layout.addWidget(title)
+        layout.addWidget(_label(spec.description, muted=True))
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.name_edit = QLineEdit(node.label)
+        self.name_edit.editingFinished.connect(self._rename)
+        form.addRow("name", self.name_edit)
+        self.editors = {}
+        for p in spec.all_params:
+            editor = make_editor(p, node.params[p.name])
+            editor.committed.connect(  # type: ignore[attr-defined]
+                lambda value, name=p.name: self._commit(name, value))
+            editor.invalid.connect(self._refused)  # type: ignore[attr-defined]
+            row_label = QLabel(p.name)
+            row_label.setToolTip(p.doc)
+            form.addRow(row_label, editor)
+            self.editors[p.name] = editor
+        layout.addLayout(form)
+        self.problem = _label(name="InspectorProblem")
+        self.problem.hide()
+        layout.addWidget(self.problem)
+        self.shapes = _label()
+        layout.addWidget(self.shapes)
+        if spec.doc:
+            layout.addWidget(_label(spec.doc, muted=True))
+        layout.addStretch()
+        self.setWidget(page)
+        self._show_shapes()
+
+    def _show_shapes(self) -> None:
+        if self.session is None or self.node_id is None:
+            return
+        session, net = self.session, self.session.doc.network(self.network)
+        if not session.shapes_ready:
+            self.shapes.setText("Shapes appear once PyTorch has loaded…")
+            return
+        rows = []
+        for port, src in net.inputs_of(self.node_id):
+            out = session.shape(self.network, src).out
+            rows.append(f"in <b>{port}</b>: {out.describe() if out else '?'}")
+        shape = session.shape(self.network, self.node_id)
+        rows.append(f"out: <b>{shape.out.describe() if shape.out else '?'}</b>")
+        if shape.params:
+            frozen = shape.params - shape.trainable
+            extra = f", {format_count(frozen)} frozen" if frozen else ""
+            rows.append(f"{format_count(shape.params)} parameters{extra}")
+        self.shapes.setText("<br>".join(rows))
+        messages = [d.message for d in session.node_diagnostics(self.network, self.node_id)]
+        if shape.error and not any(shape.error in m for m in messages):
+            messages.insert(0, shape.error)
+        self._show_problem("\n".join(messages))
+
+    def _show_problem(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.setVisible(bool(text))
+
+    # -- edits -----------------------------------------------------------------
+    def _commit(self, name: str, value: Any) -> None:
+        if self.session is None or self.node_id is None:
+            return
+        node = self.session.doc.network(self.network).node(self.node_id)
+        spec = node.spec.param(name)
+        if node.params[name] == (tuple(value) if spec.kind == "ints" else value):
+            return
+        problem = spec.problem(value)
+        if problem:
+            self._refused(f"'{name}' {problem}")
+            self._param_changed(self.network, self.node_id, name)
+            return
+        if not self.session.push(SetParam(self.network, self.node_id, name, value)):
+            self._param_changed(self.network, self.node_id, name)
+
+    def _refused(self, message: str) -> None:
+        self._show_problem(f"Not changed: {message}")
+        if self.session is not None:
+            self.session.message.emit(f"Not changed: {message}")
+
+    def _rename(self) -> None:
+        if self.session is None or self.node_id is None or self.name_edit is None:
+            return
+        node = self.session.doc.network(self.network).node(self.node_id)
+        text = self.name_edit.text().strip()
+        if text == node.label:
+            return
+        if not self.session.push(Rename(self.network, self.node_id, text)):
+            self.name_edit.setText(node.label)
+
+    # -- document events -------------------------------------------------------
+    def _param_changed(self, network: str, node_id: str, name: str) -> None:
+        if (network, node_id) == (self.network, self.node_id) and name in self.editors:
+            assert self.session is not None
+            value = self.session.doc.network(network).node(node_id).params[name]
+            self.editors[name].set_value(value)  # type: ignore[attr-defined]
+
+    def _label_changed(self, network: str, node_id: str) -> None:
+        if (network, node_id) == (self.network, self.node_id) and self.name_edit is not None:
+            assert self.session is not None
+            self.name_edit.setText(self.session.doc.network(network).node(node_id).label)
+
+    def _node_removed(self, network: str, node_id: str) -> None:
+        if (network, node_id) == (self.network, self.node_id):
+            self.show_node("", None)
+
+    def _shapes_changed(self, network: str, ids: set[str]) -> None:
+        if network == self.network and self.node_id is not None:
+            self._show_shapes()

@@ -1,0 +1,136 @@
+"""The editing controller: gestures become commands, history changes become refreshes.
+
+A ``Session`` owns one open document with its ``History`` (the single source
+of truth for undo), its live ``ShapeInference`` and its diagnostics. Widgets
+call ``push``; a refused edit (``EditError``) becomes a status-bar message,
+never a dialog. After every history change shapes are brought up to date at
+once (cheap and incremental) and validation runs after a short pause.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from graph.commands import Command, History
+from graph.document import Document, EditError
+from graph.fileformat import save_graph
+from graph.shapes import NodeShape, ShapeInference
+from graph.validate import Diagnostic, validate
+from gui.warmup import warmup
+
+VALIDATE_DELAY_MS = 150
+
+
+class Session(QObject):
+    """One open document: its history, shapes, diagnostics and file path."""
+
+    message = Signal(str)  # something for the status bar
+    changed = Signal()  # after every push, undo, redo or save
+    shapes_changed = Signal(str, object)  # network, set of node ids whose shape changed
+    diagnostics_changed = Signal()
+    path_changed = Signal()
+
+    def __init__(self, doc: Document, path: Path | None = None) -> None:
+        super().__init__()
+        self.doc = doc
+        self.path = path
+        self.history = History(doc)
+        self.shapes = ShapeInference(doc)
+        self.shapes_ready = False
+        self._closed = False
+        self.recovered = False  # opened from a recovery copy: unsaved until saved
+        self.diagnostics: list[Diagnostic] = []
+        self._by_node: dict[tuple[str, str], list[Diagnostic]] = {}
+        self._validate_timer = QTimer(self)
+        self._validate_timer.setSingleShot(True)
+        self._validate_timer.setInterval(VALIDATE_DELAY_MS)
+        self._validate_timer.timeout.connect(self.validate_now)
+        self.history.changed.connect(self._history_changed)
+        self.shapes.changed.connect(self.shapes_changed.emit)
+
+    def start_shapes(self) -> None:
+        """Infer shapes as soon as torch has loaded (at once if it already has)."""
+        warmup().when_ready(self.update_shapes)
+
+    def close(self) -> None:
+        """The window has moved on to another document: stop pending work."""
+        self._closed = True
+        self._validate_timer.stop()
+
+    # -- editing ---------------------------------------------------------------
+    def push(self, cmd: Command) -> bool:
+        """Apply ``cmd`` through the history; a refused edit is reported, not raised."""
+        try:
+            self.history.push(cmd)
+        except EditError as exc:
+            self.message.emit(str(exc))
+            return False
+        return True
+
+    def undo(self) -> None:
+        if self.history.can_undo:
+            self.message.emit(f"Undo {self.history.undo_stack[-1].text}")
+            self.history.undo()
+
+    def redo(self) -> None:
+        if self.history.can_redo:
+            self.message.emit(f"Redo {self.history.redo_stack[-1].text}")
+            self.history.redo()
+
+    def jump_to(self, depth: int) -> None:
+        """Undo or redo until ``depth`` commands are applied."""
+        while len(self.history.undo_stack) > depth and self.history.can_undo:
+            self.history.undo()
+        while len(self.history.undo_stack) < depth and self.history.can_redo:
+            self.history.redo()
+
+    # -- files -----------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        return self.recovered or self.history.dirty
+
+    @property
+    def display_name(self) -> str:
+        return self.path.name if self.path else "untitled.loom"
+
+    def save(self, path: Path) -> None:
+        """Write the document to ``path`` (raises ``GraphFileError`` or ``OSError``)."""
+        save_graph(self.doc, path)
+        if path != self.path:
+            self.path = path
+            self.path_changed.emit()
+        self.recovered = False
+        self.history.mark_clean()
+
+    # -- shapes and diagnostics ------------------------------------------------
+    def update_shapes(self) -> None:
+        if self._closed:
+            return
+        self.shapes_ready = True
+        self.shapes.update()
+        self.validate_now()
+
+    def shape(self, network: str, node_id: str) -> NodeShape:
+        return self.shapes.shape(network, node_id)
+
+    def node_diagnostics(self, network: str, node_id: str) -> list[Diagnostic]:
+        return self._by_node.get((network, node_id), [])
+
+    def validate_now(self) -> None:
+        self._validate_timer.stop()
+        if not self.shapes_ready:
+            return
+        self.diagnostics = validate(self.doc, self.shapes)
+        self._by_node = {}
+        for d in self.diagnostics:
+            if d.node is not None:
+                self._by_node.setdefault((d.network, d.node), []).append(d)
+        self.diagnostics_changed.emit()
+
+    def _history_changed(self) -> None:
+        if self.shapes_ready:
+            self.shapes.update()
+            self._validate_timer.start()
+        self.changed.emit()

@@ -1,0 +1,107 @@
+"""Files from the window: save and reopen, the unsaved prompt, recent files, recovery, drops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from graph.commands import SetParam
+from graph.fileformat import load_graph
+from gui.files import Autosave, orphaned_copies
+
+
+def test_save_and_reopen_gives_the_same_document(window, gestures, monkeypatch, tmp_path):
+    session = window.session
+    conv = gestures.node_id(window, "conv")
+    window.current_view().add_layer("ReLU", QPointF(100, 400))
+    session.push(SetParam("main", conv, "out_channels", 7))
+    assert window.windowTitle() == "untitled.loom* — Layerloom"
+    target = tmp_path / "net.loom"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *args, **kwargs: (str(tmp_path / "net"), ""))
+    window.actions.save.trigger()
+    assert target.exists()
+    assert window.windowTitle() == "net.loom — Layerloom"
+    saved = session.doc.to_data()
+
+    assert window.documents.open_path(target)
+    assert window.session is not session
+    assert window.session.doc.to_data() == saved
+    assert load_graph(target).to_data() == saved
+    assert window.recent.paths()[0] == str(target.resolve())
+    assert len(window.current_view().graph_scene.nodes) == 6
+
+
+def test_unsaved_changes_are_asked_about(window, gestures, monkeypatch):
+    session = window.session
+    session.push(SetParam("main", gestures.node_id(window, "conv"), "out_channels", 9))
+    answers = [QMessageBox.StandardButton.Cancel]
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: answers[0])
+    window.actions.new.trigger()
+    assert window.session is session  # cancelled
+    answers[0] = QMessageBox.StandardButton.Discard
+    window.actions.new.trigger()
+    assert window.session is not session
+    assert [n.type for n in window.session.doc.network("main").nodes()] == ["Input", "Output"]
+    assert len(window.session.doc.network("main").edges()) == 1
+    assert not window.session.dirty
+
+
+def test_autosave_leaves_a_copy_that_can_be_recovered(window, gestures, tmp_path):
+    session = window.session
+    session.path = tmp_path / "work.loom"
+    autosave = Autosave(tmp_path / "recovery")
+    autosave.attach(session)
+    assert not autosave.save_now()  # nothing unsaved yet
+    session.push(SetParam("main", gestures.node_id(window, "conv"), "out_channels", 5))
+    assert autosave.save_now()
+    assert autosave.copy.exists()
+    assert orphaned_copies(tmp_path / "recovery") == []  # its window is still running
+    autosave._lock.unlock()  # as if the window had crashed
+    found = orphaned_copies(tmp_path / "recovery")
+    assert [f.copy for f in found] == [autosave.copy]
+    assert found[0].original == tmp_path / "work.loom"
+
+    changed = session.doc.to_data()
+    session.history.mark_clean()  # so recovering asks nothing
+    assert window.documents.recover(found[0])
+    assert window.session.doc.to_data() == changed
+    assert window.session.dirty and window.session.path == tmp_path / "work.loom"
+    assert window.windowTitle() == "work.loom* — Layerloom"
+    assert not autosave.copy.exists()
+
+
+def test_a_clean_close_removes_the_recovery_copy(window, gestures, tmp_path):
+    autosave = Autosave(tmp_path / "recovery")
+    autosave.attach(window.session)
+    window.session.push(SetParam("main", gestures.node_id(window, "conv"), "out_channels", 5))
+    autosave.save_now()
+    autosave.stop()
+    assert not autosave.copy.exists() and orphaned_copies(tmp_path / "recovery") == []
+
+
+def test_dropping_a_loom_file_on_the_canvas_opens_it(window, tmp_path):
+    example = tmp_path / "dropped.loom"
+    window.session.save(example)
+    window.documents.new_blank()
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(example))])
+    viewport = window.current_view().viewport()
+    at, action = QPointF(100, 100), Qt.DropAction.CopyAction
+    left, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(at, action, data, left, mods)
+    QApplication.sendEvent(viewport, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(viewport, QDropEvent(at, action, data, left, mods))
+    assert window.session.path == Path(example).resolve()
+    assert len(window.session.doc.network("main")) == 5
+
+
+def test_theme_switch_is_remembered(window):
+    window.set_theme("dark")
+    assert window.settings.value("theme") == "dark"
+    assert window.tabs.colors.background.name() == "#1e2127"
+    window.set_theme("light")
