@@ -240,7 +240,9 @@ def _traps(net: Network, results: Results, training: TrainingSpec,
     if output is None:
         return
     out = _out(results, output)
-    loss, task = training.loss.name, training.task
+    task = training.task
+    # A GAN's discriminator is always trained with BCE on logits, whatever the loss says.
+    loss = "bce_logits" if task == "gan" else training.loss.name
     prev_id = net.source_of(output.id, "x")
     prev = net.node(prev_id) if prev_id is not None else None
     if prev is not None:

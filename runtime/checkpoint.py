@@ -48,8 +48,8 @@ class RunState:
     best_weights: dict[str, dict[str, torch.Tensor]] | None = None
 
     def track(self, epoch: int, metrics: dict[str, float], key: str, higher: bool,
-              networks: dict[str, nn.Module]) -> None:
-        """Note the epoch's monitored metric; keep a copy of the best weights."""
+              networks: dict[str, nn.Module], keep_best: bool) -> None:
+        """Note the epoch's monitored metric; with ``keep_best``, copy the best weights."""
         self.epoch = epoch + 1
         value = metrics.get(key)
         if value is None:
@@ -58,8 +58,9 @@ class RunState:
                                              else value < self.best_value)
         if better:
             self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
-            self.best_weights = {n: {k: v.detach().clone() for k, v in m.state_dict().items()}
-                                 for n, m in networks.items()}
+            if keep_best:
+                self.best_weights = {n: {k: v.detach().clone() for k, v in m.state_dict().items()}
+                                     for n, m in networks.items()}
         else:
             self.bad_epochs += 1
 

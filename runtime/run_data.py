@@ -7,6 +7,7 @@ Joins the document (which Input the data feeds, which network generates) with
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,21 +106,33 @@ class RunData:
         return min(steps, options.max_steps_per_epoch or steps)
 
     def epoch_batches(self, epoch: int, training: TrainingSpec,
-                      options: RunOptions) -> list[Batch]:
+                      options: RunOptions) -> EpochBatches:
         """This epoch's batches (augmented), the same whatever epochs ran before."""
-        batches = list(self.iterator(training, options).index_batches(epoch))
-        batches = batches[: self.steps_per_epoch(training.batch_size, options)]
+        indices = self.iterator(training, options).index_batches(epoch)
+        indices = indices[: self.steps_per_epoch(training.batch_size, options)]
         augment = training.data.augment
         augmenter = Augmenter(augment.shift, augment.flip,
                               torch.Generator().manual_seed(epoch_seed(training.seed + 1, epoch)))
-        out: list[Batch] = []
-        for index in batches:
-            x = self.train_x.index_select(0, index)
-            if augmenter.enabled:
-                x = augmenter(x)
-            out.append((x, self.train_y.index_select(0, index)
-                        if self.train_y is not None else None))
-        return out
+        return EpochBatches(self.train_x, self.train_y, indices,
+                            augmenter if augmenter.enabled else None)
+
+
+class EpochBatches:
+    """One epoch's batches, gathered one at a time (no copy of the whole split)."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None, indices: list[torch.Tensor],
+                 augmenter: Augmenter | None) -> None:
+        self.x, self.y, self.indices, self.augmenter = x, y, indices, augmenter
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __iter__(self) -> Iterator[Batch]:
+        for index in self.indices:
+            x = self.x.index_select(0, index)
+            if self.augmenter is not None:
+                x = self.augmenter(x)
+            yield x, (self.y.index_select(0, index) if self.y is not None else None)
 
 
 def load_run_data(doc: Document, training: TrainingSpec, device: torch.device,

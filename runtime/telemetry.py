@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -19,6 +20,7 @@ Event = dict[str, Any]
 Sink = Callable[[Event], None]
 
 HIST_BINS = 24
+STAT_SAMPLES = 16
 
 
 class Throttle:
@@ -36,26 +38,53 @@ class Throttle:
         return False
 
 
+class Budget:
+    """Allows an optional task while the time spent on it stays under ``share`` of
+    the time since the budget was created."""
+
+    def __init__(self, share: float) -> None:
+        self.share = share
+        self.start = time.perf_counter()
+        self.spent = 0.0
+
+    def allows(self) -> bool:
+        return self.spent <= self.share * (time.perf_counter() - self.start)
+
+    @contextmanager
+    def spending(self) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.spent += time.perf_counter() - began
+
+
 def summarize(t: torch.Tensor, feature_maps: int = 0) -> dict[str, Any]:
-    """Mean, std, histogram and dead-unit fraction of one node's output on the probe."""
+    """Mean, std, histogram and dead-unit fraction of one node's output on the probe.
+
+    Distribution statistics use the first ``STAT_SAMPLES`` probe samples, which is
+    plenty for a histogram and keeps probes cheap; dead units are judged on all.
+    """
     x = t.detach().float()
-    flat = x.reshape(-1)
-    finite = flat[torch.isfinite(flat)]
-    if finite.numel() == 0:
+    values = x[:STAT_SAMPLES].reshape(-1)
+    nonfinite = not bool(torch.isfinite(values).all())
+    if nonfinite:
+        values = values[torch.isfinite(values)]
+    if values.numel() == 0:
         return {"mean": None, "std": None, "hist": [], "range": [0.0, 0.0], "dead": 0.0,
                 "nonfinite": True}
-    lo, hi = float(finite.min()), float(finite.max())
-    hist = torch.histc(finite, bins=HIST_BINS, min=lo, max=hi if hi > lo else lo + 1e-6)
+    lo, hi = values.aminmax()
+    lo_f, hi_f = float(lo), float(hi)
+    hist = torch.histc(values, bins=HIST_BINS, min=lo_f, max=hi_f if hi_f > lo_f else lo_f + 1e-6)
     per_unit = x.reshape(x.shape[0], -1) if x.dim() > 1 else x.reshape(-1, 1)
-    dead = float((per_unit <= 0).all(dim=0).float().mean())
+    std, mean = torch.std_mean(values) if values.numel() > 1 else (torch.zeros(()), values.mean())
     out: dict[str, Any] = {
-        "mean": float(finite.mean()), "std": float(finite.std()) if finite.numel() > 1 else 0.0,
-        "hist": [int(v) for v in hist.tolist()], "range": [lo, hi], "dead": dead,
-        "nonfinite": finite.numel() != flat.numel(),
+        "mean": float(mean), "std": float(std), "hist": hist.int().tolist(),
+        "range": [lo_f, hi_f], "dead": float((per_unit <= 0).all(dim=0).float().mean()),
+        "nonfinite": nonfinite,
     }
     if feature_maps and x.dim() == 4:  # N×C×H×W: a few channels of the first sample
-        maps = x[0, :feature_maps]
-        out["maps"] = [[[round(v, 4) for v in row] for row in m.tolist()] for m in maps]
+        out["maps"] = (torch.round(x[0, :feature_maps] * 1e4) / 1e4).tolist()
     return out
 
 

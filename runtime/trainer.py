@@ -26,8 +26,12 @@ from runtime.device import DevicePlan, pick_device
 from runtime.optim import Schedule, make_training
 from runtime.recipes import RECIPES, NonFiniteLoss, Recipe, StepContext
 from runtime.run_data import DataMismatch, RunData, load_run_data
-from runtime.telemetry import Event, Sink, Throttle, grad_norms
+from runtime.telemetry import Budget, Event, Sink, Throttle, grad_norms
 from runtime.trace import ProbeRecorder, first_nonfinite_node
+
+# Activation probes may take at most this share of the run's time (telemetry as a
+# whole must stay under 5% of throughput); short epochs are then probed less often.
+PROBE_SHARE = 0.025
 
 
 class TrainingFailed(RuntimeError):
@@ -131,6 +135,8 @@ class Trainer:
                                {n: s.grad_clip for n, s in self.training.networks.items()},
                                check_finite=self.plan.device.type == "cpu")
         self.probe = ProbeRecorder(self.networks, self.data, self.training.task)
+        self.probe_budget = Budget(PROBE_SHARE)
+        self.step_throttle = Throttle(self.options.step_interval)
 
     def _compile(self) -> dict[str, nn.Module]:
         networks: dict[str, nn.Module] = {}
@@ -194,7 +200,7 @@ class Trainer:
     def _train_epoch(self, epoch: int, state: ckpt.RunState) -> bool:
         """Train one epoch; False when the user stopped the run."""
         self.recipe.train(True)
-        throttle = Throttle(self.options.step_interval)
+        throttle = self.step_throttle
         total = torch.zeros((), device=self.plan.device)
         seen = 0
         start = time.perf_counter()
@@ -203,7 +209,7 @@ class Trainer:
             if not self.control.checkpoint(self.emit):
                 return False
             losses = self._step(x, y, epoch, step)
-            total += losses["loss"] * len(x)
+            total.add_(losses["loss"], alpha=len(x))
             seen += len(x)
             for schedule in self.schedules.values():
                 schedule.after_batch()
@@ -267,7 +273,7 @@ class Trainer:
         metrics = {f"train_{k}": v for k, v in state.train_metrics.items()}
         if self.data.has_val:
             val = self.recipe.evaluate(self.data.val_x, self.data.val_y,
-                                       self.training.batch_size * 4, self.ctx)
+                                       self._eval_batch, self.ctx)
             metrics.update({f"val_{k}": v for k, v in val.items()})
         key = self._monitor_key()
         monitored = metrics.get(key)
@@ -275,17 +281,26 @@ class Trainer:
             monitored = -monitored  # plateau schedules wait for a metric to stop falling
         for schedule in self.schedules.values():
             schedule.after_epoch(monitored)
-        state.track(epoch, metrics, key, higher_is_better(key), self.networks)
+        stopping = self.training.early_stopping
+        state.track(epoch, metrics, key, higher_is_better(key), self.networks,
+                    keep_best=stopping.enabled and stopping.restore_best)
         record = {"epoch": epoch + 1, **metrics, "time_s": state.epoch_time,
                   "samples_per_s": state.samples_per_s,
                   "lr": {n: o.param_groups[0]["lr"] for n, o in self.optimizers.items()}}
         self.emit({"type": "epoch", **record})
-        if self.options.activations and self.main_rank:
-            self.emit({"type": "activations", "epoch": epoch + 1, **self.probe.record()})
-            samples = self.probe.samples()
-            if samples:
-                self.emit({"type": "samples", "epoch": epoch + 1, **samples})
+        last = epoch + 1 == self.training.epochs
+        if self.options.activations and self.main_rank and (last or self.probe_budget.allows()):
+            with self.probe_budget.spending():
+                self.emit({"type": "activations", "epoch": epoch + 1, **self.probe.record()})
+                samples = self.probe.samples()
+                if samples:
+                    self.emit({"type": "samples", "epoch": epoch + 1, **samples})
         return record
+
+    @property
+    def _eval_batch(self) -> int:
+        # Evaluation keeps no activations for backward, so it can take big batches.
+        return max(1024, self.training.batch_size * 4)
 
     def _ddp_checks(self) -> dict[str, Any]:
         """Sanity of the distributed run: identical weights, disjoint shards."""
@@ -310,7 +325,7 @@ class Trainer:
         metrics.pop("lr", None)
         if self.data.has_test and status != "stopped":
             test = self.recipe.evaluate(self.data.test_x, self.data.test_y,
-                                        self.training.batch_size * 4, self.ctx)
+                                        self._eval_batch, self.ctx)
             metrics.update({f"test_{k}": v for k, v in test.items()})
         if self.options.world_size > 1:
             metrics.update(self._ddp_checks())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
@@ -39,7 +40,7 @@ class StepContext:
 
     def update(self, name: str, loss: torch.Tensor, module: nn.Module) -> None:
         """Backward and optimiser step for one network, honouring AMP and clipping."""
-        if self.check_finite and not bool(torch.isfinite(loss)):
+        if self.check_finite and not math.isfinite(loss.item()):
             raise NonFiniteLoss(name)
         optimizer = self.optimizers[name]
         optimizer.zero_grad(set_to_none=True)
