@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from graph.document import Document, Edge, Signal
+from graph.document import Document, Edge, EditError, Signal
 from graph.training import TrainingSpec
 
 
@@ -147,6 +147,8 @@ class SetParam:
 
     def apply(self, doc: Document) -> None:
         node = doc.network(self.network).node(self.node_id)
+        if self.name not in node.params:
+            raise EditError(f"{node.spec.display_name} has no parameter '{self.name}'")
         self.old = node.params[self.name]
         doc.set_param(self.network, self.node_id, self.name, self.value)
 

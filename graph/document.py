@@ -352,23 +352,35 @@ class Document:
         """
         net = self.network(network)
         ids: dict[str, str] = {}
-        for data in fragment["nodes"]:
-            label = data["label"]
-            if fresh and net.by_label(label) is not None:
-                label = self._fresh_label(net, catalog().get(data["type"]), stem=label)
-            x, y = data.get("pos", (0.0, 0.0))
-            ids[data["id"]] = self.add_node(
-                network, data["type"], data.get("params", {}), label=label,
-                pos=(x + offset[0], y + offset[1]),
-                node_id=None if fresh else data["id"],
-            )
-        for e in fragment["edges"]:
-            source, target = ids.get(e["source"]), ids.get(e["target"])
-            if fresh and (source is None or target is None):
-                continue
-            source, target = source or e["source"], target or e["target"]
-            if source in net and target in net:
-                self.connect(network, source, target, e["port"])
+        wired: list[Edge] = []
+        try:
+            for data in fragment["nodes"]:
+                label = data["label"]
+                if fresh and net.by_label(label) is not None:
+                    label = self._fresh_label(net, catalog().get(data["type"]), stem=label)
+                x, y = data.get("pos", (0.0, 0.0))
+                ids[data["id"]] = self.add_node(
+                    network, data["type"], data.get("params", {}), label=label,
+                    pos=(x + offset[0], y + offset[1]),
+                    node_id=None if fresh else data["id"],
+                )
+            for e in fragment["edges"]:
+                source, target = ids.get(e["source"]), ids.get(e["target"])
+                if fresh and (source is None or target is None):
+                    continue
+                source, target = source or e["source"], target or e["target"]
+                if source in net and target in net:
+                    wired.append(self.connect(network, source, target, e["port"]))
+        except (EditError, KeyError, TypeError, ValueError) as exc:
+            # All or nothing: a bad fragment (a damaged clipboard) leaves no trace.
+            for edge in reversed(wired):
+                self.disconnect(network, *edge)
+            for node_id in reversed(list(ids.values())):
+                self.remove_node(network, node_id)
+            if isinstance(exc, EditError):
+                raise
+            raise EditError(f"the copied nodes are damaged and cannot be inserted ({exc})") \
+                from None
         return list(ids.values())
 
     # -- helpers -------------------------------------------------------------

@@ -9,10 +9,12 @@ per multiply-add. Element-wise layers (activations, norms, pooling) count 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import networkx as nx
 
-from graph.catalog import TensorSpec
+from graph.catalog import TensorSpec, catalog
 from graph.document import Document, Network, Node
 from graph.shapes import NodeShape, ShapeInference, module_call
 
@@ -126,6 +128,9 @@ def _order(net: Network) -> list[str]:
         return list(net.graph)
 
 
+_GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
+
+
 def _flops(node: Node, shape: NodeShape, ins: list[TensorSpec | None]) -> int | None:
     """FLOPs of one node for one sample; 0 for inputs and outputs, None when unknown."""
     spec = node.spec
@@ -133,20 +138,44 @@ def _flops(node: Node, shape: NodeShape, ins: list[TensorSpec | None]) -> int | 
         return 0
     if shape.out is None or any(t is None for t in ins):
         return None
-    known = [t for t in ins if t is not None]
+    known = tuple(t for t in ins if t is not None)
+    return _layer_flops(spec.id, tuple(sorted(node.params.items())), known)
+
+
+@lru_cache(maxsize=8192)
+def _layer_flops(type_id: str, frozen: tuple[tuple[str, Any], ...],
+                 ins: tuple[TensorSpec, ...]) -> int | None:
+    """Counted once per (layer type, parameters, input shapes): tables recount often."""
+    params = dict(frozen)
+    if type_id in _GATES:  # on the meta device a recurrent layer unrolls every step: slow
+        return _recurrent_flops(_GATES[type_id], params, ins[0])
+    spec = catalog().get(type_id)
+    if spec.shape is not None:
+        return 0  # element-wise: torch's counter counts matrix products and convolutions
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     try:
         with torch.device("meta"):
-            module = module_call(spec, node.params, known).build()
+            module = module_call(spec, params, list(ins)).build()
             module.eval()
             xs = [
                 torch.zeros((1, *t.shape), dtype=torch.long if t.dtype == "long" else None)
-                for t in known
+                for t in ins
             ]
         with FlopCounterMode(display=False) as counter:
             module(*xs)
     except Exception:  # counting is best effort: the table says '?' instead
         return None
     return int(counter.get_total_flops())
+
+
+def _recurrent_flops(gates: int, p: dict[str, Any], x: TensorSpec) -> int:
+    """Multiply-adds of the gate matrices, as torch's counter would count them (×2)."""
+    steps, width = x.shape
+    hidden, directions = p["hidden_size"], 2 if p["bidirectional"] else 1
+    total = 0
+    for layer in range(p["num_layers"]):
+        size = width if layer == 0 else hidden * directions
+        total += directions * steps * 2 * gates * hidden * (size + hidden)
+    return total

@@ -236,3 +236,25 @@ def test_history_memory_grows_with_the_change_not_the_document() -> None:
     history.push(Move("main", {last: (1.0, 1.0)}))
     for cmd in history.undo_stack:
         assert sys.getsizeof(repr(vars(cmd))) < 400, cmd
+
+
+def test_a_damaged_fragment_inserts_nothing() -> None:
+    doc = _mlp()
+    before = doc.to_data()
+    fragment = copy_fragment(doc, "main", [n.id for n in doc.network("main").nodes()])
+    fragment["edges"].append({"source": "n1", "target": "n2", "port": "nope"})
+    history = History(doc)
+    with pytest.raises(EditError, match="no input 'nope'"):
+        history.push(Paste("main", fragment))
+    assert doc.to_data() == before
+    fragment["nodes"].append({"id": "zz", "label": "bad"})  # no "type"
+    with pytest.raises(EditError, match="damaged"):
+        history.push(Paste("main", fragment))
+    assert doc.to_data() == before and not history.can_undo
+
+
+def test_setting_an_unknown_parameter_is_refused() -> None:
+    doc = _mlp()
+    fc1 = doc.network("main").by_label("fc1").id
+    with pytest.raises(EditError, match="no parameter 'kernel_size'"):
+        History(doc).push(SetParam("main", fc1, "kernel_size", 3))
