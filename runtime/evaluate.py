@@ -19,6 +19,7 @@ from graph.compile import CompileError, compile_network
 from graph.document import Document
 from runtime.checkpoint import WeightsError, load_weights
 from runtime.data import DataError, Preprocessing
+from runtime.latent import code_report
 from runtime.metrics import (
     classification_report,
     mode_coverage,
@@ -99,6 +100,8 @@ def evaluate_document(doc: Document, weights: str | Path, split: str = "test",
             report["baseline_mse"] = baseline  # "repeat the last value"
     else:
         report.update(reconstruction_report(x.numpy(), out.reshape(x.shape).numpy()))
+        train_x = _stored_split(data, "train", trained.preprocessing)
+        report.update(code_report(module, train_x, data.train_y, x, y))
     return report
 
 

@@ -128,6 +128,9 @@ def test_autoencoder_reconstructs_and_reports(tmp_path: Path) -> None:
     report = evaluate_document(doc, tmp_path / "model.safetensors")
     assert report["reconstruction_mse"] == pytest.approx(metrics["test_reconstruction_mse"],
                                                          rel=1e-4)
+    assert report["code_layer"] == "Linear 'code'" and report["code_size"] == 2
+    assert 0.1 <= report["code_knn_accuracy"] <= 1.0  # ten classes: chance is 0.1
+    assert 0.3 <= report["pca_knn_accuracy"] <= 0.8  # PCA to 2-D gives about 0.6
 
 
 def _ring_gan() -> Document:
