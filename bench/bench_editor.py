@@ -1,0 +1,369 @@
+"""The node editor with a generated 1,000-node network, offscreen, measured side by side.
+
+The network is what users build, only longer: a ResNet-style tower (Conv2d /
+BatchNorm2d / ReLU blocks with Add skips, a 1×1 Conv2d on the skip where a
+stage widens, MaxPool2d between stages) followed by a residual MLP head
+(Linear / ReLU / Linear / Add / LayerNorm). It is laid out by the editor's
+auto-layout and folded into rows, saved to a temporary file and opened the
+way File > Open does. Figures:
+
+* **open → first paint**: from reading the file (the window is built and
+  shown, torch not yet imported) to the first completed paint of the canvas
+  with every node and wire;
+* **open → shapes on screen**: until a paint that shows every wire's shape
+  label (torch imported in the background, the whole network inferred);
+* **zoom / pan frames**: a wheel step or a middle-button drag step followed by a
+  synchronous repaint of the canvas, at the zoom that shows the whole network
+  and at 100 %; median and 95th percentile;
+* **edit → shapes on screen**: the Input's image size typed into the
+  inspector and Return pressed, to the repaint of the canvas with every
+  downstream node and wire updated; "first" is the first edit to a new size
+  (torch runs for every new layer shape), "again" toggles between sizes it
+  has seen (cached), and validation, which runs after a short pause, is shown
+  on its own line.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_editor.py [--nodes 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QPoint, QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QMouseEvent, QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from graph.builder import NetworkBuilder
+from graph.commands import Move
+from graph.document import Document
+from graph.fileformat import load_graph, save_graph
+from gui.app import application
+from gui.canvas.layout import COLUMN_GAP, layered_positions
+from gui.canvas.node_item import WIDTH
+from gui.canvas.view import GraphView
+from gui.main_window import MainWindow
+from gui.session import Session
+
+WINDOW = (1600, 1000)
+ASPECT = 1.6  # the auto-layout's long line is folded into rows: a page about this wide
+ROW_GAP = 120.0
+NODE_HEIGHT = 90.0  # for the layout only; the editor measures its items
+
+
+# -- the network ---------------------------------------------------------------------
+def _conv_block(b: NetworkBuilder, x: str, channels: int, widen: bool) -> str:
+    skip = b.add("Conv2d", x, out_channels=channels, kernel_size=1, padding=0) if widen else x
+    h = b.add("Conv2d", x, out_channels=channels, kernel_size=3, padding=1)
+    h = b.add("ReLU", b.add("BatchNorm2d", h))
+    h = b.add("BatchNorm2d", b.add("Conv2d", h, out_channels=channels, kernel_size=3, padding=1))
+    return b.add("ReLU", b.add("Add", skip, h))
+
+
+def _mlp_block(b: NetworkBuilder, x: str, width: int) -> str:
+    h = b.add("ReLU", b.add("Linear", x, out_features=width * 2))
+    return b.add("LayerNorm", b.add("Add", x, b.add("Linear", h, out_features=width)))
+
+
+def build_network(nodes: int) -> tuple[Document, str]:
+    """About ``nodes`` nodes; returns the document and the id of the image Input."""
+    doc = Document.new("main")
+    b = NetworkBuilder(doc, "main")
+    image = b.add("Input", shape=[3, 32, 32], label="image")
+    x = b.add("ReLU", b.add("BatchNorm2d", b.add("Conv2d", image, out_channels=16,
+                                                  kernel_size=3, padding=1)))
+    conv_budget = int(nodes * 0.7)
+    channels, stage = 16, 0
+    net = doc.network("main")
+    while len(net) < conv_budget:
+        for block in range(10):
+            x = _conv_block(b, x, channels, widen=block == 0 and stage > 0)
+        stage += 1
+        if stage <= 3:
+            x = b.add("MaxPool2d", x, kernel_size=2)  # 32×32 → 4×4 at most
+        channels = min(channels * 2, 128)
+    x = b.add("Linear", b.add("Flatten", b.add("AdaptiveAvgPool2d", x, output_size=2)),
+              out_features=128)
+    while len(net) < nodes - 3:
+        x = _mlp_block(b, x, 128)
+    b.add("Output", b.add("Linear", b.add("ReLU", x), out_features=10))
+    _fold_layout(doc)
+    return doc, image
+
+
+def _fold_layout(doc: Document) -> None:
+    """The editor's auto-layout (one long line here), folded into rows like a page of text."""
+    net = doc.network("main")
+    sizes = {n.id: (WIDTH, NODE_HEIGHT) for n in net.nodes()}
+    laid = layered_positions(net, sizes)
+    top = min(y for _, y in laid.values())
+    band = max(y for _, y in laid.values()) - top + NODE_HEIGHT + ROW_GAP
+    pitch = WIDTH + COLUMN_GAP
+    columns = round(max(x for x, _ in laid.values()) / pitch) + 1
+    rows = max(1, round(math.sqrt(columns * pitch / (ASPECT * band))))
+    row_width = pitch * math.ceil(columns / rows)
+    folded = {i: (x % row_width, (y - top) + (x // row_width) * band)
+              for i, (x, y) in laid.items()}
+    Move("main", folded).apply(doc)
+
+
+# -- measuring paints ----------------------------------------------------------------
+class PaintProbe(QObject):
+    """Paints the canvas itself (as Qt would) so it can time each completed paint."""
+
+    def __init__(self, view: GraphView) -> None:
+        super().__init__()
+        self.view = view
+        self.done: list[tuple[float, float]] = []  # (start, end) of each paint
+        self.after: Callable[[float], None] | None = None
+        view.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.Paint or watched is not self.view.viewport():
+            return False
+        start = time.perf_counter()
+        self.view.viewportEvent(event)
+        end = time.perf_counter()
+        self.done.append((start, end))
+        if self.after is not None:
+            self.after(end)
+        return True
+
+    def repaint(self) -> float:
+        """Repaint the canvas now; when it finished."""
+        self.view.viewport().repaint()
+        return self.done[-1][1]
+
+
+@dataclass
+class Results:
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, what: str, value: str, target: str = "") -> None:
+        self.rows.append((what, value, target))
+
+    def add_frames(self, what: str, times: list[float], target_ms: float) -> None:
+        ms = sorted(t * 1e3 for t in times)
+        p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+        verdict = "ok" if p95 < target_ms else "MISSED"
+        self.add(what, f"{statistics.median(ms):7.1f} / {p95:7.1f} ms",
+                 f"< {target_ms:g} ms  {verdict}")
+
+    def add_time(self, what: str, seconds: float, target_ms: float | None) -> None:
+        ms = seconds * 1e3
+        target = "" if target_ms is None else \
+            f"< {target_ms:g} ms  {'ok' if ms < target_ms else 'MISSED'}"
+        self.add(what, f"{ms:7.1f} ms", target)
+
+    def print(self) -> None:
+        width = max(len(r[0]) for r in self.rows)
+        print(f"{'measure':<{width}}  {'value':>22}  target")
+        print("-" * (width + 44))
+        for what, value, target in self.rows:
+            print(f"{what:<{width}}  {value:>22}  {target}")
+
+
+def _wait(condition: Callable[[], bool], timeout_s: float) -> bool:
+    """Run the event loop until ``condition`` holds (checked every few ms)."""
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: loop.quit() if condition() else None)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    timer.start()
+    if not condition():
+        loop.exec()
+    timer.stop()
+    return condition()
+
+
+# -- the three measurements ------------------------------------------------------------
+def open_and_paint(path: Path, settings: QSettings, results: Results) -> MainWindow:
+    """(a) Open the file in a new window; time the first paint and the first with shapes."""
+    marks: dict[str, float] = {}
+    start = time.perf_counter()
+    session = Session(load_graph(path), path)
+    window = MainWindow(settings, autosave=False)
+    window.set_session(session)
+    window.resize(*WINDOW)
+    view = window.current_view()
+    assert view is not None
+    probe = PaintProbe(view)
+    scene = view.graph_scene
+    net = session.doc.network("main")
+    window.show()
+
+    def after(end: float) -> None:
+        if "first" not in marks and len(scene.nodes) == len(net) \
+                and len(scene.edges) == len(net.edges()):
+            marks["first"] = end
+        if "shapes" not in marks and session.shapes_ready \
+                and all(item.label for item in scene.edges.values()):
+            marks["shapes"] = end
+
+    probe.after = after
+    if not _wait(lambda: "shapes" in marks, 60.0):
+        raise SystemExit("the canvas never showed every shape")
+    results.add_time("open → first paint of all nodes and wires", marks["first"] - start, 1500)
+    results.add_time("open → shapes on screen (torch in background)",
+                     marks["shapes"] - start, 3000)
+    paints = [e - s for s, e in probe.done]
+    results.add(f"  paints until then: {len(paints)}, longest", f"{max(paints) * 1e3:7.1f} ms")
+    probe.after = None
+    window.probe = probe  # type: ignore[attr-defined]
+    return window
+
+
+def _wheel(view: GraphView, steps: int) -> None:
+    centre = QPointF(view.viewport().rect().center())
+    event = QWheelEvent(centre, view.viewport().mapToGlobal(centre), QPoint(),
+                        QPoint(0, 120 * steps), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view.viewport(), event)
+
+
+def _mouse(view: GraphView, kind: QEvent.Type, at: QPointF, button: Qt.MouseButton,
+           buttons: Qt.MouseButton) -> None:
+    event = QMouseEvent(kind, at, view.viewport().mapToGlobal(at), button, buttons,
+                        Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(view.viewport(), event)
+
+
+def _frames(probe: PaintProbe, step: Callable[[int], None], count: int) -> list[float]:
+    times = []
+    for i in range(count):
+        start = time.perf_counter()
+        step(i)
+        times.append(probe.repaint() - start)
+    return times
+
+
+def _pan_frames(view: GraphView, probe: PaintProbe, count: int) -> list[float]:
+    """Middle-button drag: 30 px a step, round a square so the view comes back."""
+    mid, none = Qt.MouseButton.MiddleButton, Qt.MouseButton.NoButton
+    at = QPointF(view.viewport().rect().center())
+    _mouse(view, QEvent.Type.MouseButtonPress, at, mid, mid)
+    moves = [QPointF(30, 0), QPointF(0, 30), QPointF(-30, 0), QPointF(0, -30)]
+    side = max(1, count // 4)
+
+    def step(i: int) -> None:
+        nonlocal at
+        at = at + moves[(i // side) % 4]
+        _mouse(view, QEvent.Type.MouseMove, at, none, mid)
+
+    times = _frames(probe, step, count)
+    _mouse(view, QEvent.Type.MouseButtonRelease, at, mid, none)
+    return times
+
+
+def navigate(window: MainWindow, results: Results, count: int) -> None:
+    """(b) Wheel zoom and middle-button pan, each step followed by a synchronous repaint."""
+    view = window.current_view()
+    assert view is not None
+    probe: PaintProbe = window.probe  # type: ignore[attr-defined]
+    view.frame_all()
+    probe.repaint()
+    fit = view.zoom
+    results.add(f"  whole network in view at zoom {fit:.2f}", "")
+
+    def zoom_step(i: int) -> None:  # in for 8 steps, out for 8, …
+        _wheel(view, 1 if (i // 8) % 2 == 0 else -1)
+
+    results.add_frames("zoom frame (wheel step) median / p95", _frames(probe, zoom_step, count),
+                       16)
+    view.frame_all()
+    probe.repaint()
+    results.add_frames(f"pan frame at zoom {fit:.2f} median / p95",
+                       _pan_frames(view, probe, count), 16)
+    view.zoom_by(1.0 / view.zoom)
+    view.centerOn(view.graph_scene.nodes_rect().center())
+    probe.repaint()
+    results.add_frames("pan frame at zoom 1.00 median / p95", _pan_frames(view, probe, count), 16)
+
+
+def edit(window: MainWindow, image: str, results: Results, repeats: int) -> None:
+    """(c) Type a new image size into the inspector; time until the canvas shows it."""
+    view = window.current_view()
+    session = window.session
+    assert view is not None and session is not None
+    probe: PaintProbe = window.probe  # type: ignore[attr-defined]
+    scene = view.graph_scene
+    scene.select_nodes([image])
+    editor = window.inspector.editors["shape"]
+    head = next(e for e in scene.edges if e.source == image)
+    sizes = iter([24, 28, 20, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72, 76, 80])
+
+    def type_size(size: int) -> float:
+        editor.setFocus()
+        editor.selectAll()
+        QTest.keyClicks(editor, f"3, {size}, {size}")
+        start = time.perf_counter()
+        QTest.keyClick(editor, Qt.Key.Key_Return)
+        end = probe.repaint()
+        assert scene.edges[head].label == f"N×3×{size}×{size}", scene.edges[head].label
+        return end - start
+
+    def validation() -> float:
+        start = time.perf_counter()
+        session.validate_now()
+        return time.perf_counter() - start
+
+    for placement in ("1.00", "fit"):
+        if placement == "fit":
+            view.frame_all()
+        else:
+            view.zoom_by(1.0 / view.zoom)
+            view.center_on_node(image)
+        probe.repaint()
+        first = [type_size(next(sizes)) for _ in range(max(1, repeats // 3))]
+        again = [type_size(s) for s in (32, 28) * repeats]
+        zoom = f"{view.zoom:.2f}" if placement == "fit" else placement
+        results.add_time(f"edit → shapes on screen, zoom {zoom}, first (median)",
+                         statistics.median(first), 50)
+        results.add_time(f"edit → shapes on screen, zoom {zoom}, again (median)",
+                         statistics.median(again), 50)
+    changed = len([n for n in session.doc.network("main").nodes()
+                   if session.shape("main", n.id).out is not None])
+    results.add_time(f"  validation after an edit ({changed} nodes)", validation(), None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--frames", type=int, default=64, help="frames per navigation figure")
+    parser.add_argument("--repeats", type=int, default=5, help="edits per edit figure")
+    args = parser.parse_args()
+    if "torch" in sys.modules:
+        raise SystemExit("torch is already imported: the start-up figure would be wrong")
+    app = application()
+    doc, image = build_network(args.nodes)
+    net = doc.network("main")
+    results = Results()
+    results.add(f"network: {len(net)} nodes, {len(net.edges())} edges", "")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big.loom"
+        save_graph(doc, path)
+        settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
+        window = open_and_paint(path, settings, results)
+        navigate(window, results, args.frames)
+        edit(window, image, results, args.repeats)
+        window.documents.confirm_discard = lambda: True  # type: ignore[method-assign]
+        window.close()
+    app.processEvents()
+    results.print()
+
+
+if __name__ == "__main__":
+    main()

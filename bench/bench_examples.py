@@ -1,0 +1,157 @@
+"""The example gallery, trained to its full budget: Layerloom beside a plain PyTorch loop.
+
+For every example and training seed this runs ``main.py train`` (wall time, start-up
+included) and then ``main.py evaluate`` for the task's headline metrics; then an
+idiomatic hand-written loop trains the same architecture (the standalone code that
+Layerloom generates) on the same prepared data with the same optimizer, schedule,
+batch size, epochs and thread count, and reports its seconds and metric.
+
+Results are appended to a JSON-lines file, one line per run, and runs already there
+are skipped, so the (long) full run can be resumed. Tune with one seed
+(``--seeds 0``) before running three.
+
+    .venv/bin/python bench/bench_examples.py [--only NAME ...] [--seeds 0 1 2]
+        [--results bench/results/examples.jsonl] [--no-plain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from plain_loop import train_plain  # noqa: E402
+
+EXAMPLES = ROOT / "resources" / "examples"
+
+# file stem → [(metric, "≥" or "≤", threshold)]; the first is the headline.
+TARGETS: dict[str, list[tuple[str, str, float]]] = {
+    "mlp_moons": [("test_accuracy", "≥", 0.965)],
+    "mlp_iris": [("test_accuracy", "≥", 0.96)],
+    "cnn_digits": [("test_accuracy", "≥", 0.99)],
+    "cnn_mnist": [("test_accuracy", "≥", 0.975)],
+    "resnet_digits": [("test_accuracy", "≥", 0.99)],
+    "rnn_sine": [("test_mse", "≤", 0.01), ("mse_vs_baseline", "≤", 0.5)],
+    "lstm_digits": [("test_accuracy", "≥", 0.96)],
+    "transformer_digits": [("test_accuracy", "≥", 0.97)],
+    "transformer_reverse": [("test_accuracy", "≥", 0.99), ("test_sequence_accuracy", "≥", 0.0)],
+    "gan_ring": [("modes_covered", "≥", 7), ("high_quality_share", "≥", 0.5)],
+    "dcgan_digits": [("evaluator_confidence", "≥", 0.85), ("evaluator_classes_covered", "≥", 8),
+                     ("frechet_distance", "≤", 20.0)],
+    "autoencoder_digits": [("reconstruction_mse", "≤", 0.04), ("code_knn_accuracy", "≥", 0.70)],
+    "autoencoder_digits_8d": [("reconstruction_mse", "≤", 0.02)],
+}
+
+
+def _run(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True,
+                          text=True, env=env, cwd=ROOT, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"main.py {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return seconds, done.stdout
+
+
+def layerloom_run(path: Path, seed: int, threads: int) -> dict[str, Any]:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    with tempfile.TemporaryDirectory() as out:
+        seconds, stdout = _run(["train", str(path), "--seed", str(seed), "--out", out,
+                                "--threads", str(threads), "--json"], env)
+        final = json.loads(stdout.strip().splitlines()[-1])
+        _, report = _run(["evaluate", str(path), "--weights", f"{out}/model.safetensors",
+                          "--json"], env)
+    metrics = {k: v for k, v in final.items() if isinstance(v, int | float)}
+    metrics.update({k: v for k, v in json.loads(report).items() if isinstance(v, int | float)})
+    if "baseline_mse" in metrics and "mse" in metrics:
+        metrics["mse_vs_baseline"] = metrics["mse"] / metrics["baseline_mse"]
+        metrics["test_mse"] = metrics["mse"]
+    return {"seconds": seconds, "metrics": metrics}
+
+
+def _done(results: Path) -> dict[tuple[str, int, str], dict[str, Any]]:
+    found = {}
+    if results.exists():
+        for line in results.read_text().splitlines():
+            row = json.loads(line)
+            found[(row["example"], row["seed"], row["kind"])] = row
+    return found
+
+
+def _record(results: Path, row: dict[str, Any]) -> None:
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with open(results, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def _meets(value: float | None, op: str, target: float) -> bool:
+    return value is not None and (value >= target if op == "≥" else value <= target)
+
+
+def _table(done: dict[tuple[str, int, str], dict[str, Any]], names: list[str],
+           seeds: list[int]) -> str:
+    lines = [f"{'example':<24} {'metric':<26} {'target':>8} {'median':>8} {'worst':>8} "
+             f"{'sec':>6} {'plain sec':>9} {'plain metric':>12} {'time ratio':>10}  ok"]
+    for name in names:
+        ours = [done[(name, s, "layerloom")] for s in seeds if (name, s, "layerloom") in done]
+        plain = [done[(name, s, "plain")] for s in seeds if (name, s, "plain") in done]
+        if not ours:
+            continue
+        sec = statistics.median(r["seconds"] for r in ours)
+        plain_sec = statistics.median(r["seconds"] for r in plain) if plain else None
+        for metric, op, target in TARGETS.get(name, []):
+            values = [r["metrics"].get(metric) for r in ours]
+            values = [v for v in values if v is not None]
+            if not values:
+                continue
+            median = statistics.median(values)
+            worst = min(values) if op == "≥" else max(values)
+            plain_values = [r["metrics"].get(metric) for r in plain
+                            if r["metrics"].get(metric) is not None]
+            plain_metric = f"{statistics.median(plain_values):.4g}" if plain_values else "-"
+            ratio = f"{sec / plain_sec:.2f}" if plain_sec else "-"
+            ok = _meets(median, op, target)
+            lines.append(f"{name:<24} {metric:<26} {op}{target:>7.4g} {median:>8.4g} "
+                         f"{worst:>8.4g} {sec:>6.1f} {plain_sec or 0:>9.1f} {plain_metric:>12} "
+                         f"{ratio:>10}  {'yes' if ok else 'NO'}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="example names (file stems)")
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--results", type=Path, default=ROOT / "bench/results/examples.jsonl")
+    parser.add_argument("--no-plain", action="store_true", help="skip the plain PyTorch loop")
+    args = parser.parse_args()
+    names = args.only or sorted(p.stem for p in EXAMPLES.glob("*.loom"))
+    done = _done(args.results)
+    for name in names:
+        path = EXAMPLES / f"{name}.loom"
+        for seed in args.seeds:
+            if (name, seed, "layerloom") not in done:
+                row = {"example": name, "seed": seed, "kind": "layerloom",
+                       **layerloom_run(path, seed, args.threads)}
+                _record(args.results, row)
+                done[(name, seed, "layerloom")] = row
+            if not args.no_plain and (name, seed, "plain") not in done:
+                row = {"example": name, "seed": seed, "kind": "plain",
+                       **train_plain(path, seed, args.threads)}
+                _record(args.results, row)
+                done[(name, seed, "plain")] = row
+    print(_table(done, names, args.seeds))
+
+
+if __name__ == "__main__":
+    main()
