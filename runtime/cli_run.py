@@ -158,9 +158,9 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [f"{report['task']} on the {report['split']} split ({report['samples']} samples)"]
     for key, value in report.items():
         if isinstance(value, float):
-            lines.append(f"  {key:<22} {value:.4f}")
+            lines.append(f"  {key:<26} {value:.4f}")
         elif isinstance(value, int) and key not in ("samples",):
-            lines.append(f"  {key:<22} {value}")
+            lines.append(f"  {key:<26} {value}")
     if "per_class" in report:
         lines.append(f"  {'class':<12} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
         for row in report["per_class"]:

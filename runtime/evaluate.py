@@ -7,6 +7,7 @@ prediction see inputs exactly as training did.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from graph.compile import CompileError, compile_network
 from graph.document import Document
 from runtime.checkpoint import WeightsError, load_weights
 from runtime.data import DataError, Preprocessing
+from runtime.evaluators import Evaluator, evaluator_for
 from runtime.latent import code_report
 from runtime.metrics import (
     classification_report,
@@ -122,7 +124,11 @@ def _examples(out: torch.Tensor, y: torch.Tensor | None,
 
 def _gan_report(data: RunData, trained: Trained, real: torch.Tensor) -> dict[str, Any]:
     generator = trained.networks[data.generator]
-    noise = torch.randn(len(real), data.latent_size, generator=torch.Generator().manual_seed(0))
+    evaluator = _image_evaluator(data)
+    # As many samples as the train split: the generated-vs-real distance then has the
+    # sampling noise of the real-vs-real baseline printed beside it.
+    count = max(len(real), len(data.train_x)) if evaluator is not None else len(real)
+    noise = torch.randn(count, data.latent_size, generator=torch.Generator().manual_seed(0))
     fake = _outputs(generator, noise)
     report: dict[str, Any] = {"generated": len(fake)}
     meta = data.prepared.dataset.metadata
@@ -131,10 +137,38 @@ def _gan_report(data: RunData, trained: Trained, real: torch.Tensor) -> dict[str
         points = np.asarray(pre.invert(fake.numpy()) if pre else fake.numpy())
         report.update(mode_coverage(points.reshape(len(points), 2),
                                     np.asarray(meta["modes"], dtype=float), float(meta["sigma"])))
+    elif evaluator is not None:
+        report.update(_evaluator_report(evaluator, data, trained, fake, real))
     else:
         report["note"] = ("sample quality for this data needs an evaluator classifier, which "
                           "Layerloom does not ship for it")
     return report
+
+
+def _image_evaluator(data: RunData) -> Evaluator | None:
+    """The shipped evaluator classifier of the run's data set, if it has one for its images."""
+    dataset = data.prepared.dataset
+    if dataset.layout != "image":
+        return None
+    evaluator = evaluator_for(dataset.name)
+    if evaluator is None or evaluator.sample_shape != dataset.sample_shape:
+        return None
+    return evaluator
+
+
+def _evaluator_report(evaluator: Evaluator, data: RunData, trained: Trained,
+                      fake: torch.Tensor, real: torch.Tensor) -> dict[str, Any]:
+    """Generated and held-out images back in raw pixel values, judged by the evaluator."""
+    pre = trained.preprocessing or data.prepared.preprocessing
+    shape = pre.sample_shape
+    if fake[0].numel() != math.prod(shape):
+        return {"note": f"the generator makes {fake[0].numel()} values per sample but the "
+                        f"{data.prepared.dataset.name} images have {math.prod(shape)}, so the "
+                        "evaluator classifier cannot judge them"}
+    generated = np.asarray(pre.invert(fake.reshape(len(fake), *shape).numpy()))
+    held_out = np.asarray(pre.invert(real.reshape(len(real), *shape).numpy()))
+    train = data.prepared.dataset.x[data.prepared.train.indices]
+    return evaluator.report(generated, held_out, train)
 
 
 def read_inputs(path: str | Path, pre: Preprocessing | None) -> np.ndarray:
