@@ -270,8 +270,14 @@ class Catalog:
 CATALOG = Catalog()
 
 
+_POPULATED = False
+
+
 def catalog() -> Catalog:
     """The populated catalog (layer families register on first use)."""
-    from graph import layers  # noqa: F401  (registers every family)
+    global _POPULATED
+    if not _POPULATED:  # an import statement per call is costly: this runs per node
+        from graph import layers  # noqa: F401  (registers every family)
 
+        _POPULATED = True
     return CATALOG

@@ -21,7 +21,7 @@ class WindowActions:
 
     def __init__(self, window: MainWindow) -> None:
         self.window = window
-        w, docs = window, window.documents
+        w, docs, nets = window, window.documents, window.networks
         self.new = self._make("&Blank network", docs.new_blank, Key.New, "new")
         self.open = self._make("&Open…", docs.open_dialog, Key.Open, "open")
         self.save = self._make("&Save", docs.save, Key.Save, "save")
@@ -37,6 +37,8 @@ class WindowActions:
         self.delete = self._make("&Delete", w.delete, Key.Delete, "delete")
         self.delete.setShortcuts([QKeySequence(Key.Delete), QKeySequence("Backspace")])
         self.select_all = self._make("Select &All", w.select_all, Key.SelectAll)
+        self.add_network = self._make("&Add network…", nets.add)
+        self.remove_network = self._make("&Remove network…", nets.remove)
         self.frame_all = self._make("&Frame all", w.frame_all, "F", "frame")
         self.auto_layout = self._make("Auto-&layout", w.auto_layout, "Ctrl+L", "layout")
         self.zoom_in = self._make("Zoom &in", lambda: w.zoom(1.25), Key.ZoomIn, "zoom-in")
@@ -88,6 +90,9 @@ class WindowActions:
         edit.addActions([self.cut, self.copy, self.paste, self.duplicate, self.delete])
         edit.addSeparator()
         edit.addAction(self.select_all)
+        network = bar.addMenu("&Network")
+        network.addActions([self.add_network, self.remove_network])
+        network.aboutToShow.connect(self._update_network_actions)
         view = bar.addMenu("&View")
         view.addActions([self.frame_all, self.auto_layout, self.zoom_in, self.zoom_out])
         view.addSeparator()
@@ -123,6 +128,12 @@ class WindowActions:
             menu.addSeparator()
             menu.addAction("Clear list").triggered.connect(
                 lambda: recent.settings.remove(recent.KEY))
+
+    def _update_network_actions(self) -> None:
+        session = self.window.session
+        name = self.window.current_network()
+        self.remove_network.setEnabled(session is not None and len(session.doc.networks) > 1)
+        self.remove_network.setText(f"&Remove network '{name}'…")
 
     def canvas_actions(self) -> list[QAction]:
         """The actions offered on a node's context menu."""

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from graph.fileformat import GraphFileError, load_graph
 from gui.files import blank_document, orphaned_copies
 from gui.main_window import APP_NAME, MainWindow
+from gui.qt_compat import guard_none_refcount
 from gui.resources import DEFAULT_EXAMPLE
 from gui.session import Session
 from gui.warmup import warmup
@@ -27,6 +28,7 @@ SCREENSHOT_SIZE = (1600, 1000)
 
 def application() -> QApplication:
     """The process's QApplication, created with Layerloom's names when missing."""
+    guard_none_refcount()
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(sys.argv[:1])
@@ -53,7 +55,18 @@ def run(path: str | None = None, screenshot: str | None = None) -> int:
     app = application()
     if screenshot is not None:
         return _screenshot(app, path, Path(screenshot))
-    window = MainWindow()
+    window = open_window(path)
+    QTimer.singleShot(0, lambda: _offer_recovery(window))
+    return app.exec()
+
+
+def open_window(path: str | None = None, settings: QSettings | None = None, *,
+                autosave: bool = True) -> MainWindow:
+    """Show a main window with ``path`` (or the start-up document) loaded.
+
+    Torch is imported in the background once the window is up; shapes follow.
+    """
+    window = MainWindow(settings, autosave=autosave)
     try:
         session = first_session(path)
     except GraphFileError as exc:
@@ -63,8 +76,7 @@ def run(path: str | None = None, screenshot: str | None = None) -> int:
         window.recent.add(session.path)
     window.set_session(session)
     window.show()
-    QTimer.singleShot(0, lambda: _offer_recovery(window))
-    return app.exec()
+    return window
 
 
 def _offer_recovery(window: MainWindow) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
 
 from gui import mime
@@ -13,6 +13,7 @@ from gui.canvas.tabs import CanvasTabs
 from gui.canvas.view import GraphView
 from gui.documents import DocumentActions
 from gui.files import Autosave, RecentFiles
+from gui.networks import NetworkActions
 from gui.panels.history import HistoryPanel
 from gui.panels.inspector import InspectorPanel
 from gui.panels.palette import PalettePanel
@@ -20,9 +21,13 @@ from gui.panels.problems import ProblemsPanel
 from gui.panels.summary import SummaryPanel
 from gui.session import Session
 from gui.theme import apply_theme
+from gui.warmup import warmup
 
 APP_NAME = "Layerloom"
 STATUS_MS = 6000
+SIDE_WIDTHS = (190, 290)  # palette, inspector
+BOTTOM_HEIGHT = 130  # problems, summary and history: a few rows; the canvas gets the rest
+TORCH_DELAY_MS = 500  # start importing torch by then even if the canvas has not painted
 
 
 class MainWindow(QMainWindow):
@@ -34,6 +39,7 @@ class MainWindow(QMainWindow):
         self.session: Session | None = None
         self.recent = RecentFiles(self.settings)
         self.documents = DocumentActions(self)
+        self.networks = NetworkActions(self)
         self.autosave = Autosave() if autosave else None
         self.theme = str(self.settings.value("theme", "light"))
         colors = apply_theme(_app(), self.theme)
@@ -54,9 +60,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(problems, self._dock("Summary", self.summary, bottom))
         self.tabifyDockWidget(problems, self._dock("History", self.history_panel, bottom))
         problems.raise_()
-        self.resizeDocks([palette, inspector], [190, 280], Qt.Orientation.Horizontal)
-        self.resizeDocks([problems], [170], Qt.Orientation.Vertical)
+        self._default_docks: tuple[list[QDockWidget], list[QDockWidget]] | None = (
+            [palette, inspector], [problems])
         self.actions = WindowActions(self)
+        self.tabs.item_actions = self.actions.canvas_actions()
         self.actions.theme_actions[self.theme].setChecked(True)
         self.problem_count = QLabel()
         self.statusBar().addPermanentWidget(self.problem_count)
@@ -97,14 +104,25 @@ class MainWindow(QMainWindow):
         self.summary.set_session(session)
         self.history_panel.set_session(session)
         for view in self.tabs.views():
-            view.item_actions = self.actions.canvas_actions()
             view.frame_all()
         if self.autosave is not None:
             self.autosave.attach(session)
-        session.start_shapes()
+        self._start_shapes(session)
         self._update_state()
         self._update_problem_count()
         self._selection_changed()
+
+    def _start_shapes(self, session: Session) -> None:
+        """Infer shapes now if torch has loaded, else import it once the canvas has painted
+        (the import competes with the first paint for the GIL), or after TORCH_DELAY_MS
+        if the canvas does not paint (a hidden window)."""
+        if warmup().is_ready:
+            session.start_shapes()
+            return
+        view = self.current_view()
+        if view is not None:
+            view.painted.connect(session.start_shapes, Qt.ConnectionType.SingleShotConnection)
+        QTimer.singleShot(TORCH_DELAY_MS, session.start_shapes)
 
     def current_view(self) -> GraphView | None:
         return self.tabs.current_view()
@@ -214,8 +232,17 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        if state is not None and self.restoreState(state):
+            self._default_docks = None
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._default_docks is not None:
+            # Only a shown window honours these: before, the docks' size hints win.
+            sides, bottom = self._default_docks
+            self.resizeDocks(sides, list(SIDE_WIDTHS), Qt.Orientation.Horizontal)
+            self.resizeDocks(bottom, [BOTTOM_HEIGHT], Qt.Orientation.Vertical)
+            self._default_docks = None
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.documents.confirm_discard():

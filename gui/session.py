@@ -23,6 +23,17 @@ from gui.warmup import warmup
 VALIDATE_DELAY_MS = 150
 
 
+def network_order(doc: Document) -> list[str]:
+    """The order networks are shown in: the document's, but a GAN's generator then its
+    discriminator first (the file may list them either way)."""
+    names = list(doc.networks)
+    gan = doc.training.gan if doc.training.task == "gan" else None
+    if gan is None:
+        return names
+    first = [n for n in (gan.generator, gan.discriminator) if n in doc.networks]
+    return first + [n for n in names if n not in first]
+
+
 class Session(QObject):
     """One open document: its history, shapes, diagnostics and file path."""
 
@@ -39,6 +50,7 @@ class Session(QObject):
         self.history = History(doc)
         self.shapes = ShapeInference(doc)
         self.shapes_ready = False
+        self._shapes_started = False
         self._closed = False
         self.recovered = False  # opened from a recovery copy: unsaved until saved
         self.diagnostics: list[Diagnostic] = []
@@ -51,13 +63,19 @@ class Session(QObject):
         self.shapes.changed.connect(self.shapes_changed.emit)
 
     def start_shapes(self) -> None:
-        """Infer shapes as soon as torch has loaded (at once if it already has)."""
+        """Infer shapes as soon as torch has loaded (at once if it already has); once."""
+        if self._shapes_started:
+            return
+        self._shapes_started = True
         warmup().when_ready(self.update_shapes)
 
     def close(self) -> None:
         """The window has moved on to another document: stop pending work."""
         self._closed = True
         self._validate_timer.stop()
+
+    def network_order(self) -> list[str]:
+        return network_order(self.doc)
 
     # -- editing ---------------------------------------------------------------
     def push(self, cmd: Command) -> bool:
@@ -110,13 +128,26 @@ class Session(QObject):
             return
         self.shapes_ready = True
         self.shapes.update()
-        self.validate_now()
+        self._validate_timer.start()  # shapes are shown first; validation a moment later
 
     def shape(self, network: str, node_id: str) -> NodeShape:
         return self.shapes.shape(network, node_id)
 
     def node_diagnostics(self, network: str, node_id: str) -> list[Diagnostic]:
         return self._by_node.get((network, node_id), [])
+
+    def node_problems(self, network: str, node_id: str) -> list[tuple[str, str]]:
+        """(severity, message) for a node: its diagnostics, or, until validation has
+        something to say about it, its shape error (shown at once after an edit)."""
+        found = self.node_diagnostics(network, node_id)
+        if found:
+            return [(d.severity, d.message) for d in found]
+        error = self.shape(network, node_id).error
+        return [("error", error)] if error else []
+
+    def diagnosed_nodes(self, network: str) -> set[str]:
+        """The nodes of ``network`` that have diagnostics."""
+        return {node for net, node in self._by_node if net == network}
 
     def validate_now(self) -> None:
         self._validate_timer.stop()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QBrush,
@@ -17,6 +20,11 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from graph.document import Edge
 from gui.theme import CanvasColors
 
+SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+DEVICE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+LABEL_SPOTS = (0.35, 0.65, 0.2, 0.8)  # where along a wire its label may sit instead
+END_GAP = 55.0  # into the gap between nodes: about half of auto-layout's column gap
+LABEL_ROOM = QRectF(-40, -9, 80, 18)  # what a typical label needs around its centre
 LABEL_PAD_X = 4.0
 LABEL_PAD_Y = 2.0
 
@@ -31,32 +39,58 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
+@lru_cache(maxsize=1)
+def _label_font() -> QFont:
+    font = QFont()
+    font.setPointSizeF(max(7.0, font.pointSizeF() - 1.5))
+    font.setBold(True)
+    return font
+
+
+@lru_cache(maxsize=4096)
+def _label_size(text: str) -> tuple[float, float]:
+    metrics = QFontMetricsF(_label_font())  # the same few shapes label most wires
+    return (metrics.horizontalAdvance(text) + 2 * LABEL_PAD_X,
+            metrics.height() + 2 * LABEL_PAD_Y)
+
+
+def _label_rect(text: str) -> QRectF:
+    w, h = _label_size(text)
+    return QRectF(-w / 2, -h / 2, w, h)
+
+
 class WireLabel(QGraphicsItem):
     """The shape badge at a wire's middle; drawn above nodes, transparent to the mouse."""
 
-    def __init__(self, colors: CanvasColors) -> None:
+    def __init__(self, colors: CanvasColors, edge: Edge | None = None) -> None:
         super().__init__()
         self.colors = colors
+        self.edge = edge  # the wire it labels
         self.text = ""
         self.known = True
-        self.selected = False
+        self.selected = False  # follows the wire's selection (the scene keeps it in step)
+        self.suppressed = False  # the canvas is zoomed out too far for labels
         self._rect = QRectF()
-        self._font = QFont()
-        self._font.setPointSizeF(max(7.0, self._font.pointSizeF() - 1.5))
-        self._font.setBold(True)
+        self._font = _label_font()
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setZValue(1.5)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setCacheMode(DEVICE_CACHE)
 
     def set_text(self, text: str, known: bool) -> None:
         self.prepareGeometryChange()
         self.text, self.known = text, known
-        metrics = QFontMetricsF(self._font)
-        w = metrics.horizontalAdvance(text) + 2 * LABEL_PAD_X
-        h = metrics.height() + 2 * LABEL_PAD_Y
-        self._rect = QRectF(-w / 2, -h / 2, w, h) if text else QRectF()
-        self.setVisible(bool(text))
+        self._rect = _label_rect(text) if text else QRectF()
+        self._sync_visible()
         self.update()
+
+    def suppress(self, suppressed: bool) -> None:
+        self.suppressed = suppressed
+        self._sync_visible()
+
+    def _sync_visible(self) -> None:
+        shown = bool(self.text) and not self.suppressed
+        if shown != self.isVisible():
+            self.setVisible(shown)
 
     def boundingRect(self) -> QRectF:
         return self._rect.adjusted(-1, -1, 1, 1)
@@ -87,26 +121,43 @@ class EdgeItem(QGraphicsItem):
         super().__init__()
         self.edge = edge
         self.colors = colors
-        self.badge = WireLabel(colors)
+        self.badge = WireLabel(colors, edge)
         self._path = QPainterPath()
-        self._hit = QPainterPath()
+        self._hit: QPainterPath | None = QPainterPath()
         self._bounds = QRectF()
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setFlag(SELECTABLE)
         self.setZValue(-1)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setCacheMode(DEVICE_CACHE)
 
     @property
     def label(self) -> str:
         return self.badge.text
 
+    @property
+    def path(self) -> QPainterPath:
+        return self._path
+
     def set_ends(self, start: QPointF, end: QPointF) -> None:
+        """Route the wire between two anchors; its label goes to the middle."""
         self.prepareGeometryChange()
         self._path = wire_path(start, end)
-        stroker = QPainterPathStroker()
-        stroker.setWidth(10.0)
-        self._hit = stroker.createStroke(self._path)
+        self._hit = None
         self._bounds = self._path.boundingRect().adjusted(-4, -4, 4, 4)
         self.badge.setPos(self._path.pointAtPercent(0.5))
+
+    def place_label(self, covered: Callable[[QRectF], bool]) -> None:
+        """Move the label off whatever ``covered`` reports under the middle: a little along
+        the wire, else into the gap just before its input or just after its output."""
+        path = self._path
+        length = path.length()
+        if covered(LABEL_ROOM.translated(path.pointAtPercent(0.5))):
+            spots = [path.pointAtPercent(t) for t in LABEL_SPOTS]
+            if length > 2 * END_GAP:
+                spots += [path.pointAtPercent(path.percentAtLength(d))
+                          for d in (length - END_GAP, END_GAP)]
+            free = next((p for p in spots if not covered(LABEL_ROOM.translated(p))), None)
+            if free is not None:
+                self.badge.setPos(free)
 
     def set_label(self, text: str, known: bool) -> None:
         if (text, known) != (self.badge.text, self.badge.known):
@@ -123,13 +174,18 @@ class EdgeItem(QGraphicsItem):
         return self._bounds
 
     def shape(self) -> QPainterPath:
+        if self._hit is None:  # only clicks and rubber bands need it
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10.0)
+            self._hit = stroker.createStroke(self._path)
         return self._hit
 
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:
-        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.badge.selected = bool(value)
+    def show_selected(self, selected: bool) -> None:
+        """Mark the label as the wire's selection changed (no ``itemChange``: it runs on
+        every change of every wire, which costs a Python call each)."""
+        if selected != self.badge.selected:
+            self.badge.selected = selected
             self.badge.update()
-        return super().itemChange(change, value)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:

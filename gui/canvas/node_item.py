@@ -7,6 +7,8 @@ document's ``node_moved`` events).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -21,7 +23,7 @@ from PySide6.QtWidgets import (
 from graph.catalog import LayerSpec
 from graph.document import Node
 from graph.shapes import NodeShape
-from gui.canvas.port_item import PortItem
+from gui.canvas.port_item import RADIUS, PortItem
 from gui.theme import CATEGORY_COLORS, DEFAULT_CATEGORY_COLOR, CanvasColors
 
 if TYPE_CHECKING:
@@ -34,6 +36,10 @@ ROW = 22.0
 PAD = 7.0
 TEXT_X = 14.0
 MAX_KEY_PARAMS = 3
+PORT_REACH = RADIUS + 3.5  # how far a (hovered) port dot sticks out of the node
+HEADER_TEXT = QColor("#ffffff")
+SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+DEVICE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 
 
 def format_value(value: object) -> str:
@@ -54,8 +60,58 @@ def format_count(n: int) -> str:
     return f"{n:,}"
 
 
+@dataclass(frozen=True)
+class _Fonts:
+    """The fonts every node paints with (made once, after the application exists)."""
+
+    title: QFont
+    body: QFont
+    small: QFont
+
+    @classmethod
+    def make(cls) -> _Fonts:
+        title = QFont()
+        title.setBold(True)
+        body = QFont()
+        body.setPointSizeF(max(7.0, body.pointSizeF() - 0.5))
+        small = QFont(body)
+        small.setPointSizeF(body.pointSizeF() - 0.5)
+        return cls(title, body, small)
+
+
+@lru_cache(maxsize=1)
+def _fonts() -> _Fonts:
+    return _Fonts.make()
+
+
+@dataclass(frozen=True)
+class _Text:
+    """One piece of text of a node, laid out when the node changes, not when it paints."""
+
+    rect: QRectF
+    text: str
+    font: str  # "title", "body" or "small"
+    role: str  # "header", "text" or "muted"
+    align: Qt.AlignmentFlag
+
+
+def _header_path() -> QPainterPath:
+    path = QPainterPath()
+    path.setFillRule(Qt.FillRule.WindingFill)
+    path.addRoundedRect(QRectF(0, 0, WIDTH, HEADER), 6, 6)
+    path.addRect(QRectF(0, HEADER / 2, WIDTH, HEADER / 2))
+    return path
+
+
+_HEADER = _header_path()
+
+
 class NodeItem(QGraphicsItem):
-    """One node of a network, with its input ports on the left and output on the right."""
+    """One node of a network, with its input ports on the left and output on the right.
+
+    Everything painted, port dots included, is laid out in ``refresh``, so a
+    paint is a handful of draw calls; ports are hit areas that paint nothing.
+    """
 
     def __init__(self, node: Node, colors: CanvasColors) -> None:
         super().__init__()
@@ -70,14 +126,11 @@ class NodeItem(QGraphicsItem):
         self._height = HEADER + 2 * PAD + LINE
         self._port_labels = False
         self._text_top = HEADER + PAD
-        self._title_font = QFont()
-        self._title_font.setBold(True)
-        self._body_font = QFont()
-        self._body_font.setPointSizeF(max(7.0, self._body_font.pointSizeF() - 0.5))
-        self._small_font = QFont(self._body_font)
-        self._small_font.setPointSizeF(self._body_font.pointSizeF() - 0.5)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._texts: list[_Text] | None = None  # laid out at the next paint
+        self._shown: tuple[object, ...] = ()  # what the last refresh showed
+        self._accent = CATEGORY_COLORS.get(self.spec.category, DEFAULT_CATEGORY_COLOR)
+        self.setFlag(SELECTABLE)
+        self.setCacheMode(DEVICE_CACHE)
         self.setZValue(1)
         self.setPos(QPointF(*node.pos))
         if self.spec.role != "output":
@@ -95,8 +148,14 @@ class NodeItem(QGraphicsItem):
         if shape.params:
             frozen = "" if shape.trainable == shape.params else " (frozen)"
             lines.append(f"{format_count(shape.params)} params{frozen}")
+        keys = self.spec.port_keys(connected)
+        shown = (node.label, lines, keys, sorted(connected))
+        if shown == self._shown:
+            return  # most shape changes only change the wires' labels
+        self._shown = shown
+        self.title = node.label
         self.lines = lines
-        self._set_ports(self.spec.port_keys(connected), set(connected))
+        self._set_ports(keys, set(connected))
         self._relayout()
 
     def set_status(self, status: str | None, tooltip: str) -> bool:
@@ -112,8 +171,6 @@ class NodeItem(QGraphicsItem):
     def set_colors(self, colors: CanvasColors) -> None:
         self.colors = colors
         self.update()
-        for port in self.ports():
-            port.update()
 
     def ports(self) -> list[PortItem]:
         return [*self.inputs.values(), *([self.output] if self.output else [])]
@@ -130,18 +187,20 @@ class NodeItem(QGraphicsItem):
         return self._height
 
     def _set_ports(self, keys: list[str], connected: set[str]) -> None:
-        for key in [k for k in self.inputs if k not in keys]:
-            port = self.inputs.pop(key)
-            port.setParentItem(None)
-            if port.scene() is not None:
-                port.scene().removeItem(port)
-        for key in keys:
-            if key not in self.inputs:
-                self.inputs[key] = PortItem(self, key, is_input=True)
-            self.inputs[key].set_connected(key in connected)
-            spec = self.spec.port(key)
-            self.inputs[key].setToolTip(f"{key}: {spec.doc}" if spec and spec.doc else key)
-        self.inputs = {k: self.inputs[k] for k in keys}
+        if list(self.inputs) != keys:
+            for key in [k for k in self.inputs if k not in keys]:
+                port = self.inputs.pop(key)
+                port.setParentItem(None)
+                if port.scene() is not None:
+                    port.scene().removeItem(port)
+            for key in keys:
+                if key not in self.inputs:
+                    port = self.inputs[key] = PortItem(self, key, is_input=True)
+                    spec = self.spec.port(key)
+                    port.setToolTip(f"{key}: {spec.doc}" if spec and spec.doc else key)
+            self.inputs = {k: self.inputs[k] for k in keys}
+        for key, port in self.inputs.items():
+            port.set_connected(key in connected)
         self._port_labels = len(keys) > 1 or any(k != "x" for k in keys)
 
     def _relayout(self) -> None:
@@ -160,14 +219,56 @@ class NodeItem(QGraphicsItem):
             self.prepareGeometryChange()
             self._height = height
         for i, port in enumerate(self.inputs.values()):
-            port.setPos(0.0, first + i * ROW)
+            if port.pos() != QPointF(0.0, first + i * ROW):
+                port.setPos(0.0, first + i * ROW)
         if self.output:
-            self.output.setPos(WIDTH, HEADER + body / 2 if not self._port_labels else first)
+            at = QPointF(WIDTH, HEADER + body / 2 if not self._port_labels else first)
+            if self.output.pos() != at:
+                self.output.setPos(at)
+        self._texts = None
         self.update()
+
+    def _header_texts(self) -> list[_Text]:
+        fonts = _fonts()
+        bold, small = QFontMetricsF(fonts.title), QFontMetricsF(fonts.small)
+        shown = self.spec.display_name
+        type_text = shown if shown.lower() != self.title.lower() else ""
+        room = WIDTH - 20
+        title_w = min(bold.horizontalAdvance(self.title), room * 0.62 if type_text else room)
+        full = small.horizontalAdvance(type_text)
+        type_w = min(full, room - title_w - 8)
+        texts = []
+        centre = Qt.AlignmentFlag.AlignVCenter
+        if type_text and type_w >= min(full, 28.0):
+            text = small.elidedText(type_text, Qt.TextElideMode.ElideRight, type_w + 1)
+            texts.append(_Text(QRectF(WIDTH - 10 - type_w - 1, 0, type_w + 2, HEADER), text,
+                               "small", "header", centre | Qt.AlignmentFlag.AlignRight))
+        else:
+            title_w = room
+        title = bold.elidedText(self.title, Qt.TextElideMode.ElideRight, title_w + 1)
+        texts.append(_Text(QRectF(10, 0, title_w + 2, HEADER), title, "title", "header",
+                           centre))
+        return texts
+
+    def _body_texts(self) -> list[_Text]:
+        fonts = _fonts()
+        texts = []
+        centre = Qt.AlignmentFlag.AlignVCenter
+        if self._port_labels:
+            for key, port in self.inputs.items():
+                texts.append(_Text(QRectF(TEXT_X - 3, port.y() - ROW / 2, WIDTH / 2, ROW), key,
+                                   "small", "muted", centre))
+        metrics = QFontMetricsF(fonts.body)
+        for i, line in enumerate(self.lines):
+            role = "muted" if line.endswith(("params", "(frozen)")) else "text"
+            text = metrics.elidedText(line, Qt.TextElideMode.ElideRight, WIDTH - TEXT_X - 12)
+            rect = QRectF(TEXT_X, self._text_top + i * LINE, WIDTH - TEXT_X - 10, LINE)
+            texts.append(_Text(rect, text, "body", role, centre))
+        return texts
 
     # -- painting --------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return QRectF(-3, -3, WIDTH + 6, self._height + 6)
+        return QRectF(-PORT_REACH, -3, WIDTH + 2 * PORT_REACH, self._height + 6)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -182,19 +283,30 @@ class NodeItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QBrush(c.node))
         painter.drawRoundedRect(rect, 6, 6)
-        header = QPainterPath()
-        header.setFillRule(Qt.FillRule.WindingFill)
-        header.addRoundedRect(QRectF(0, 0, WIDTH, HEADER), 6, 6)
-        header.addRect(QRectF(0, HEADER / 2, WIDTH, HEADER / 2))
-        accent = CATEGORY_COLORS.get(self.spec.category, DEFAULT_CATEGORY_COLOR)
-        painter.fillPath(header, QBrush(accent))
+        painter.fillPath(_HEADER, QBrush(self._accent))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(self._border_pen())
         painter.drawRoundedRect(rect, 6, 6)
+        self._paint_ports(painter)
         if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.35:
             return  # too small to read: skip the text
-        self._paint_header(painter)
-        self._paint_body(painter)
+        if self._texts is None:
+            self._texts = self._header_texts() + self._body_texts()
+        fonts = _fonts()
+        colours = {"header": HEADER_TEXT, "text": c.text, "muted": c.muted}
+        for t in self._texts:
+            painter.setFont(getattr(fonts, t.font))
+            painter.setPen(colours[t.role])
+            painter.drawText(t.rect, t.align, t.text)
+
+    def _paint_ports(self, painter: QPainter) -> None:
+        c = self.colors
+        painter.setPen(QPen(c.port, 1.6))
+        for port in self.ports():
+            fill = c.selected if port.hover else (c.wire if port.connected else c.node)
+            radius = RADIUS + (1.5 if port.hover else 0.0)
+            painter.setBrush(QBrush(fill))
+            painter.drawEllipse(port.pos(), radius, radius)
 
     def _border_pen(self) -> QPen:
         c = self.colors
@@ -205,43 +317,6 @@ class NodeItem(QGraphicsItem):
         if self.isSelected():
             return QPen(c.selected, 2.4)
         return QPen(c.node_border, 1.0)
-
-    def _paint_header(self, painter: QPainter) -> None:
-        painter.setPen(QColor("#ffffff"))
-        bold, small = QFontMetricsF(self._title_font), QFontMetricsF(self._small_font)
-        shown = self.spec.display_name
-        type_text = shown if shown.lower() != self.title.lower() else ""
-        room = WIDTH - 20
-        title_w = min(bold.horizontalAdvance(self.title), room * 0.62 if type_text else room)
-        full = small.horizontalAdvance(type_text)
-        type_w = min(full, room - title_w - 8)
-        if type_text and type_w >= min(full, 28.0):
-            text = small.elidedText(type_text, Qt.TextElideMode.ElideRight, type_w + 1)
-            painter.setFont(self._small_font)
-            painter.drawText(QRectF(WIDTH - 10 - type_w - 1, 0, type_w + 2, HEADER),
-                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text)
-        else:
-            title_w = room
-        painter.setFont(self._title_font)
-        title = bold.elidedText(self.title, Qt.TextElideMode.ElideRight, title_w + 1)
-        painter.drawText(QRectF(10, 0, title_w + 2, HEADER), Qt.AlignmentFlag.AlignVCenter,
-                         title)
-
-    def _paint_body(self, painter: QPainter) -> None:
-        c = self.colors
-        metrics = QFontMetricsF(self._body_font)
-        if self._port_labels:
-            painter.setFont(self._small_font)
-            small = QFontMetricsF(self._small_font)
-            painter.setPen(c.muted)
-            for key, port in self.inputs.items():
-                painter.drawText(QPointF(TEXT_X - 3, port.y() + small.ascent() / 2 - 1), key)
-        painter.setFont(self._body_font)
-        for i, line in enumerate(self.lines):
-            painter.setPen(c.muted if line.endswith(("params", "(frozen)")) else c.text)
-            text = metrics.elidedText(line, Qt.TextElideMode.ElideRight, WIDTH - TEXT_X - 12)
-            painter.drawText(QRectF(TEXT_X, self._text_top + i * LINE, WIDTH - TEXT_X - 10, LINE),
-                             Qt.AlignmentFlag.AlignVCenter, text)
 
     # -- gestures: dragging a node moves the selection --------------------------
     def _scene(self) -> GraphScene:

@@ -1,11 +1,15 @@
-"""A node's connection point: inputs on the left edge, the output on the right."""
+"""A node's connection point: inputs on the left edge, the output on the right.
+
+A port is a hit area for wiring gestures; its dot is painted by its node (so a
+canvas of a thousand nodes is not also a canvas of three thousand painted items).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QPainter, QPen
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsSceneHoverEvent,
@@ -18,6 +22,8 @@ if TYPE_CHECKING:
     from gui.canvas.node_item import NodeItem
     from gui.canvas.scene import GraphScene
 
+NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+CROSS = Qt.CursorShape.CrossCursor
 RADIUS = 5.5
 HIT = 9.0  # half-size of the square that catches the mouse
 
@@ -31,11 +37,10 @@ class PortItem(QGraphicsItem):
         self.key = key
         self.is_input = is_input
         self.connected = False
-        self._hover = False
+        self.hover = False
+        self.setFlag(NO_CONTENTS)
         self.setAcceptHoverEvents(True)
-        self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setZValue(2)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setCursor(CROSS)
 
     def boundingRect(self) -> QRectF:
         return QRectF(-HIT, -HIT, 2 * HIT, 2 * HIT)
@@ -46,18 +51,12 @@ class PortItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        colors = self.node.colors
-        radius = RADIUS + (1.5 if self._hover else 0.0)
-        fill = colors.selected if self._hover else (colors.wire if self.connected else colors.node)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(colors.port, 1.6))
-        painter.setBrush(QBrush(fill))
-        painter.drawEllipse(QPointF(0, 0), radius, radius)
+        """Nothing: the node paints the dot."""
 
     def set_connected(self, connected: bool) -> None:
         if connected != self.connected:
             self.connected = connected
-            self.update()
+            self.node.update()
 
     # -- gestures: dragging from a port draws a wire ----------------------------
     def _scene(self) -> GraphScene:
@@ -68,12 +67,12 @@ class PortItem(QGraphicsItem):
         return scene
 
     def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
-        self._hover = True
-        self.update()
+        self.hover = True
+        self.node.update()
 
     def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
-        self._hover = False
-        self.update()
+        self.hover = False
+        self.node.update()
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from PySide6.QtCore import QLineF, QPointF, QRectF
-from PySide6.QtGui import QPainter, QPen
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from graph.document import Edge, Network
-from gui.canvas.edge_item import EdgeItem
-from gui.canvas.interaction import GRID, NodeDrag, WireDrag
-from gui.canvas.node_item import NodeItem
+from gui.canvas.background import draw_grid
+from gui.canvas.edge_item import EdgeItem, WireLabel
+from gui.canvas.interaction import NodeDrag, WireDrag
+from gui.canvas.node_item import WIDTH, NodeItem
+from gui.canvas.overview import Overview
+from gui.canvas.spatial import NodeBoxes
+from gui.canvas.stale import StaleNodes
 from gui.session import Session
 from gui.theme import CanvasColors
 
-MAJOR_EVERY = 5
+WORLD = 100_000.0  # the scrollable area to start with; it grows with the nodes
+NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 
 class GraphScene(QGraphicsScene):
@@ -33,11 +37,16 @@ class GraphScene(QGraphicsScene):
         self._edges_of: dict[str, set[Edge]] = {}
         self.moving = NodeDrag(self)
         self.wiring = WireDrag(self)
+        self.overview = Overview()
+        self.overview_on = False
+        self.stale = StaleNodes(self._refresh_shape_of)
+        self.boxes = NodeBoxes()
+        self._diagnosed: set[str] = set()  # nodes marked from the last diagnostics
+        self._selected_wires: set[EdgeItem] = set()
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
-        for node in self.network.nodes():
-            self._node_added(network, node.id)
-        for edge in self.network.edges():
-            self._edge_added(network, edge)
+        self.setSceneRect(QRectF(-WORLD / 2, -WORLD / 2, WORLD, WORLD))
+        self._build()
+        self._diagnosed = session.diagnosed_nodes(network)
         self._handlers: list[tuple[Any, Callable[..., None]]] = []
         ev = session.doc.events
         for signal, handler in (
@@ -50,15 +59,35 @@ class GraphScene(QGraphicsScene):
             self._handlers.append((signal, handler))
         session.shapes_changed.connect(self._shapes_changed)
         session.diagnostics_changed.connect(self.refresh_status)
-        self.refresh_status()
+        self.selectionChanged.connect(self._selection_changed)
+
+    def _build(self) -> None:
+        """Items for the whole network: each node laid out once, each wire placed once."""
+        net = self.network
+        for node in net.nodes():
+            self._add_node_item(node.id)
+        for edge in net.edges():
+            self._add_edge_item(edge)
+        for node_id in self.nodes:
+            self._refresh_node(node_id, wires=False)
+            self._refresh_status_of(node_id)
+        for item in self.edges.values():
+            src, dst = self.nodes[item.edge.source], self.nodes[item.edge.target]
+            item.set_ends(src.output_anchor(), dst.input_anchor(item.edge.port))
+        for item in self.edges.values():  # once every item is in place (one index build)
+            item.place_label(self._covered)
+            self._label_wire(item)
+        self._grow_world(self.nodes_rect())
 
     def detach(self) -> None:
         """Stop following the document (before the scene is thrown away)."""
         for signal, handler in self._handlers:
             signal.disconnect(handler)
         self._handlers.clear()
+        self.stale.stop()
         self.session.shapes_changed.disconnect(self._shapes_changed)
         self.session.diagnostics_changed.disconnect(self.refresh_status)
+        self.selectionChanged.disconnect(self._selection_changed)
 
     @property
     def network(self) -> Network:
@@ -93,25 +122,90 @@ class GraphScene(QGraphicsScene):
             node.set_colors(colors)
         for edge in self.edges.values():
             edge.set_colors(colors)
+        self._picture_changed()
         self.update()
 
-    # -- document events -------------------------------------------------------
-    def _node_added(self, network: str, node_id: str) -> None:
-        if network != self.network_name:
+    # -- zoomed out: one picture instead of many items -----------------------------
+    def set_overview(self, on: bool) -> None:
+        """Draw the overview picture instead of the items' own paint (the view's zoom decides)."""
+        if on == self.overview_on:
             return
+        self.overview_on = on
+        for node in self.nodes.values():
+            node.setFlag(NO_CONTENTS, on)
+        for edge in self.edges.values():
+            edge.setFlag(NO_CONTENTS, on)
+            edge.badge.suppress(on)
+        self.overview.invalidate()
+        self._redraw_background()
+
+    def _selection_changed(self) -> None:
+        selected = {i for i in self.selectedItems() if isinstance(i, EdgeItem)}
+        for item in selected ^ self._selected_wires:
+            item.show_selected(item in selected)
+        self._selected_wires = selected
+        self._picture_changed()
+
+    def _picture_changed(self) -> None:
+        if self.overview.valid:
+            self.overview.invalidate()
+            if self.overview_on:
+                self._redraw_background()
+
+    def _redraw_background(self) -> None:
+        """The overview lives in the background, which views cache: drop their copies."""
+        for view in self.views():
+            view.resetCachedContent()
+        self.update()
+
+    def _grow_world(self, rect: QRectF) -> None:
+        """Make room when nodes reach past the scrollable area."""
+        world = self.sceneRect()
+        if rect.isNull() or world.contains(rect):
+            return
+        self.setSceneRect(world.united(rect.adjusted(-WORLD / 4, -WORLD / 4, WORLD / 4, WORLD / 4)))
+
+    # -- document events -------------------------------------------------------
+    def _add_node_item(self, node_id: str) -> NodeItem:
         item = NodeItem(self.network.node(node_id), self.colors)
+        if self.overview_on:
+            item.setFlag(NO_CONTENTS, True)
         self.nodes[node_id] = item
         self._edges_of.setdefault(node_id, set())
         self.addItem(item)
+        self._file_box(node_id)
+        return item
+
+    def _add_edge_item(self, edge: Edge) -> EdgeItem:
+        item = EdgeItem(edge, self.colors)
+        if self.overview_on:
+            item.setFlag(NO_CONTENTS, True)
+            item.badge.suppress(True)
+        self.edges[edge] = item
+        self._edges_of[edge.source].add(edge)
+        self._edges_of[edge.target].add(edge)
+        self.addItem(item)
+        self.addItem(item.badge)
+        return item
+
+    def _node_added(self, network: str, node_id: str) -> None:
+        if network != self.network_name:
+            return
+        item = self._add_node_item(node_id)
         self._refresh_node(node_id)
         self._refresh_status_of(node_id)
+        self._grow_world(item.sceneBoundingRect())
+        self._picture_changed()
 
     def _node_removed(self, network: str, node_id: str) -> None:
         if network != self.network_name:
             return
         item = self.nodes.pop(node_id)
+        self.boxes.remove(node_id)
+        self.stale.discard(node_id)
         self._edges_of.pop(node_id, None)
         self.removeItem(item)
+        self._picture_changed()
 
     def _param_changed(self, network: str, node_id: str, _name: str) -> None:
         if network == self.network_name:
@@ -124,22 +218,22 @@ class GraphScene(QGraphicsScene):
     def _node_moved(self, network: str, node_id: str) -> None:
         if network != self.network_name:
             return
-        self.nodes[node_id].setPos(QPointF(*self.network.node(node_id).pos))
+        item = self.nodes[node_id]
+        item.setPos(QPointF(*self.network.node(node_id).pos))
+        self._file_box(node_id)
+        self._picture_changed()
         self._update_wires(node_id)
+        self._grow_world(item.sceneBoundingRect())
 
     def _edge_added(self, network: str, edge: Edge) -> None:
         if network != self.network_name:
             return
-        item = EdgeItem(edge, self.colors)
-        self.edges[edge] = item
-        self._edges_of[edge.source].add(edge)
-        self._edges_of[edge.target].add(edge)
-        self.addItem(item)
-        self.addItem(item.badge)
+        item = self._add_edge_item(edge)
         self._refresh_node(edge.source)
         self._refresh_node(edge.target)
         self._update_wires(edge.target)
         self._label_wire(item)
+        self._picture_changed()
 
     def _edge_removed(self, network: str, edge: Edge) -> None:
         if network != self.network_name:
@@ -154,32 +248,70 @@ class GraphScene(QGraphicsScene):
         if edge.target in self.nodes:
             self._refresh_node(edge.target)
             self._update_wires(edge.target)
+        self._picture_changed()
 
     def _shapes_changed(self, network: str, ids: set[str]) -> None:
         if network != self.network_name:
             return
-        for node_id in ids:
-            if node_id in self.nodes:
-                self._refresh_node(node_id)
-                self._refresh_status_of(node_id)
-                for edge in self._edges_of[node_id]:
-                    if edge.source == node_id:
-                        self._label_wire(self.edges[edge])
+        self.stale.add(i for i in ids if i in self.nodes)
+        self.catch_up_in_view()
+
+    def catch_up_in_view(self) -> None:
+        """Refresh the waiting items that a view shows (before it paints them)."""
+        if self.stale.pending and not self.overview_on:
+            self.stale.flush(self._ids_in_view())
+
+    def _ids_in_view(self) -> set[str]:
+        """Nodes drawn in a view, and those whose wire labels are."""
+        ids: set[str] = set()
+        for view in self.views():
+            area = view.mapToScene(view.viewport().rect()).boundingRect()
+            for item in self.items(area):
+                if isinstance(item, NodeItem):
+                    ids.add(item.node_id)
+                elif isinstance(item, WireLabel) and item.edge is not None:
+                    ids.add(item.edge.source)
+        return ids
+
+    def _refresh_shape_of(self, node_id: str) -> None:
+        if node_id in self.nodes:
+            self._refresh_node(node_id)
+            self._refresh_status_of(node_id)
+            for edge in self._edges_of[node_id]:
+                if edge.source == node_id:
+                    self._label_wire(self.edges[edge])
 
     # -- refreshing items ------------------------------------------------------
-    def _refresh_node(self, node_id: str) -> None:
+    def _refresh_node(self, node_id: str, *, wires: bool = True) -> None:
         edges = self._edges_of[node_id]
         connected = [e.port for e in edges if e.target == node_id]
         shape = self.session.shape(self.network_name, node_id)
         item = self.nodes[node_id]
+        height = item.height
         item.refresh(self.network.node(node_id), connected, shape)
         if item.output is not None:
             item.output.set_connected(any(e.source == node_id for e in edges))
+        if item.height != height:  # its ports moved with its middle
+            self._file_box(node_id)
+            if wires:
+                self._update_wires(node_id)
+            self._picture_changed()
 
     def _update_wires(self, node_id: str) -> None:
         for edge in self._edges_of.get(node_id, ()):
             src, dst = self.nodes[edge.source], self.nodes[edge.target]
-            self.edges[edge].set_ends(src.output_anchor(), dst.input_anchor(edge.port))
+            item = self.edges[edge]
+            item.set_ends(src.output_anchor(), dst.input_anchor(edge.port))
+            item.place_label(self._covered)
+
+    def _covered(self, rect: QRectF) -> bool:
+        """Whether a node lies under ``rect`` (a wire label there would hide it)."""
+        return self.boxes.overlaps(rect)
+
+    def _file_box(self, node_id: str) -> None:
+        item = self.nodes[node_id]
+        pos = item.pos()
+        self.boxes.put(node_id, (pos.x(), pos.y(), pos.x() + WIDTH, pos.y() + item.height))
 
     def _label_wire(self, item: EdgeItem) -> None:
         if not self.session.shapes_ready:
@@ -189,43 +321,25 @@ class GraphScene(QGraphicsScene):
         item.set_label(out.describe() if out else "?", out is not None)
 
     def refresh_status(self) -> None:
-        """Re-mark every node from the latest diagnostics and shape errors."""
-        for node_id in self.nodes:
+        """Re-mark the nodes whose diagnostics came or went (shape errors mark themselves)."""
+        diagnosed = self.session.diagnosed_nodes(self.network_name)
+        for node_id in (diagnosed | self._diagnosed) & self.nodes.keys():
             self._refresh_status_of(node_id)
+        self._diagnosed = diagnosed
 
     def _refresh_status_of(self, node_id: str) -> None:
-        found = self.session.node_diagnostics(self.network_name, node_id)
-        messages = [(d.severity, d.message) for d in found]
-        error = self.session.shape(self.network_name, node_id).error
-        if error and not any(error in m for _, m in messages):
-            messages.insert(0, ("error", error))
+        messages = self.session.node_problems(self.network_name, node_id)
         status = None
         if messages:
             status = "error" if any(s == "error" for s, _ in messages) else "warning"
         item = self.nodes[node_id]
         tip = "\n".join(f"{'⛔' if s == 'error' else '⚠'} {m}" for s, m in messages)
-        item.set_status(status, tip or item.spec.description)
+        if item.set_status(status, tip or item.spec.description):
+            self._picture_changed()
 
     # -- background grid -------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        painter.fillRect(rect, self.colors.background)
-        scale = painter.worldTransform().m11()
-        step = GRID if scale >= 0.6 else GRID * MAJOR_EVERY
-        left = math.floor(rect.left() / step) * step
-        top = math.floor(rect.top() / step) * step
-        minor: list[QLineF] = []
-        major: list[QLineF] = []
-        x = left
-        while x < rect.right():
-            line = QLineF(x, rect.top(), x, rect.bottom())
-            (major if round(x / GRID) % MAJOR_EVERY == 0 else minor).append(line)
-            x += step
-        y = top
-        while y < rect.bottom():
-            line = QLineF(rect.left(), y, rect.right(), y)
-            (major if round(y / GRID) % MAJOR_EVERY == 0 else minor).append(line)
-            y += step
-        painter.setPen(QPen(self.colors.grid, 0))
-        painter.drawLines(minor)
-        painter.setPen(QPen(self.colors.grid_major, 0))
-        painter.drawLines(major)
+        draw_grid(painter, rect, self.colors)
+        if self.overview_on:
+            self.overview.paint(painter, rect, self.colors, self.nodes.values(),
+                                self.edges.values())

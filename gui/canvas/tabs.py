@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QTabWidget
 
 from gui.canvas.scene import GraphScene
@@ -21,6 +22,7 @@ class CanvasTabs(QTabWidget):
         super().__init__()
         self.colors = colors
         self.session: Session | None = None
+        self.item_actions: list[QAction] = []  # offered on a node's context menu
         self.setDocumentMode(True)
         self.setMovable(False)
         self.currentChanged.connect(lambda _index: self.selection_changed.emit())
@@ -30,14 +32,25 @@ class CanvasTabs(QTabWidget):
         if self.session is not None:
             self.session.doc.events.network_added.disconnect(self._network_added)
             self.session.doc.events.network_removed.disconnect(self._network_removed)
+            self.session.changed.disconnect(self.follow_order)
         self.clear_tabs()
         self.session = session
-        for name in session.doc.networks:
+        for name in session.network_order():
             self._network_added(name)
         session.doc.events.network_added.connect(self._network_added)
         session.doc.events.network_removed.connect(self._network_removed)
+        session.changed.connect(self.follow_order)  # an undone removal restores its place
         self.setTabBarAutoHide(len(session.doc.networks) <= 1)
         self.setCurrentIndex(0)
+
+    def follow_order(self) -> None:
+        """Put the tabs in the session's network order (networks come and go with undo)."""
+        if self.session is None:
+            return
+        for index, name in enumerate(self.session.network_order()):
+            view = self.view_for(name)
+            if view is not None and self.indexOf(view) != index:
+                self.tabBar().moveTab(self.indexOf(view), index)
 
     def clear_tabs(self) -> None:
         while self.count():
@@ -73,6 +86,7 @@ class CanvasTabs(QTabWidget):
         assert self.session is not None
         scene = GraphScene(self.session, name, self.colors)
         view = GraphView(scene)
+        view.item_actions = self.item_actions
         scene.selectionChanged.connect(self._scene_selection_changed)
         view.files_dropped.connect(self.files_dropped.emit)
         self.addTab(view, name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QContextMenuEvent,
@@ -13,6 +13,8 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QPaintEvent,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsView, QMenu
@@ -21,17 +23,18 @@ from graph.commands import AddNode
 from gui import mime
 from gui.canvas.interaction import snap
 from gui.canvas.node_item import HEADER, WIDTH
+from gui.canvas.overview import overview_zoom
 from gui.canvas.quick_add import QuickAddPopup
 from gui.canvas.scene import GraphScene
 
-MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
-WORLD = 100_000.0
+MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
 
 
 class GraphView(QGraphicsView):
     """Shows one ``GraphScene``; turns drops and quick-add picks into ``AddNode`` commands."""
 
     files_dropped = Signal(list)
+    painted = Signal()  # after every paint of the canvas
 
     def __init__(self, scene: GraphScene) -> None:
         super().__init__(scene)
@@ -41,6 +44,8 @@ class GraphView(QGraphicsView):
         self._space = False
         self._quick_pos = QPointF()
         self._quick: QuickAddPopup | None = None
+        self._painted = False
+        self._refit = False  # frame again on resize (before the first paint)
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
@@ -49,7 +54,6 @@ class GraphView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
-        self.setSceneRect(QRectF(-WORLD / 2, -WORLD / 2, WORLD, WORLD))
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -59,10 +63,15 @@ class GraphView(QGraphicsView):
         return self.transform().m11()
 
     def zoom_by(self, factor: float) -> None:
-        factor = max(MIN_ZOOM / self.zoom, min(MAX_ZOOM / self.zoom, factor))
-        self.scale(factor, factor)
+        """Scale by ``factor``, kept between the zoom limits (or the framing zoom, if smaller)."""
+        zoom = self.zoom
+        target = max(min(MIN_ZOOM, zoom), min(MAX_ZOOM, zoom * factor))
+        if target != zoom:
+            self.scale(target / zoom, target / zoom)
+        self._zoom_changed()
 
     def frame_all(self) -> None:
+        """Fit every node in view (at most 100 %); a huge network may go below MIN_ZOOM."""
         rect = self.graph_scene.nodes_rect()
         if rect.isNull():
             self.centerOn(0, 0)
@@ -71,6 +80,23 @@ class GraphView(QGraphicsView):
         if self.zoom > 1.0:
             self.zoom_by(1.0 / self.zoom)
         self.centerOn(rect.center())
+        self._zoom_changed()
+        self._refit = not self._painted  # the window is still settling its size
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._refit:
+            self.frame_all()
+
+    def _zoom_changed(self) -> None:
+        self.graph_scene.set_overview(self.zoom < overview_zoom(len(self.graph_scene.nodes)))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        self._zoom_changed()  # cheap; catches transforms set from outside zoom_by
+        self.graph_scene.catch_up_in_view()
+        super().paintEvent(event)
+        self._painted, self._refit = True, False
+        self.painted.emit()
 
     def center_on_node(self, node_id: str) -> None:
         item = self.graph_scene.nodes.get(node_id)

@@ -20,6 +20,8 @@ from gui.canvas.node_item import format_count
 from gui.panels.param_editors import make_editor
 from gui.session import Session
 
+MARKS = {"error": "⛔", "warning": "⚠"}
+
 
 def _label(text: str = "", *, muted: bool = False, name: str = "") -> QLabel:
     label = QLabel(text)
@@ -134,10 +136,9 @@ class InspectorPanel(QScrollArea):
             extra = f", {format_count(frozen)} frozen" if frozen else ""
             rows.append(f"{format_count(shape.params)} parameters{extra}")
         self.shapes.setText("<br>".join(rows))
-        messages = [d.message for d in session.node_diagnostics(self.network, self.node_id)]
-        if shape.error and not any(shape.error in m for m in messages):
-            messages.insert(0, shape.error)
-        self._show_problem("\n".join(messages))
+        problems = session.node_problems(self.network, self.node_id)
+        self._show_problem("\n".join(f"{MARKS[severity]} {message}"
+                                     for severity, message in problems))
 
     def _show_problem(self, text: str) -> None:
         self.problem.setText(text)

@@ -27,6 +27,7 @@ from graph.summary import format_count, format_flops, summarize
 from gui.session import Session
 
 REFRESH_DELAY_MS = 400
+MIN_HEIGHT = 36  # lets the bottom dock be short; it scrolls
 HEADERS = ("Node", "Layer", "Output shape", "Params", "FLOPs")
 
 
@@ -45,10 +46,12 @@ class SummaryPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumHeight(MIN_HEIGHT)
         self.totals = QLabel()
         self.totals.setWordWrap(True)
         self.code = QPlainTextEdit()
         self.code.setReadOnly(True)
+        self.code.setMinimumHeight(MIN_HEIGHT)
         self.code.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.code.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.copy = QPushButton("Copy code")
@@ -71,7 +74,7 @@ class SummaryPanel(QWidget):
         self.tabs.addTab(code_page, "PyTorch code")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.network)
+        self.tabs.setCornerWidget(self.network)  # beside the tabs, not above: the dock is short
         layout.addWidget(self.tabs)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -88,7 +91,7 @@ class SummaryPanel(QWidget):
         session.diagnostics_changed.connect(self.schedule)
         self.network.blockSignals(True)
         self.network.clear()
-        self.network.addItems(list(session.doc.networks))
+        self.network.addItems(session.network_order())
         self.network.blockSignals(False)
         self.network.setVisible(self.network.count() > 1)
         self.schedule()
@@ -164,7 +167,7 @@ class SummaryPanel(QWidget):
 
     def _sync_networks(self) -> None:
         assert self.session is not None
-        names = list(self.session.doc.networks)
+        names = self.session.network_order()
         if [self.network.itemText(i) for i in range(self.network.count())] != names:
             current = self.network.currentText()
             self.network.blockSignals(True)

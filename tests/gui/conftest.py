@@ -16,6 +16,9 @@ from PySide6.QtWidgets import QApplication
 
 from graph.builder import NetworkBuilder
 from graph.document import Document
+from gui.qt_compat import guard_none_refcount
+
+guard_none_refcount()  # before pytest-qt makes the application: see gui/qt_compat.py
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -111,3 +114,14 @@ def gestures() -> type[Gestures]:
 @pytest.fixture
 def sample_doc() -> Document:
     return sample_document()
+
+
+def drag_event(cls: type, at: object, *args: object) -> object:
+    """A drag/drop event at ``at``: PySide6 releases disagree on QPoint vs QPointF."""
+    from PySide6.QtCore import QPoint, QPointF
+
+    point = QPointF(at)  # type: ignore[call-overload]
+    try:
+        return cls(point, *args)
+    except TypeError:
+        return cls(QPoint(round(point.x()), round(point.y())), *args)

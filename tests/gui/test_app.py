@@ -52,3 +52,47 @@ def test_the_window_needs_no_torch_to_appear(tmp_path):
                             cwd=root, env=env, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_torch_starts_loading_once_the_canvas_has_painted(qtbot, tmp_path, monkeypatch):
+    """Importing torch competes with the first paint for the GIL, so it waits for it."""
+    from types import SimpleNamespace
+
+    from PySide6.QtCore import QSettings
+
+    import gui.main_window
+    import gui.session
+    from gui.main_window import MainWindow
+    from gui.session import Session
+
+    started: list[str] = []
+    fake = SimpleNamespace(is_ready=False, when_ready=lambda callback: started.append("torch"))
+    monkeypatch.setattr(gui.main_window, "warmup", lambda: fake)
+    monkeypatch.setattr(gui.session, "warmup", lambda: fake)
+    monkeypatch.setattr(gui.main_window, "TORCH_DELAY_MS", 200)
+    window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                        autosave=False)
+    session = Session(blank_document())
+    window.set_session(session)
+    qtbot.wait(50)
+    assert started == []  # not shown, not painted: not yet
+    qtbot.waitUntil(lambda: started == ["torch"], timeout=1000)  # the fallback timer
+    monkeypatch.setattr(gui.main_window, "TORCH_DELAY_MS", 60_000)
+    window.set_session(Session(blank_document()))
+    window.show()
+    qtbot.waitUntil(lambda: len(started) == 2, timeout=5000)  # the first paint, not the timer
+    window.current_view().viewport().update()
+    qtbot.wait(50)
+    assert len(started) == 2  # once per document
+    window.documents.confirm_discard = lambda: True
+    window.close()
+
+
+def test_the_bottom_docks_leave_the_canvas_most_of_the_height(window):
+    from PySide6.QtWidgets import QDockWidget
+
+    from gui.main_window import BOTTOM_HEIGHT
+
+    problems = window.findChild(QDockWidget, "ProblemsDock")
+    assert problems.height() <= BOTTOM_HEIGHT + 4
+    assert window.current_view().height() > 0.6 * window.height()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conftest import drag_event
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -17,11 +18,11 @@ def test_palette_drop_adds_a_node_that_undo_removes_and_redo_restores(window, qt
     at = QPoint(200, 600)
     action, left = Qt.DropAction.CopyAction, Qt.MouseButton.LeftButton
     mods = Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(QPointF(at), action, data, left, mods)
+    enter = drag_event(QDragEnterEvent, at, action, data, left, mods)
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()
-    QApplication.sendEvent(viewport, QDragMoveEvent(QPointF(at), action, data, left, mods))
-    QApplication.sendEvent(viewport, QDropEvent(QPointF(at), action, data, left, mods))
+    QApplication.sendEvent(viewport, drag_event(QDragMoveEvent, at, action, data, left, mods))
+    QApplication.sendEvent(viewport, drag_event(QDropEvent, at, action, data, left, mods))
 
     assert len(net) == before + 1
     added = [n for n in net.nodes() if n.type == "ReLU"]
@@ -225,3 +226,16 @@ def test_auto_layout_is_one_undo_step(window):
     assert xs == sorted(xs) and len(set(xs)) == 5  # left to right in data-flow order
     window.actions.undo.trigger()
     assert {n.id: n.pos for n in net.nodes()} == before
+
+
+def test_a_lone_new_layer_is_marked_as_validation_says_and_told_once(window, qtbot):
+    """Its shape error (no input yet) shows at once; validation's verdict then replaces it."""
+    view, session = window.current_view(), window.session
+    relu = view.add_layer("ReLU", QPointF(200, 500))
+    item = view.graph_scene.nodes[relu]
+    assert item.status == "error"  # before validation: the shape error
+    qtbot.waitUntil(lambda: any(d.node == relu for d in session.diagnostics), timeout=2000)
+    severity = next(d.severity for d in session.diagnostics if d.node == relu)
+    assert item.status == severity
+    text = window.inspector.problem.text()
+    assert text.count("\n") == 0 and "not connected" in text  # one message, not two

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import drag_event
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
@@ -92,10 +93,10 @@ def test_dropping_a_loom_file_on_the_canvas_opens_it(window, tmp_path):
     viewport = window.current_view().viewport()
     at, action = QPointF(100, 100), Qt.DropAction.CopyAction
     left, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(at, action, data, left, mods)
+    enter = drag_event(QDragEnterEvent, at, action, data, left, mods)
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()
-    QApplication.sendEvent(viewport, QDropEvent(at, action, data, left, mods))
+    QApplication.sendEvent(viewport, drag_event(QDropEvent, at, action, data, left, mods))
     assert window.session.path == Path(example).resolve()
     assert len(window.session.doc.network("main")) == 5
 
