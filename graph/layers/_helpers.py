@@ -42,6 +42,14 @@ def same_shape(p: Params, ins: list[TensorSpec]) -> tuple[int, ...]:
     return ins[0].shape
 
 
+def out_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """Length of a convolution or pooling output along one dimension (as torch computes it)."""
+    out = (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    if out < 1:
+        raise ValueError(f"the output would be empty ({size} → {out})")
+    return out
+
+
 def needs_float(p: Params, ins: list[TensorSpec]) -> str | None:
     for t in ins:
         if t.dtype != "float":

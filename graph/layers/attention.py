@@ -12,6 +12,7 @@ from graph.layers._helpers import (
     nn_call,
     own_call,
     positive,
+    same_shape,
     shape_text,
 )
 
@@ -35,7 +36,14 @@ CATALOG.register(LayerSpec(
         "Embedding", num_embeddings=ins[0].vocab or 1, embedding_dim=p["embedding_dim"]
     ),
     check=_embedding_check, has_weights=True, key_params=("embedding_dim",),
+    shape=lambda p, ins: (*ins[0].shape, p["embedding_dim"]),
 ))
+
+
+def _patch_shape(p: Params, ins: list[TensorSpec]) -> tuple[int, ...]:
+    c, h, w = ins[0].shape
+    size = p["patch_size"]
+    return ((h // size) * (w // size), c * size * size)
 
 
 def _patch_check(p: Params, ins: list[TensorSpec]) -> str | None:
@@ -54,6 +62,7 @@ CATALOG.register(LayerSpec(
     check=all_checks(needs_float, needs_rank(3, "images shaped C×H×W", "add a Reshape"),
                      _patch_check),
     key_params=("patch_size",),
+    shape=_patch_shape,
 ))
 
 CATALOG.register(LayerSpec(
@@ -65,7 +74,7 @@ CATALOG.register(LayerSpec(
     build=lambda p, ins: own_call(
         "PositionalEncoding", length=ins[0].shape[0], dim=ins[0].shape[1], kind=p["kind"]
     ),
-    check=all_checks(needs_float, _SEQUENCES), key_params=("kind",),
+    check=all_checks(needs_float, _SEQUENCES), key_params=("kind",), shape=same_shape,
 ))
 
 
@@ -106,6 +115,7 @@ CATALOG.register(LayerSpec(
         causal_length=ins[0].shape[0] if p["causal"] else 0,
     ),
     check=all_checks(needs_float, _SEQUENCES, _heads_check, _cross_causal_check),
+    shape=same_shape,
     has_weights=True, key_params=("num_heads",),
 ))
 
@@ -134,7 +144,7 @@ CATALOG.register(LayerSpec(
         dim_feedforward=p["dim_feedforward"], dropout=p["dropout"],
         activation=p["activation"], batch_first=True, norm_first=p["norm_first"],
     ),
-    check=all_checks(needs_float, _SEQUENCES, _heads_check),
+    check=all_checks(needs_float, _SEQUENCES, _heads_check), shape=same_shape,
     has_weights=True, key_params=("nhead", "dim_feedforward"),
 ))
 
@@ -160,6 +170,7 @@ CATALOG.register(LayerSpec(
         causal_length=ins[0].shape[0] if p["causal"] else 0,
     ),
     check=all_checks(needs_float, _SEQUENCES, _heads_check, _memory_width_check),
+    shape=same_shape,
     has_weights=True, key_params=("nhead", "causal"),
 ))
 
@@ -171,4 +182,5 @@ CATALOG.register(LayerSpec(
                       choices=("mean", "first")),),
     build=lambda p, ins: own_call("SequencePool", mode=p["mode"]),
     check=all_checks(needs_float, _SEQUENCES), key_params=("mode",),
+    shape=lambda p, ins: ins[0].shape[1:],
 ))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from graph.catalog import CATALOG, CheckFn, LayerSpec, ModuleCall, Params, ParamSpec, TensorSpec
 from graph.layers._helpers import (
     all_checks,
@@ -9,6 +11,7 @@ from graph.layers._helpers import (
     needs_float,
     needs_rank,
     nn_call,
+    out_size,
     positive,
     same_shape,
     shape_text,
@@ -50,6 +53,24 @@ def _conv_params(kernel: int, padding: int) -> tuple[ParamSpec, ...]:
     )
 
 
+def _conv_shape(p: Params, ins: list[TensorSpec]) -> tuple[int, ...]:
+    sizes = (out_size(s, p["kernel_size"], p["stride"], p["padding"], p["dilation"])
+             for s in ins[0].shape[1:])
+    return (p["out_channels"], *sizes)
+
+
+def _pool_shape(p: Params, ins: list[TensorSpec]) -> tuple[int, ...]:
+    stride = p["stride"] or p["kernel_size"]
+    sizes = (out_size(s, p["kernel_size"], stride, p["padding"]) for s in ins[0].shape[1:])
+    return (ins[0].shape[0], *sizes)
+
+
+def _deconv_shape(p: Params, ins: list[TensorSpec]) -> tuple[int, ...]:
+    sizes = ((s - 1) * p["stride"] - 2 * p["padding"] + p["dilation"] * (p["kernel_size"] - 1)
+             + p["output_padding"] + 1 for s in ins[0].shape[1:])
+    return (p["out_channels"], *sizes)
+
+
 def _conv(kind: str, channels_from: TensorSpec, p: Params) -> ModuleCall:
     return nn_call(
         kind, in_channels=channels_from.shape[0], out_channels=p["out_channels"],
@@ -64,7 +85,7 @@ CATALOG.register(LayerSpec(
     doc="Input channels come from the incoming wire. Output length: ⌊(L + 2p − d(k−1) − 1)/s⌋ + 1.",
     params=_conv_params(3, 1),
     build=lambda p, ins: _conv("Conv1d", ins[0], p),
-    check=all_checks(needs_float, _SIGNALS, _kernel_fits("padding")),
+    check=all_checks(needs_float, _SIGNALS, _kernel_fits("padding")), shape=_conv_shape,
     has_weights=True, key_params=("out_channels", "kernel_size"),
 ))
 
@@ -74,7 +95,7 @@ CATALOG.register(LayerSpec(
     doc="Input channels come from the incoming wire; padding k//2 with stride 1 keeps the size.",
     params=_conv_params(3, 1),
     build=lambda p, ins: _conv("Conv2d", ins[0], p),
-    check=all_checks(needs_float, _IMAGES, _kernel_fits("padding")),
+    check=all_checks(needs_float, _IMAGES, _kernel_fits("padding")), shape=_conv_shape,
     has_weights=True, key_params=("out_channels", "kernel_size"),
 ))
 
@@ -110,7 +131,7 @@ CATALOG.register(LayerSpec(
         kernel_size=p["kernel_size"], stride=p["stride"], padding=p["padding"],
         output_padding=p["output_padding"], dilation=p["dilation"], bias=p["bias"],
     ),
-    check=all_checks(needs_float, _IMAGES, _deconv_check),
+    check=all_checks(needs_float, _IMAGES, _deconv_check), shape=_deconv_shape,
     has_weights=True, key_params=("out_channels", "kernel_size", "stride"),
 ))
 
@@ -143,6 +164,7 @@ for _kind, _rank_check, _what in (
         params=_pool_params(),
         build=lambda p, ins, kind=_kind: _pool(kind, p),
         check=all_checks(needs_float, _rank_check, _kernel_fits("padding")),
+        shape=_pool_shape,
         key_params=("kernel_size",),
     ))
 
@@ -153,6 +175,7 @@ CATALOG.register(LayerSpec(
     params=(positive("output_size", 1, "Height and width of the output.", maximum=256),),
     build=lambda p, ins: nn_call("AdaptiveAvgPool2d", output_size=p["output_size"]),
     check=all_checks(needs_float, _IMAGES), key_params=("output_size",),
+    shape=lambda p, ins: (ins[0].shape[0], p["output_size"], p["output_size"]),
 ))
 
 CATALOG.register(LayerSpec(
@@ -183,4 +206,7 @@ CATALOG.register(LayerSpec(
     ),
     build=lambda p, ins: nn_call("Upsample", scale_factor=p["scale_factor"], mode=p["mode"]),
     check=all_checks(needs_float, _IMAGES), key_params=("scale_factor",),
+    # torch: floor(size × factor), computed in double precision
+    shape=lambda p, ins: (ins[0].shape[0],
+                          *(math.floor(s * p["scale_factor"]) for s in ins[0].shape[1:])),
 ))

@@ -41,6 +41,7 @@ CATALOG.register(LayerSpec(
         "Linear", in_features=ins[0].shape[-1], out_features=p["out_features"], bias=p["bias"]
     ),
     check=all_checks(needs_float, _needs_features),
+    shape=lambda p, ins: (*ins[0].shape[:-1], p["out_features"]),
     has_weights=True, key_params=("out_features",),
 ))
 
@@ -76,7 +77,7 @@ CATALOG.register(LayerSpec(
     build=lambda p, ins: nn_call(
         "BatchNorm1d", num_features=ins[0].shape[0], eps=p["eps"], momentum=p["momentum"]
     ),
-    check=all_checks(needs_float, _bn1d_check), has_weights=True,
+    check=all_checks(needs_float, _bn1d_check), shape=same_shape, has_weights=True,
 ))
 
 CATALOG.register(LayerSpec(
@@ -92,7 +93,7 @@ CATALOG.register(LayerSpec(
         "LayerNorm", normalized_shape=ins[0].shape[-1], eps=p["eps"],
         elementwise_affine=p["elementwise_affine"],
     ),
-    check=all_checks(needs_float, _needs_features), has_weights=True,
+    check=all_checks(needs_float, _needs_features), shape=same_shape, has_weights=True,
 ))
 
 CATALOG.register(LayerSpec(
@@ -100,6 +101,7 @@ CATALOG.register(LayerSpec(
     description="Turns each sample into one long vector (e.g. C×H×W → C·H·W).",
     doc="Put it between convolutional and Linear layers.",
     build=lambda p, ins: nn_call("Flatten"),
+    shape=lambda p, ins: (math.prod(ins[0].shape),),
 ))
 
 
@@ -129,6 +131,7 @@ CATALOG.register(LayerSpec(
                       maximum=1 << 20, max_length=5, allow_minus_one=True),),
     build=lambda p, ins: own_call("Reshape", shape=tuple(p["shape"])),
     check=_reshape_check, key_params=("shape",),
+    shape=lambda p, ins: _reshape_target(p["shape"], math.prod(ins[0].shape)) or (),
 ))
 
 
@@ -148,4 +151,5 @@ CATALOG.register(LayerSpec(
                       minimum=0, maximum=7, max_length=6),),
     build=lambda p, ins: own_call("Permute", dims=tuple(p["dims"])),
     check=_permute_check, key_params=("dims",),
+    shape=lambda p, ins: tuple(ins[0].shape[d] for d in p["dims"]),
 ))

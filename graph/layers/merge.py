@@ -41,6 +41,13 @@ def _concat_check(p: Params, ins: list[TensorSpec]) -> str | None:
     return None
 
 
+def _concat_shape(p: Params, ins: list[TensorSpec]) -> tuple[int, ...]:
+    axis = p["dim"] % len(ins[0].shape)
+    shape = list(ins[0].shape)
+    shape[axis] = sum(t.shape[axis] for t in ins)
+    return tuple(shape)
+
+
 CATALOG.register(LayerSpec(
     id="Add", category=CATEGORY, display_name="Add",
     description="Sums its inputs element by element: the residual (skip) connection.",
@@ -63,5 +70,5 @@ CATALOG.register(LayerSpec(
     doc="The dim counts within one sample: 0 is channels for images, -1 the last dimension.",
     params=(dim_param(0, "Per-sample dimension to join along."),),
     inputs=_MANY, build=lambda p, ins: own_call("Concat", dim=p["dim"]),
-    check=all_checks(needs_float, _concat_check), key_params=("dim",),
+    check=all_checks(needs_float, _concat_check), key_params=("dim",), shape=_concat_shape,
 ))
