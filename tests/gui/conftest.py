@@ -30,6 +30,15 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def empty_clipboard_at_exit(qapp: QApplication) -> Iterator[None]:
+    """Clear the clipboard before Qt shuts down: mime data it still owns at interpreter
+    exit is freed twice by the offscreen platform (a segfault after the last test)."""
+    yield
+    qapp.clipboard().clear()
+    qapp.processEvents()
+
+
 @pytest.fixture(scope="session")
 def torch_ready(qapp: QApplication) -> None:
     from gui.app import application
