@@ -32,7 +32,7 @@ import torch
 from torch import fx, nn
 
 from graph.catalog import ModuleCall, TensorSpec
-from graph.document import Document, Network, Node
+from graph.document import Document, Network, Node, natural_key
 from graph.shapes import NodeShape, build_module, infer_network, module_call, torch_message
 
 # Attributes set on every compiled module (see ``compile_network``).
@@ -133,11 +133,6 @@ def class_name_for(network: str) -> str:
     parts = [p for p in re.split(r"[^0-9A-Za-z]+", network) if p]
     name = "".join(p[0].upper() + p[1:] for p in parts) or "Network"
     return f"Net{name}" if name[0].isdigit() else name
-
-
-def natural_key(node_id: str) -> tuple[tuple[int, str], ...]:
-    """Sort key for ids: digit runs compare as numbers, so "n2" < "n10"."""
-    return tuple((int(p) if p.isdigit() else -1, p) for p in re.split(r"(\d+)", node_id) if p)
 
 
 # -- the walk --------------------------------------------------------------------
