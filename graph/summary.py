@@ -151,7 +151,7 @@ def _layer_flops(type_id: str, frozen: tuple[tuple[str, Any], ...],
     if type_id in _GATES:  # on the meta device a recurrent layer unrolls every step: slow
         return _recurrent_flops(_GATES[type_id], params, ins[0])
     spec = catalog().get(type_id)
-    if spec.shape is same_shape:
+    if spec.shape is same_shape and not spec.has_weights:
         return 0  # element-wise: torch's counter counts matrix products and convolutions
     import torch
     from torch.utils.flop_counter import FlopCounterMode

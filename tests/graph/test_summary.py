@@ -90,3 +90,21 @@ def test_format_flops(n: int | None, text: str) -> None:
 
 def test_format_count() -> None:
     assert format_count(1234567) == "1,234,567"
+
+
+def test_layers_with_shape_rules_still_count_their_flops() -> None:
+    from graph.builder import NetworkBuilder
+    from graph.document import Document
+    from graph.summary import summarize
+
+    doc = Document.new()
+    b = NetworkBuilder(doc)
+    h = b.add("Input", shape=[4, 16])
+    enc = b.add("TransformerEncoderLayer", h, nhead=2, dim_feedforward=32)
+    att = b.add("MultiheadAttention", enc, num_heads=2)
+    lin = b.add("Linear", att, out_features=8)
+    relu = b.add("ReLU", lin)
+    b.add("Output", relu)
+    rows = {row.node: row for row in summarize(doc, "main")}
+    assert rows[enc].flops and rows[att].flops and rows[lin].flops == 2 * 4 * 16 * 8
+    assert rows[relu].flops == 0
