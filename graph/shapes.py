@@ -1,7 +1,11 @@
-"""Shape inference on the meta device, live and incremental.
+"""Shape inference, live and incremental.
 
-Every layer is built as a real torch module on the ``meta`` device and run on
-meta tensors, so shapes are exactly what torch produces, at no memory cost.
+Every layer is built as a real torch module on the ``meta`` device (no memory),
+which counts its parameters and, for layers without a shape rule, runs on meta
+tensors, so shapes are exactly what torch produces. Before torch has loaded
+(the editor imports it in the background) inference can run on shape rules
+alone: results are then ``pending`` — no parameter counts yet, and no shape for
+a layer without a rule — and ``allow_torch()`` completes them.
 ``ShapeInference`` follows a document's events and, on ``update()``, re-infers
 only the nodes downstream of what changed, stopping where an output is unchanged.
 """
@@ -34,6 +38,7 @@ class NodeShape:
     error: str | None = None  # a message about this node, in the user's terms
     params: int = 0  # parameter count (all)
     trainable: int = 0  # of which trainable
+    pending: bool = False  # inferred without torch: parameters not counted yet
 
 
 def input_problem(spec: LayerSpec, node: Node, inputs: list[tuple[str, str]]) -> str | None:
@@ -62,13 +67,16 @@ def module_call(spec: LayerSpec, params: dict[str, Any], ins: list[TensorSpec]) 
     return spec.build(params, ins)
 
 
-def infer_node(spec: LayerSpec, params: dict[str, Any], ins: list[TensorSpec]) -> NodeShape:
-    """Infer one node from its parameters and input specs (all known)."""
+def infer_node(spec: LayerSpec, params: dict[str, Any], ins: list[TensorSpec],
+               use_torch: bool = True) -> NodeShape:
+    """Infer one node from its parameters and input specs (all known); without torch,
+    from the layer's shape rule only (a ``pending`` result)."""
     if spec.role == "input":
         return _input_shape(spec, params)
     if spec.role == "output":
         return NodeShape(ins[0])
-    return _infer_layer(spec.id, _freeze(params), tuple(ins))
+    infer = _infer_layer if use_torch else _infer_by_rule
+    return infer(spec.id, _freeze(params), tuple(ins))
 
 
 def _freeze(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -116,6 +124,24 @@ def _infer_layer(
                      trainable=total if params.get("trainable", True) else 0)
 
 
+@lru_cache(maxsize=8192)
+def _infer_by_rule(
+    type_id: str, frozen: tuple[tuple[str, Any], ...], ins: tuple[TensorSpec, ...]
+) -> NodeShape:
+    spec = catalog().get(type_id)
+    params = dict(frozen)
+    problem = param_problem(spec, params) or (spec.check(params, list(ins)) if spec.check else None)
+    if problem:
+        return NodeShape(None, problem)
+    if spec.shape is None:
+        return NodeShape(None, pending=True)
+    try:
+        out = TensorSpec(spec.shape(params, list(ins)))
+    except Exception as exc:  # the rule's refusal, worded like torch's below
+        return NodeShape(None, f"cannot process {_shapes_text(ins)}: {torch_message(exc)}")
+    return NodeShape(out, pending=True)
+
+
 def meta_input(t: TensorSpec) -> Any:
     import torch
 
@@ -147,10 +173,15 @@ def build_module(node: Node, ins: list[TensorSpec]) -> nn.Module:
 
 
 class ShapeInference:
-    """Live shapes for a document; call ``update()`` after edits (cheap when nothing changed)."""
+    """Live shapes for a document; call ``update()`` after edits (cheap when nothing changed).
 
-    def __init__(self, doc: Document) -> None:
+    With ``use_torch=False`` torch is never imported: results come from shape rules
+    and are ``pending`` until ``allow_torch()``.
+    """
+
+    def __init__(self, doc: Document, use_torch: bool = True) -> None:
         self.doc = doc
+        self.use_torch = use_torch
         self.results: dict[str, dict[str, NodeShape]] = {}
         self._dirty: dict[str, set[str]] = {}
         self._order: dict[str, dict[str, int]] = {}  # topological rank, per network
@@ -179,10 +210,23 @@ class ShapeInference:
         net = self.doc.network(network)
         return [self.shape(network, src).out for _, src in net.inputs_of(node_id)]
 
+    @property
+    def complete(self) -> bool:
+        """Whether every result is final (no pending ones can remain or arise)."""
+        return self.use_torch
+
     def totals(self, network: str) -> tuple[int, int]:
         """(all parameters, trainable parameters) of a network."""
         shapes = self.results.get(network, {}).values()
         return sum(s.params for s in shapes), sum(s.trainable for s in shapes)
+
+    def allow_torch(self) -> None:
+        """Torch has loaded: the next ``update()`` completes the pending results."""
+        if self.use_torch:
+            return
+        self.use_torch = True
+        for name, results in self.results.items():
+            self._dirty[name].update(n for n, r in results.items() if r.pending)
 
     # -- event handlers ------------------------------------------------------
     def _network_added(self, name: str) -> None:
@@ -268,9 +312,10 @@ class ShapeInference:
         results = self.results[net.name]
         ins = [results[src].out if src in results else None for _, src in inputs]
         known = [t for t in ins if t is not None]
-        if len(known) != len(ins):
-            return NodeShape(None)  # upstream is unknown: its own node reports why
-        return infer_node(spec, node.params, known)
+        if len(known) != len(ins):  # upstream is unknown: its own node reports why
+            waiting = any(results[src].pending for _, src in inputs if src in results)
+            return NodeShape(None, pending=waiting)
+        return infer_node(spec, node.params, known, self.use_torch)
 
 
 def infer_network(net: Network) -> dict[str, NodeShape]:

@@ -44,6 +44,9 @@ class MainWindow(QMainWindow):
         self.theme = str(self.settings.value("theme", "light"))
         colors = apply_theme(_app(), self.theme)
         self.tabs = CanvasTabs(colors)
+        self._torch_timer = QTimer(self)
+        self._torch_timer.setInterval(20)
+        self._torch_timer.timeout.connect(self._load_torch_when_idle)
         self.setCentralWidget(self.tabs)
         self.palette_panel = PalettePanel()
         self.inspector = InspectorPanel()
@@ -113,16 +116,32 @@ class MainWindow(QMainWindow):
         self._selection_changed()
 
     def _start_shapes(self, session: Session) -> None:
-        """Infer shapes now if torch has loaded, else import it once the canvas has painted
-        (the import competes with the first paint for the GIL), or after TORCH_DELAY_MS
-        if the canvas does not paint (a hidden window)."""
+        """Once the canvas has painted, show shapes from the layers' shape rules, then
+        import torch (for parameter counts and validation) when the canvas has caught
+        up: the import competes with painting for the GIL. A window that does not
+        paint (hidden) starts both after TORCH_DELAY_MS."""
         if warmup().is_ready:
             session.start_shapes()
             return
+
+        def shapes_then_torch() -> None:
+            session.start_shapes(load_torch=False)
+            self._torch_timer.start()
+
         view = self.current_view()
         if view is not None:
-            view.painted.connect(session.start_shapes, Qt.ConnectionType.SingleShotConnection)
-        QTimer.singleShot(TORCH_DELAY_MS, session.start_shapes)
+            view.painted.connect(shapes_then_torch, Qt.ConnectionType.SingleShotConnection)
+        QTimer.singleShot(TORCH_DELAY_MS, lambda: self._start_unpainted(session))
+
+    def _start_unpainted(self, session: Session) -> None:
+        if not session.shapes_ready:
+            session.start_shapes()
+
+    def _load_torch_when_idle(self) -> None:
+        if any(view.graph_scene.stale.pending for view in self.tabs.views()):
+            return  # the canvas is still catching up with the first shapes
+        self._torch_timer.stop()
+        warmup().start()
 
     def current_view(self) -> GraphView | None:
         return self.tabs.current_view()
@@ -155,7 +174,7 @@ class MainWindow(QMainWindow):
 
     def _update_problem_count(self) -> None:
         errors, warnings = self.problems.counts()
-        if self.session is None or not self.session.shapes_ready:
+        if self.session is None or not self.session.shapes_complete:
             self.problem_count.setText("Loading PyTorch…")
         else:
             self.problem_count.setText(f"{errors} error(s) · {warnings} warning(s)")

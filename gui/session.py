@@ -48,7 +48,7 @@ class Session(QObject):
         self.doc = doc
         self.path = path
         self.history = History(doc)
-        self.shapes = ShapeInference(doc)
+        self.shapes = ShapeInference(doc, use_torch=warmup().is_ready)
         self.shapes_ready = False
         self._shapes_started = False
         self._closed = False
@@ -62,12 +62,20 @@ class Session(QObject):
         self.history.changed.connect(self._history_changed)
         self.shapes.changed.connect(self.shapes_changed.emit)
 
-    def start_shapes(self) -> None:
-        """Infer shapes as soon as torch has loaded (at once if it already has); once."""
+    def start_shapes(self, load_torch: bool = True) -> None:
+        """Show shapes now from the layers' shape rules, and complete them (parameter
+        counts, layers without a rule, validation) once torch has loaded; once.
+        ``load_torch=False``: the caller starts the import when it suits it."""
         if self._shapes_started:
             return
         self._shapes_started = True
-        warmup().when_ready(self.update_shapes)
+        self.update_shapes()
+        warmup().when_ready(self._torch_loaded, start=load_torch)
+
+    @property
+    def shapes_complete(self) -> bool:
+        """Whether shapes are final and validated results can follow (torch has loaded)."""
+        return self.shapes_ready and self.shapes.complete
 
     def close(self) -> None:
         """The window has moved on to another document: stop pending work."""
@@ -128,7 +136,12 @@ class Session(QObject):
             return
         self.shapes_ready = True
         self.shapes.update()
-        self._validate_timer.start()  # shapes are shown first; validation a moment later
+        if self.shapes.complete:
+            self._validate_timer.start()  # shapes are shown first; validation a moment later
+
+    def _torch_loaded(self) -> None:
+        self.shapes.allow_torch()
+        self.update_shapes()
 
     def shape(self, network: str, node_id: str) -> NodeShape:
         return self.shapes.shape(network, node_id)
@@ -151,7 +164,7 @@ class Session(QObject):
 
     def validate_now(self) -> None:
         self._validate_timer.stop()
-        if not self.shapes_ready:
+        if not self.shapes_complete:
             return
         self.diagnostics = validate(self.doc, self.shapes)
         self._by_node = {}
@@ -162,6 +175,5 @@ class Session(QObject):
 
     def _history_changed(self) -> None:
         if self.shapes_ready:
-            self.shapes.update()
-            self._validate_timer.start()
+            self.update_shapes()
         self.changed.emit()

@@ -47,13 +47,15 @@ class TorchWarmup(QObject):
             self._loaded.set()
             self._check()
 
-    def when_ready(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` now if torch is loaded, else once it is (on the GUI thread)."""
+    def when_ready(self, callback: Callable[[], None], start: bool = True) -> None:
+        """Call ``callback`` now if torch is loaded, else once it is (on the GUI thread);
+        ``start=False`` leaves starting the import to the caller."""
         if self._ready:
             callback()
         else:
             self.ready.connect(callback)
-            self.start()
+            if start:
+                self.start()
 
     def _load(self) -> None:
         importlib.import_module("torch")

@@ -148,6 +148,8 @@ class NodeItem(QGraphicsItem):
         if shape.params:
             frozen = "" if shape.trainable == shape.params else " (frozen)"
             lines.append(f"{format_count(shape.params)} params{frozen}")
+        elif shape.pending and self.spec.has_weights:
+            lines.append("… params")  # counted once torch has loaded; keeps the height
         keys = self.spec.port_keys(connected)
         shown = (node.label, lines, keys, sorted(connected))
         if shown == self._shown:

@@ -317,8 +317,11 @@ class GraphScene(QGraphicsScene):
         if not self.session.shapes_ready:
             item.set_label("", True)
             return
-        out = self.session.shape(self.network_name, item.edge.source).out
-        item.set_label(out.describe() if out else "?", out is not None)
+        shape = self.session.shape(self.network_name, item.edge.source)
+        if shape.out is not None:
+            item.set_label(shape.out.describe(), True)
+        else:  # "…": known once torch has loaded; "?": unknown because of an error
+            item.set_label("…" if shape.pending else "?", shape.pending)
 
     def refresh_status(self) -> None:
         """Re-mark the nodes whose diagnostics came or went (shape errors mark themselves)."""

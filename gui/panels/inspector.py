@@ -135,6 +135,8 @@ class InspectorPanel(QScrollArea):
             frozen = shape.params - shape.trainable
             extra = f", {format_count(frozen)} frozen" if frozen else ""
             rows.append(f"{format_count(shape.params)} parameters{extra}")
+        elif shape.pending and net.node(self.node_id).spec.has_weights:
+            rows.append("parameters: counted once PyTorch has loaded…")
         self.shapes.setText("<br>".join(rows))
         problems = session.node_problems(self.network, self.node_id)
         self._show_problem("\n".join(f"{MARKS[severity]} {message}"

@@ -46,7 +46,7 @@ class ProblemsPanel(QListWidget):
             item.setData(WHERE_ROLE, (d.network, d.node))
             item.setToolTip(d.message)
             self.addItem(item)
-        if not diagnostics and self.session.shapes_ready:
+        if not diagnostics and self.session.shapes_complete:
             item = QListWidgetItem(
                 style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton), "No problems")
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)

@@ -130,7 +130,7 @@ class SummaryPanel(QWidget):
     def refresh(self) -> None:
         """Recompute the table and code now (needs shapes, hence torch)."""
         session = self.session
-        if session is None or not session.shapes_ready:
+        if session is None or not session.shapes_complete:
             return
         self._stale = False
         self._sync_networks()

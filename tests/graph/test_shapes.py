@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from graph.builder import NetworkBuilder
 from graph.catalog import TensorSpec
 from graph.commands import Connect, Disconnect, History, RemoveNodes, SetParam
 from graph.document import Document
+from graph.fileformat import load_graph
 from graph.shapes import ShapeInference
 
 
@@ -126,3 +133,60 @@ def test_bidirectional_last_step_concatenates_both_directions() -> None:
     shapes.update()
     assert shapes.shape("main", lstm).out == TensorSpec((10,))
     assert shapes.shape("main", gru).out == TensorSpec((7, 5))
+
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "resources" / "examples").glob("*.loom"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_rules_alone_give_torch_shapes_and_allow_torch_completes_them(path: Path) -> None:
+    doc = load_graph(path)
+    exact, early = ShapeInference(doc), ShapeInference(doc, use_torch=False)
+    exact.update()
+    early.update()
+    assert not early.complete
+    for name, net in doc.networks.items():
+        for node_id in net.graph:
+            want, got = exact.shape(name, node_id), early.shape(name, node_id)
+            assert (got.out, got.error) == (want.out, want.error), node_id
+            assert got.params == 0
+            assert got.pending == (net.node(node_id).spec.role == "layer"), node_id
+    early.allow_torch()
+    changed = early.update()
+    assert early.complete
+    assert early.results == exact.results
+    for name, results in exact.results.items():
+        weighted = {n for n, s in results.items() if s.params}
+        assert weighted and weighted <= changed[name]
+
+
+def test_a_pending_edit_stays_pending_and_unknown_layers_say_so() -> None:
+    doc, ids = _chain(4)
+    shapes = ShapeInference(doc, use_torch=False)
+    shapes.update()
+    History(doc).push(SetParam("main", ids[1], "out_features", 3))
+    shapes.update()
+    assert shapes.shape("main", ids[2]).out == TensorSpec((3,))
+    assert shapes.shape("main", ids[2]).pending
+    History(doc).push(SetParam("main", ids[1], "out_features", 0))  # out of bounds
+    shapes.update()
+    first = shapes.shape("main", ids[1])
+    assert first.out is None and "out_features" in (first.error or "") and not first.pending
+
+
+def test_shapes_without_torch_never_import_it(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from graph.fileformat import load_graph\n"
+        "from graph.shapes import ShapeInference\n"
+        f"doc = load_graph({str(EXAMPLES[0])!r})\n"
+        "shapes = ShapeInference(doc, use_torch=False)\n"
+        "shapes.update()\n"
+        "assert all(s.out is not None for s in shapes.results['main'].values())\n"
+        "print('torch' in sys.modules)\n"
+    )
+    root = Path(__file__).parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

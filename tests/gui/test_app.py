@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conftest import sample_document
 from PySide6.QtGui import QImage
 
 from gui.app import run
@@ -54,10 +55,32 @@ def test_the_window_needs_no_torch_to_appear(tmp_path):
     assert result.stdout.strip() == "False"
 
 
-def test_torch_starts_loading_once_the_canvas_has_painted(qtbot, tmp_path, monkeypatch):
-    """Importing torch competes with the first paint for the GIL, so it waits for it."""
-    from types import SimpleNamespace
+class FakeWarmup:
+    """Stands in for the torch import: records when it is started, loads on demand."""
 
+    def __init__(self) -> None:
+        self.is_ready = False
+        self.starts = 0
+        self.callbacks: list = []
+
+    def when_ready(self, callback, start: bool = True) -> None:
+        self.callbacks.append(callback)
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        self.starts += 1
+
+    def finish(self) -> None:
+        self.is_ready = True
+        for callback in self.callbacks:
+            callback()
+
+
+def test_shapes_show_at_first_paint_and_torch_loads_after_it(qtbot, tmp_path, monkeypatch):
+    """Shapes come from the layers' rules when the canvas first paints; torch, which
+    competes with painting for the GIL, is imported after that and adds parameter
+    counts and validation."""
     from PySide6.QtCore import QSettings
 
     import gui.main_window
@@ -65,25 +88,41 @@ def test_torch_starts_loading_once_the_canvas_has_painted(qtbot, tmp_path, monke
     from gui.main_window import MainWindow
     from gui.session import Session
 
-    started: list[str] = []
-    fake = SimpleNamespace(is_ready=False, when_ready=lambda callback: started.append("torch"))
+    fake = FakeWarmup()
     monkeypatch.setattr(gui.main_window, "warmup", lambda: fake)
     monkeypatch.setattr(gui.session, "warmup", lambda: fake)
     monkeypatch.setattr(gui.main_window, "TORCH_DELAY_MS", 200)
     window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
                         autosave=False)
-    session = Session(blank_document())
-    window.set_session(session)
+    hidden = Session(sample_document())
+    window.set_session(hidden)
     qtbot.wait(50)
-    assert started == []  # not shown, not painted: not yet
-    qtbot.waitUntil(lambda: started == ["torch"], timeout=1000)  # the fallback timer
+    assert not hidden.shapes_ready and fake.starts == 0  # not shown, not painted: not yet
+    qtbot.waitUntil(lambda: fake.starts == 1, timeout=1000)  # the fallback timer
+    assert hidden.shapes_ready
+
     monkeypatch.setattr(gui.main_window, "TORCH_DELAY_MS", 60_000)
-    window.set_session(Session(blank_document()))
+    session = Session(sample_document())
+    window.set_session(session)
+    window.resize(1400, 900)
     window.show()
-    qtbot.waitUntil(lambda: len(started) == 2, timeout=5000)  # the first paint, not the timer
+    qtbot.waitUntil(lambda: fake.starts == 2, timeout=5000)  # the first paint, not the timer
+    scene = window.current_view().graph_scene
+    conv = next(i for i in scene.nodes.values() if i.title == "conv")
+    labels = {item.label for item in scene.edges.values()}
+    assert labels == {"N×1×8×8", "N×4×8×8", "N×256", "N×10"}
+    assert "… params" in conv.lines
+    assert window.problem_count.text() == "Loading PyTorch…"
+    height = conv.boundingRect().height()
+
+    fake.finish()
+    qtbot.waitUntil(lambda: (session.shapes_complete and bool(session.diagnostics))
+                    or window.problem_count.text() != "Loading PyTorch…", timeout=3000)
+    assert "40 params" in conv.lines and "… params" not in conv.lines
+    assert conv.boundingRect().height() == height  # the count took the reserved line
     window.current_view().viewport().update()
     qtbot.wait(50)
-    assert len(started) == 2  # once per document
+    assert fake.starts == 2  # once per document
     window.documents.confirm_discard = lambda: True
     window.close()
 
