@@ -7,10 +7,11 @@ from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
+from PySide6.QtWidgets import QGraphicsScene
 
 from graph.document import Edge, Network
 from gui.canvas.background import draw_grid
+from gui.canvas.contents import ContentSwitch
 from gui.canvas.edge_item import EdgeItem, WireLabel
 from gui.canvas.interaction import NodeDrag, WireDrag
 from gui.canvas.node_item import WIDTH, NodeItem
@@ -21,7 +22,6 @@ from gui.session import Session
 from gui.theme import CanvasColors
 
 WORLD = 100_000.0  # the scrollable area to start with; it grows with the nodes
-NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 
 class GraphScene(QGraphicsScene):
@@ -39,6 +39,7 @@ class GraphScene(QGraphicsScene):
         self.wiring = WireDrag(self)
         self.overview = Overview()
         self.overview_on = False
+        self.contents = ContentSwitch()
         self.stale = StaleNodes(self._refresh_shape_of)
         self.boxes = NodeBoxes()
         self._diagnosed: set[str] = set()  # nodes marked from the last diagnostics
@@ -131,13 +132,10 @@ class GraphScene(QGraphicsScene):
         if on == self.overview_on:
             return
         self.overview_on = on
-        for node in self.nodes.values():
-            node.setFlag(NO_CONTENTS, on)
-        for edge in self.edges.values():
-            edge.setFlag(NO_CONTENTS, on)
-            edge.badge.suppress(on)
-        self.overview.invalidate()
-        self._redraw_background()
+        everything = [*self.nodes.values(), *self.edges.values()]
+        # Zoomed out, nearly everything is in view: switch it all now.
+        self.contents.switch(on, everything, everything if on else self._items_in_view())
+        self._redraw_background()  # the picture itself is kept current by _picture_changed
 
     def _selection_changed(self) -> None:
         selected = {i for i in self.selectedItems() if isinstance(i, EdgeItem)}
@@ -168,8 +166,7 @@ class GraphScene(QGraphicsScene):
     # -- document events -------------------------------------------------------
     def _add_node_item(self, node_id: str) -> NodeItem:
         item = NodeItem(self.network.node(node_id), self.colors)
-        if self.overview_on:
-            item.setFlag(NO_CONTENTS, True)
+        self.contents.apply(item)
         self.nodes[node_id] = item
         self._edges_of.setdefault(node_id, set())
         self.addItem(item)
@@ -178,9 +175,7 @@ class GraphScene(QGraphicsScene):
 
     def _add_edge_item(self, edge: Edge) -> EdgeItem:
         item = EdgeItem(edge, self.colors)
-        if self.overview_on:
-            item.setFlag(NO_CONTENTS, True)
-            item.badge.suppress(True)
+        self.contents.apply(item)
         self.edges[edge] = item
         self._edges_of[edge.source].add(edge)
         self._edges_of[edge.target].add(edge)
@@ -204,6 +199,7 @@ class GraphScene(QGraphicsScene):
         self.boxes.remove(node_id)
         self.stale.discard(node_id)
         self._edges_of.pop(node_id, None)
+        self.contents.discard(item)
         self.removeItem(item)
         self._picture_changed()
 
@@ -241,6 +237,7 @@ class GraphScene(QGraphicsScene):
         item = self.edges.pop(edge)
         for end in (edge.source, edge.target):
             self._edges_of.get(end, set()).discard(edge)
+        self.contents.discard(item)
         self.removeItem(item.badge)
         self.removeItem(item)
         if edge.source in self.nodes:
@@ -257,21 +254,27 @@ class GraphScene(QGraphicsScene):
         self.catch_up_in_view()
 
     def catch_up_in_view(self) -> None:
-        """Refresh the waiting items that a view shows (before it paints them)."""
-        if self.stale.pending and not self.overview_on:
-            self.stale.flush(self._ids_in_view())
+        """Bring the waiting items that a view shows up to date (before it paints them)."""
+        refresh = self.stale.pending and not self.overview_on
+        if not (refresh or self.contents.pending):
+            return
+        items = self._items_in_view()
+        self.contents.catch_up(items)
+        if refresh:
+            self.stale.flush({i.node_id for i in items if isinstance(i, NodeItem)}
+                             | {i.edge.source for i in items if isinstance(i, EdgeItem)})
 
-    def _ids_in_view(self) -> set[str]:
-        """Nodes drawn in a view, and those whose wire labels are."""
-        ids: set[str] = set()
+    def _items_in_view(self) -> list[NodeItem | EdgeItem]:
+        """The node and wire items that a view shows, a wire also when only its label is."""
+        found: dict[NodeItem | EdgeItem, None] = {}
         for view in self.views():
             area = view.mapToScene(view.viewport().rect()).boundingRect()
             for item in self.items(area):
-                if isinstance(item, NodeItem):
-                    ids.add(item.node_id)
-                elif isinstance(item, WireLabel) and item.edge is not None:
-                    ids.add(item.edge.source)
-        return ids
+                if isinstance(item, NodeItem | EdgeItem):
+                    found[item] = None
+                elif isinstance(item, WireLabel) and item.edge in self.edges:
+                    found[self.edges[item.edge]] = None
+        return list(found)
 
     def _refresh_shape_of(self, node_id: str) -> None:
         if node_id in self.nodes:

@@ -48,17 +48,29 @@ def big(window, qtbot):
 def test_zooming_out_switches_to_the_overview_and_back(big, qtbot):
     _window, view, scene = big
     view.zoom_by(1.0 / view.zoom)
+    qtbot.waitUntil(lambda: not scene.contents.pending, timeout=2000)
+    nodes, edges = list(scene.nodes.values()), list(scene.edges.values())
     assert not scene.overview_on
-    node = next(iter(scene.nodes.values()))
-    edge = next(iter(scene.edges.values()))
-    assert not node.flags() & NO_CONTENTS and edge.badge.isVisible()
+    assert not any(item.flags() & NO_CONTENTS for item in [*nodes, *edges])
+    assert all(edge.badge.isVisible() for edge in edges)
     view.zoom_by(OVERVIEW_ZOOM * 0.9)
-    assert scene.overview_on
-    assert node.flags() & NO_CONTENTS and edge.flags() & NO_CONTENTS
-    assert not edge.badge.isVisible()
+    assert scene.overview_on  # everything stops painting itself at once
+    assert all(item.flags() & NO_CONTENTS for item in [*nodes, *edges])
+    assert not any(edge.badge.isVisible() for edge in edges)
+
+    near, far = nodes[150], nodes[-1]
     view.zoom_by(1.0 / view.zoom)
+    view.center_on_node(near.node_id)
     assert not scene.overview_on
-    assert not node.flags() & NO_CONTENTS and edge.badge.isVisible()
+    # What the view shows paints itself before the next paint; the rest soon after.
+    scene.catch_up_in_view()
+    wire = next(e for e in edges if e.edge.target == near.node_id)
+    assert not near.flags() & NO_CONTENTS and not wire.flags() & NO_CONTENTS
+    assert wire.badge.isVisible()
+    assert far.flags() & NO_CONTENTS and scene.contents.pending
+    qtbot.waitUntil(lambda: not scene.contents.pending, timeout=2000)
+    assert not any(item.flags() & NO_CONTENTS for item in [*nodes, *edges])
+    assert all(edge.badge.isVisible() for edge in edges)
 
 
 def _pixel(view, scene_pos: QPointF) -> QColor:
