@@ -25,7 +25,7 @@ from gui.warmup import warmup
 
 APP_NAME = "Layerloom"
 STATUS_MS = 6000
-SIDE_WIDTHS = (190, 290)  # palette, inspector
+SIDE_WIDTHS = (220, 290)  # palette (the longest layer name whole), inspector
 BOTTOM_HEIGHT = 130  # problems, summary and history: a few rows; the canvas gets the rest
 TORCH_DELAY_MS = 500  # start importing torch by then even if the canvas has not painted
 
