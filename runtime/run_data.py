@@ -114,15 +114,17 @@ class RunData:
         augmenter = Augmenter(augment.shift, augment.flip,
                               torch.Generator().manual_seed(epoch_seed(training.seed + 1, epoch)))
         return EpochBatches(self.train_x, self.train_y, indices,
-                            augmenter if augmenter.enabled else None)
+                            augmenter if augmenter.enabled else None,
+                            self.prepared.sample_shape)
 
 
 class EpochBatches:
     """One epoch's batches, gathered one at a time (no copy of the whole split)."""
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor | None, indices: list[torch.Tensor],
-                 augmenter: Augmenter | None) -> None:
+                 augmenter: Augmenter | None, image_shape: tuple[int, ...] = ()) -> None:
         self.x, self.y, self.indices, self.augmenter = x, y, indices, augmenter
+        self.image_shape = image_shape  # the data's own (C, H, W): augment in it
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -130,8 +132,9 @@ class EpochBatches:
     def __iter__(self) -> Iterator[Batch]:
         for index in self.indices:
             x = self.x.index_select(0, index)
-            if self.augmenter is not None:
-                x = self.augmenter(x)
+            if self.augmenter is not None:  # images may be reshaped for the Input
+                model_shape = x.shape
+                x = self.augmenter(x.reshape(len(x), *self.image_shape)).reshape(model_shape)
             yield x, (self.y.index_select(0, index) if self.y is not None else None)
 
 

@@ -132,3 +132,42 @@ def test_batches_live_on_the_requested_device() -> None:
     assert xb.device.type == "cpu" and xb.dtype == torch.float32 and yb.dtype == torch.int64
     with pytest.raises(ValueError, match="rank 3 is outside"):
         BatchIterator(np.ones((5, 3)), None, 2, rank=3, world_size=2)
+
+
+def test_images_reshaped_for_the_input_are_augmented_as_images() -> None:
+    """Digits read row by row (Input 8×8) still shift as 1×8×8 images."""
+    from helpers import training
+
+    from graph import Document, NetworkBuilder
+    from runtime.run_data import load_run_data
+    from runtime.trainer import RunOptions
+
+    doc = Document.new()
+    b = NetworkBuilder(doc)
+    h = b.add("LSTM", b.add("Input", shape=[8, 8]), hidden_size=8)
+    b.add("Output", b.add("Linear", h, out_features=10))
+    spec = training(task="classification", data={"name": "digits", "augment": {"shift": 2}})
+    data = load_run_data(doc, spec, torch.device("cpu"))
+    plain = spec.model_copy(update={"data": spec.data.model_copy(
+        update={"augment": AugmentSpec()})})
+    shifted = next(iter(data.epoch_batches(0, spec, RunOptions())))[0]
+    original = next(iter(data.epoch_batches(0, plain, RunOptions())))[0]
+    assert shifted.shape == original.shape == (32, 8, 8)
+    assert not torch.equal(shifted, original)
+    # Each image moved whole, as an image: some shift of its rows and columns gives it.
+    offsets = [(dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)]
+    for before, after in zip(original, shifted, strict=True):
+        image = before.reshape(1, 1, 8, 8)
+        assert any(torch.equal(shift_images(image, torch.tensor([dx]), torch.tensor([dy]))
+                               .reshape(8, 8), after) for dx, dy in offsets)
+
+
+def test_augmenting_data_that_are_not_images_is_refused_up_front() -> None:
+    from helpers import moons_mlp
+
+    from runtime.data import DataError
+    from runtime.run_data import load_run_data
+
+    doc = moons_mlp(data={"name": "moons", "augment": {"shift": 1}})
+    with pytest.raises(DataError, match=r"works on images; moons has samples of shape \(2,\)"):
+        load_run_data(doc, doc.training, torch.device("cpu"))
