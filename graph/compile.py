@@ -270,6 +270,10 @@ def state_dict_by_id(module: nn.Module) -> dict[str, torch.Tensor]:
     return out
 
 
+class WeightsMismatch(ValueError):
+    """Saved weights whose sizes do not fit the network's layers."""
+
+
 class LoadResult(NamedTuple):
     """Keys (node-id form) that the module expected but did not get, and the reverse."""
 
@@ -294,6 +298,7 @@ def load_state_dict_by_id(
             unexpected.append(key)
         else:
             renamed[f"{attrs[split[0]]}.{split[1]}"] = tensor
+    _check_sizes(module, renamed)
     result = module.load_state_dict(renamed, strict=False)
     ids: dict[str, str] = _info(module, "node_ids")
     missing = [_to_id(k, ids) for k in result.missing_keys]
@@ -301,6 +306,24 @@ def load_state_dict_by_id(
     if strict and (missing or unexpected):
         raise KeyError(f"weights do not fit: missing {missing}, unexpected {unexpected}")
     return LoadResult(missing, unexpected)
+
+
+def _check_sizes(module: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
+    """Refuse weights of another size, naming the layer (the graph changed since they
+    were saved)."""
+    titles: dict[str, str] = _info(module, "node_titles")
+    for key, mine in module.state_dict().items():  # in layer order, weight before bias
+        tensor = state.get(key)
+        if tensor is not None and mine.shape != tensor.shape:
+            attr, _, rest = key.partition(".")
+            raise WeightsMismatch(
+                f"{titles.get(attr, attr)} has {rest} of size {_size(mine.shape)} but the "
+                f"saved weights hold {_size(tensor.shape)}: the layer changed since they were "
+                "saved, or they belong to another graph")
+
+
+def _size(shape: torch.Size) -> str:
+    return "×".join(str(d) for d in shape) or "1"
 
 
 def _split_id(key: str, attrs: Mapping[str, str]) -> tuple[str, str] | None:

@@ -27,6 +27,8 @@ class WindowActions:
         self.save = self._make("&Save", docs.save, Key.Save, "save")
         self.save_as = self._make("Save &As…", docs.save_as, Key.SaveAs)
         self.export_code = self._make("&Export code…", docs.export_code, "Ctrl+E", "export")
+        self.export_model = self._make("Export &trained model…", docs.export_model,
+                                       "Ctrl+Shift+E")
         self.quit = self._make("&Quit", w.close, Key.Quit)
         self.undo = self._make("&Undo", w.undo, Key.Undo, "undo")
         self.redo = self._make("&Redo", w.redo, Key.Redo, "redo")
@@ -81,7 +83,7 @@ class WindowActions:
         file_menu.addAction(self.open)
         file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
-        file_menu.addActions([self.save, self.save_as, self.export_code])
+        file_menu.addActions([self.save, self.save_as, self.export_code, self.export_model])
         file_menu.addSeparator()
         file_menu.addAction(self.quit)
         edit = bar.addMenu("&Edit")

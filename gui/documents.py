@@ -13,6 +13,7 @@ from gui.session import Session
 from gui.warmup import warmup
 
 if TYPE_CHECKING:
+    from gui.export_dialog import ExportModelDialog
     from gui.main_window import MainWindow
 
 FILTER = "Layerloom graphs (*.loom)"
@@ -23,6 +24,7 @@ class DocumentActions:
 
     def __init__(self, window: MainWindow) -> None:
         self.window = window
+        self.export_dialog: ExportModelDialog | None = None
 
     @property
     def session(self) -> Session:
@@ -148,3 +150,12 @@ class DocumentActions:
             QMessageBox.warning(self.window, "Cannot export code", f"{name}:\n{exc}")
             return
         self.window.statusBar().showMessage(f"Exported {name}", 5000)
+
+    def export_model(self) -> None:
+        """Open the dialog that exports the current network with trained weights."""
+        from gui.export_dialog import ExportModelDialog
+
+        dialog = ExportModelDialog(self.session, self.window.current_network(), self.window)
+        self.export_dialog = dialog  # kept for tests; the dialog deletes itself when closed
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()

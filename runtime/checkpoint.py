@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from graph.compile import load_state_dict_by_id, state_dict_by_id
+from graph.compile import WeightsMismatch, load_state_dict_by_id, state_dict_by_id
 from graph.document import Document
 from graph.fileformat import save_graph
 from graph.training import EarlyStoppingSpec
@@ -144,9 +144,8 @@ def restore(path: str | os.PathLike[str], trainer: Trainer) -> RunState:
 def _load_by_id(module: nn.Module, state: dict[str, torch.Tensor], where: str) -> None:
     try:
         result = load_state_dict_by_id(module, state, strict=False)
-    except RuntimeError as exc:  # a tensor of the wrong size: the graph changed
-        detail = str(exc).splitlines()[-1].strip()
-        raise WeightsError(f"{where} does not fit this network: {detail}") from None
+    except WeightsMismatch as exc:  # the graph changed
+        raise WeightsError(f"{where} does not fit this network: {exc}") from None
     problems = [*result.missing, *result.unexpected]
     if problems:
         raise WeightsError(f"{where} does not fit this network (mismatched: "

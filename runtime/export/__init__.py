@@ -35,7 +35,12 @@ from typing import Any
 
 from torch import nn
 
-from graph.compile import CompileError, compile_network, load_state_dict_by_id
+from graph.compile import (
+    CompileError,
+    WeightsMismatch,
+    compile_network,
+    load_state_dict_by_id,
+)
 from graph.document import Document
 from runtime import checkpoint as ckpt
 from runtime.export.base import (
@@ -163,9 +168,8 @@ def _load(module: nn.Module, state: dict[str, Any], path: Path, network: str) ->
     where = f"the weights in {path} do not fit network '{network}'"
     try:
         result = load_state_dict_by_id(module, state, strict=False)
-    except RuntimeError as exc:  # a tensor of another size: the graph changed since training
-        detail = str(exc).strip().splitlines()[-1].strip()
-        raise ExportError(f"{where} ({detail}); were they trained on another graph?") from None
+    except WeightsMismatch as exc:  # the graph changed since training
+        raise ExportError(f"{where}: {exc}") from None
     if result.missing or result.unexpected:
         parts = []
         if result.missing:

@@ -81,6 +81,7 @@ def test_wrong_weights_are_refused_in_one_line(trained: tuple[Path, Path], tmp_p
                  str(out / "model.safetensors")])
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("error: ") and "does not fit" in err
+    assert "Linear 'fc1' has weight of size 7×2 but the saved weights hold 16×2" in err
     assert "Traceback" not in err
 
 

@@ -360,7 +360,8 @@ def test_weights_of_another_graph_are_refused(trained_mlp: Trained, tmp_path: Pa
     wider = moons_mlp()
     fc1 = wider.network("main").by_label("fc1")
     wider.set_param("main", fc1.id, "out_features", 8)
-    with pytest.raises(ExportError, match="do not fit network 'main'"):
+    with pytest.raises(ExportError, match=r"do not fit network 'main': Linear 'fc1' has weight "
+                       r"of size 8×2 but the saved weights hold 16×2"):
         export_model(wider, weights, "onnx", tmp_path / "x.onnx")
     assert not list(tmp_path.iterdir())
 

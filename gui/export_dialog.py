@@ -1,0 +1,203 @@
+"""File > Export trained model: a network with a run's weights as ONNX, torch.export,
+safetensors or standalone PyTorch code, via ``runtime.export``.
+
+The export (compile, trace, write, load back and compare with PyTorch) takes
+seconds, so it runs on a worker thread on a snapshot of the document; the
+dialog polls for the result and shows the export report, or the reason it
+failed, in place.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from graph.fileformat import dumps, loads
+from gui.session import Session
+
+# format id → (what the user picks, file suffix); the ids are runtime.export.FORMATS
+FORMATS = {
+    "onnx": ("ONNX (.onnx), checked with onnxruntime", ".onnx"),
+    "pt2": ("torch.export program (.pt2)", ".pt2"),
+    "safetensors": ("safetensors weights (+ the graph beside them)", ".safetensors"),
+    "python": ("standalone PyTorch code (.py + weights)", ".py"),
+}
+WEIGHTS_FILTER = "Trained weights (*.safetensors checkpoint.pt);;All files (*)"
+
+
+def default_weights(session: Session) -> str:
+    """The weights ``main.py train FILE`` writes by default (runs/<file name>/), if present."""
+    if session.path is None:
+        return ""
+    for base in (Path.cwd(), session.path.parent):
+        found = base / "runs" / session.path.stem / "model.safetensors"
+        if found.is_file():
+            return str(found)
+    return ""
+
+
+class ExportModelDialog(QDialog):
+    """Pick a network, the trained weights, a format and a file; export; show the report."""
+
+    def __init__(self, session: Session, network: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export trained model")
+        self.session = session
+        self._result: dict[str, Any] | None = None
+        self._thread: threading.Thread | None = None
+        self.network = QComboBox()
+        self.network.addItems(session.network_order())
+        self.network.setCurrentText(network)
+        self.weights = QLineEdit(default_weights(session))
+        self.weights.setPlaceholderText("model.safetensors or checkpoint.pt of a training run")
+        self.format = QComboBox()
+        for fmt, (text, _suffix) in FORMATS.items():
+            self.format.addItem(text, fmt)
+        self.output = QLineEdit(self._suggested_output())
+        self.format.currentIndexChanged.connect(self._format_changed)
+        self.network.currentIndexChanged.connect(self._format_changed)
+        self.report = QPlainTextEdit(readOnly=True)
+        self.report.setPlaceholderText("The export is loaded back and compared with PyTorch; "
+                                       "the result appears here.")
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)  # indeterminate
+        self.busy.hide()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.export_button = self.buttons.addButton(
+            "Export", QDialogButtonBox.ButtonRole.ActionRole)
+        self.export_button.clicked.connect(self.start)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Network", self.network)
+        form.addRow("Trained weights", _with_browse(self.weights, self._browse_weights))
+        form.addRow("Format", self.format)
+        form.addRow("Export to", _with_browse(self.output, self._browse_output))
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.report)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.buttons)
+        self.resize(640, 360)
+        self._poll = QTimer(self)
+        self._poll.setInterval(50)
+        self._poll.timeout.connect(self._check)
+
+    # -- fields ----------------------------------------------------------------------
+    @property
+    def fmt(self) -> str:
+        return str(self.format.currentData())
+
+    def _suggested_output(self) -> str:
+        suffix = FORMATS[self.fmt][1]
+        base = self.session.path.parent if self.session.path else Path.home()
+        stem = self.session.path.stem if self.session.path else "model"
+        network = self.network.currentText()
+        name = stem if len(self.session.doc.networks) == 1 else f"{stem}_{network}"
+        return str(base / f"{name}{suffix}")
+
+    def _format_changed(self) -> None:
+        current = Path(self.output.text()) if self.output.text() else None
+        if current is None or current.suffix in {s for _, s in FORMATS.values()}:
+            self.output.setText(self._suggested_output() if current is None else
+                                str(current.with_suffix(FORMATS[self.fmt][1])))
+
+    def _browse_weights(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Trained weights", self.weights.text(),
+                                              WEIGHTS_FILTER)
+        if name:
+            self.weights.setText(name)
+
+    def _browse_output(self) -> None:
+        suffix = FORMATS[self.fmt][1]
+        name, _ = QFileDialog.getSaveFileName(self, "Export to", self.output.text(),
+                                              f"{self.format.currentText()} (*{suffix})")
+        if name:
+            self.output.setText(name)
+
+    # -- exporting ---------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        """Check the fields, then export on a worker thread."""
+        weights, output = self.weights.text().strip(), self.output.text().strip()
+        problem = None
+        if not weights:
+            problem = ("Choose the trained weights: the model.safetensors (or checkpoint.pt) "
+                       "that `main.py train` wrote.")
+        elif not Path(weights).is_file():
+            problem = f"The weights file {weights} does not exist."
+        elif not output:
+            problem = "Choose where to export to."
+        if problem:
+            self.report.setPlainText(problem)
+            return
+        snapshot = loads(dumps(self.session.doc))  # the worker never sees later edits
+        job = (snapshot, weights, self.fmt, output, self.network.currentText())
+        self._result = None
+        self._thread = threading.Thread(target=self._run, args=job, name="export", daemon=True)
+        self._set_busy(True)
+        self.report.setPlainText(f"Exporting '{job[4]}' as {self.fmt}…")
+        self._thread.start()
+        self._poll.start()
+
+    def _run(self, doc: Any, weights: str, fmt: str, output: str, network: str) -> None:
+        from runtime.export import ExportError, export_model
+
+        try:
+            report = export_model(doc, weights, fmt, output, network)
+            self._result = {"ok": True, "text": report.describe()}
+        except ExportError as exc:
+            self._result = {"ok": False, "text": f"Cannot export: {exc}"}
+        except Exception as exc:  # shown, not lost: the dialog stays usable
+            self._result = {"ok": False, "text": f"Export failed: {type(exc).__name__}: {exc}"}
+
+    def _check(self) -> None:
+        if self._thread is None or self._thread.is_alive():
+            return
+        self._thread = None
+        self._poll.stop()
+        self._set_busy(False)
+        result = self._result or {"ok": False, "text": "Export failed without a message."}
+        self.report.setPlainText(result["text"])
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+        self.export_button.setEnabled(not busy)
+        for field in (self.network, self.weights, self.format, self.output):
+            field.setEnabled(not busy)
+
+    def reject(self) -> None:
+        if self.running:  # a half-written export would be left behind: wait for it
+            self.report.appendPlainText("Still exporting; close when it has finished.")
+            return
+        super().reject()
+
+
+def _with_browse(field: QLineEdit, browse: Any) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(field)
+    button = QPushButton("Browse…")
+    button.clicked.connect(browse)
+    layout.addWidget(button)
+    return row
