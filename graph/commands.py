@@ -236,11 +236,8 @@ class RemoveNetwork:
 
     def revert(self, doc: Document) -> None:
         assert self.data is not None
-        doc.add_network(self.name)
+        doc.add_network(self.name, self.index)  # back in its place, before its nodes
         doc.insert_fragment(self.name, self.data)
-        names = list(doc.networks)
-        names.insert(self.index, names.pop())
-        doc.networks = {n: doc.networks[n] for n in names}
 
 
 @dataclass

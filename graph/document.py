@@ -212,7 +212,8 @@ class Document:
         }
 
     # -- networks ------------------------------------------------------------
-    def add_network(self, name: str) -> Network:
+    def add_network(self, name: str, index: int | None = None) -> Network:
+        """A new empty network, last or at position ``index`` (tabs follow this order)."""
         if not _NAME.fullmatch(name):
             raise EditError(
                 f"'{name}' is not a usable network name: start with a letter and use "
@@ -220,7 +221,10 @@ class Document:
             )
         if name in self.networks:
             raise EditError(f"a network named '{name}' already exists")
-        net = self.networks[name] = Network(name)
+        net = Network(name)
+        items = list(self.networks.items())
+        items.insert(len(items) if index is None else index, (name, net))
+        self.networks = dict(items)
         self.events.network_added.emit(name)
         return net
 

@@ -101,7 +101,9 @@ def evaluate_document(doc: Document, weights: str | Path, split: str = "test",
         if baseline is not None:
             report["baseline_mse"] = baseline  # "repeat the last value"
     else:
-        report.update(reconstruction_report(x.numpy(), out.reshape(x.shape).numpy()))
+        # bce_logits trains on logits; the pixels it reconstructs are their sigmoid
+        recon = torch.sigmoid(out) if training.loss.name == "bce_logits" else out
+        report.update(reconstruction_report(x.numpy(), recon.reshape(x.shape).numpy()))
         train_x = _stored_split(data, "train", trained.preprocessing)
         report.update(code_report(module, train_x, data.train_y, x, y))
     return report

@@ -105,7 +105,7 @@ def test_sequence_classification_per_time_step() -> None:
     assert 0 <= metrics["test_sequence_accuracy"] <= metrics["test_accuracy"] <= 1
 
 
-def _autoencoder() -> Document:
+def _autoencoder(loss: str = "mse") -> Document:
     doc = Document.new()
     b = NetworkBuilder(doc)
     h = b.add("Flatten", b.add("Input", shape=[1, 8, 8]))
@@ -113,7 +113,7 @@ def _autoencoder() -> Document:
                  label="code")
     h = b.add("Linear", b.add("ReLU", b.add("Linear", code, out_features=32)), out_features=64)
     b.add("Output", b.add("Reshape", h, shape=[1, 8, 8]))
-    doc.set_training(training(task="autoencoder", loss={"name": "mse"},
+    doc.set_training(training(task="autoencoder", loss={"name": loss},
                               data={"name": "digits", "normalize": "unit"}))
     return doc
 
@@ -131,6 +131,15 @@ def test_autoencoder_reconstructs_and_reports(tmp_path: Path) -> None:
     assert report["code_layer"] == "Linear 'code'" and report["code_size"] == 2
     assert 0.1 <= report["code_knn_accuracy"] <= 1.0  # ten classes: chance is 0.1
     assert 0.3 <= report["pca_knn_accuracy"] <= 0.8  # PCA to 2-D gives about 0.6
+
+
+def test_autoencoder_on_logits_is_evaluated_on_their_sigmoid(tmp_path: Path) -> None:
+    # bce_logits outputs logits; training and evaluation both judge sigmoid(logits)
+    doc = _autoencoder("bce_logits")
+    metrics, _ = _run(doc, out_dir=tmp_path)
+    report = evaluate_document(doc, tmp_path / "model.safetensors")
+    assert report["reconstruction_mse"] == pytest.approx(metrics["test_reconstruction_mse"],
+                                                         rel=1e-4)
 
 
 def _ring_gan() -> Document:
