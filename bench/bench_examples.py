@@ -11,7 +11,7 @@ are skipped, so the (long) full run can be resumed. Tune with one seed
 (``--seeds 0``) before running three.
 
     .venv/bin/python bench/bench_examples.py [--only NAME ...] [--seeds 0 1 2]
-        [--results bench/results/examples.jsonl] [--no-plain]
+        [--results bench/results/examples.jsonl] [--no-plain] [--table] [--markdown]
 """
 
 from __future__ import annotations
@@ -94,14 +94,41 @@ def _record(results: Path, row: dict[str, Any]) -> None:
         f.write(json.dumps(row) + "\n")
 
 
+EVERY_SEED = {"modes_covered"}  # the issue asks these of every seed, not of the median
+
+
 def _meets(value: float | None, op: str, target: float) -> bool:
     return value is not None and (value >= target if op == "≥" else value <= target)
 
 
+def _worst_ok(metric: str, op: str, target: float, worst: float) -> bool:
+    """The worst seed may fall 1 point short (a fraction: 0.01), an error or distance 25%."""
+    if metric in EVERY_SEED:
+        return _meets(worst, op, target)
+    if op == "≤":
+        return worst <= 1.25 * target
+    return worst >= target - (0.01 if target <= 1 else 1)
+
+
+HEADER = ("example", "metric", "target", "median", "worst", "sec", "plain sec",
+          "plain metric", "time ratio", "ok")
+
+
 def _table(done: dict[tuple[str, int, str], dict[str, Any]], names: list[str],
-           seeds: list[int]) -> str:
-    lines = [f"{'example':<24} {'metric':<26} {'target':>8} {'median':>8} {'worst':>8} "
-             f"{'sec':>6} {'plain sec':>9} {'plain metric':>12} {'time ratio':>10}  ok"]
+           seeds: list[int], markdown: bool = False) -> str:
+    rows = _rows(done, names, seeds)
+    if markdown:
+        lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    widths = (24, 26, 8, 8, 8, 6, 9, 12, 10, 3)
+    return "\n".join(" ".join(f"{cell:<{w}}" if i < 2 else f"{cell:>{w}}"
+                              for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+                     for row in [HEADER, *rows])
+
+
+def _rows(done: dict[tuple[str, int, str], dict[str, Any]], names: list[str],
+          seeds: list[int]) -> list[tuple[str, ...]]:
+    rows = []
     for name in names:
         ours = [done[(name, s, "layerloom")] for s in seeds if (name, s, "layerloom") in done]
         plain = [done[(name, s, "plain")] for s in seeds if (name, s, "plain") in done]
@@ -120,11 +147,11 @@ def _table(done: dict[tuple[str, int, str], dict[str, Any]], names: list[str],
                             if r["metrics"].get(metric) is not None]
             plain_metric = f"{statistics.median(plain_values):.4g}" if plain_values else "-"
             ratio = f"{sec / plain_sec:.2f}" if plain_sec else "-"
-            ok = _meets(median, op, target)
-            lines.append(f"{name:<24} {metric:<26} {op}{target:>7.4g} {median:>8.4g} "
-                         f"{worst:>8.4g} {sec:>6.1f} {plain_sec or 0:>9.1f} {plain_metric:>12} "
-                         f"{ratio:>10}  {'yes' if ok else 'NO'}")
-    return "\n".join(lines)
+            ok = _meets(median, op, target) and _worst_ok(metric, op, target, worst)
+            rows.append((name, metric, f"{op} {target:.4g}", f"{median:.4g}", f"{worst:.4g}",
+                         f"{sec:.1f}", f"{plain_sec:.1f}" if plain_sec else "-", plain_metric,
+                         ratio, "yes" if ok else "NO"))
+    return rows
 
 
 def main() -> None:
@@ -134,10 +161,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--results", type=Path, default=ROOT / "bench/results/examples.jsonl")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain PyTorch loop")
+    parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    parser.add_argument("--table", action="store_true",
+                        help="only print the table of the runs already recorded")
     args = parser.parse_args()
     names = args.only or sorted(p.stem for p in EXAMPLES.glob("*.loom"))
     done = _done(args.results)
-    for name in names:
+    for name in [] if args.table else names:
         path = EXAMPLES / f"{name}.loom"
         for seed in args.seeds:
             if (name, seed, "layerloom") not in done:
@@ -150,7 +180,7 @@ def main() -> None:
                        **train_plain(path, seed, args.threads)}
                 _record(args.results, row)
                 done[(name, seed, "plain")] = row
-    print(_table(done, names, args.seeds))
+    print(_table(done, names, args.seeds, args.markdown))
 
 
 if __name__ == "__main__":
