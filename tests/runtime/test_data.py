@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -149,3 +150,20 @@ def test_registry_documents_every_option() -> None:
         for opt in info.options:
             assert opt.description and opt.coerce(info.name, opt.default) == opt.default
     assert [o.name for o in get_dataset_info("csv").options][:3] == ["path", "features", "target"]
+
+
+def test_digits_read_without_importing_scikit_learn_equal_its_own_loader() -> None:
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits as sk_digits
+
+    ours = load_dataset("digits")
+    theirs = sk_digits()
+    assert np.array_equal(ours.x[:, 0], theirs.images)
+    assert np.array_equal(ours.y, theirs.target)
+    code = ("import sys; from runtime.data import load_dataset; load_dataset('digits'); "
+            "print('sklearn' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], timeout=120, check=True)
+    assert done.stdout.strip() == "False"
