@@ -60,6 +60,7 @@ class RunOptions:
     rank: int = 0
     world_size: int = 1
     base_dir: Path | None = None  # anchors relative data paths (the document's folder)
+    checkpoint_share: float | None = 0.02  # of the run's time at most; None: every epoch
 
 
 @dataclass
@@ -170,6 +171,7 @@ class Trainer:
             ckpt.write_run_files(out_dir, self.doc, self.data)
         self.emit(self._started_event(state))
         status = "completed"
+        pacer = ckpt.CheckpointPacer(self.options.checkpoint_share)
         for epoch in range(state.epoch, self.training.epochs):
             if not self._train_epoch(epoch, state):
                 status = "stopped"
@@ -178,9 +180,10 @@ class Trainer:
             state.history.append(record)
             if out_dir is not None and self.main_rank:
                 ckpt.append_log(out_dir, record)
-                ckpt.save(out_dir / "checkpoint.pt", self, state)
-                self.emit({"type": "checkpoint", "epoch": epoch + 1,
-                           "path": str(out_dir / "checkpoint.pt")})
+                if pacer.due(final=epoch + 1 == self.training.epochs):
+                    pacer.save(out_dir / "checkpoint.pt", self, state)
+                    self.emit({"type": "checkpoint", "epoch": epoch + 1,
+                               "path": str(out_dir / "checkpoint.pt")})
             if state.should_stop_early(self.training.early_stopping):
                 status = "early_stopped"
                 break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def test_resume_from_checkpoint_matches_an_uninterrupted_run(tmp_path: Path, mak
     straight = Trainer(make(), RunOptions(**options))
     straight.run()
     control = RunControl()
-    first = Trainer(make(), RunOptions(**options, out_dir=tmp_path),
+    first = Trainer(make(), RunOptions(**options, out_dir=tmp_path, checkpoint_share=None),
                     sink=_stop_after_checkpoint(control, 2), control=control)
     assert first.run().status == "stopped"
     assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 2
@@ -125,3 +126,33 @@ def test_weights_load_back_into_a_fresh_compile(tmp_path: Path) -> None:
     load_weights(tmp_path / "model.safetensors", {"main": fresh})
     for key, value in state_dict_by_id(fresh).items():
         assert torch.equal(value, _weights(trainer)[key])
+
+
+def test_checkpoints_take_a_bounded_share_of_the_run() -> None:
+    from runtime.checkpoint import CheckpointPacer
+
+    now = [0.0]
+    pacer = CheckpointPacer(0.02, clock=lambda: now[0])
+    saved = []
+    for epoch in range(1, 201):  # 0.1 s epochs, 0.04 s saves
+        now[0] += 0.1
+        if pacer.due(final=epoch == 200):
+            start = now[0]
+            now[0] += 0.04
+            pacer.last, pacer.cost = now[0], now[0] - start
+            saved.append(epoch)
+    assert saved[0] == 1 and saved[-1] == 200  # the first measures a save; the last is kept
+    assert 0.04 * len(saved) <= 0.03 * now[0]  # about 2% of the run
+    assert all(b - a >= 20 for a, b in itertools.pairwise(saved[:-1]))
+    every = CheckpointPacer(None)
+    assert every.due(final=False)
+
+
+def test_a_run_of_quick_epochs_checkpoints_only_now_and_then(tmp_path: Path) -> None:
+    events: list[dict] = []
+    Trainer(moons_mlp(), RunOptions(epochs=30, out_dir=tmp_path, step_interval=0,
+                                    activations=False), sink=events.append).run()
+    saved = [e["epoch"] for e in events if e["type"] == "checkpoint"]
+    assert saved[0] == 1 and saved[-1] == 30 and len(saved) < 30
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 30
+
