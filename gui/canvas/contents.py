@@ -39,9 +39,14 @@ class ContentSwitch(QObject):
 
     def apply(self, item: QGraphicsItem) -> None:
         """Bring one node or wire item (and a wire's label) in line now."""
-        item.setFlag(NO_CONTENTS, self.hidden)
-        if isinstance(item, EdgeItem):
-            item.badge.suppress(self.hidden)
+        self._apply([item])
+
+    def _apply(self, items: Iterable[QGraphicsItem]) -> None:
+        hidden = self.hidden  # a tight loop: thousands of items when the zoom crosses over
+        for item in items:
+            item.setFlag(NO_CONTENTS, hidden)
+            if type(item) is EdgeItem:
+                item.badge.suppress(hidden)
 
     def switch(self, hidden: bool, items: Iterable[QGraphicsItem],
                now: Iterable[QGraphicsItem]) -> None:
@@ -54,11 +59,12 @@ class ContentSwitch(QObject):
 
     def catch_up(self, items: Iterable[QGraphicsItem]) -> None:
         """Switch those of ``items`` still waiting (a view is about to paint them)."""
-        for item in items:
-            if item in self._pending:
-                del self._pending[item]
-                self.apply(item)
-        if not self._pending:
+        pending = self._pending
+        due = [item for item in items if item in pending]
+        for item in due:
+            del pending[item]
+        self._apply(due)
+        if not pending:
             self._timer.stop()
 
     def discard(self, item: QGraphicsItem) -> None:

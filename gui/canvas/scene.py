@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene
 
@@ -133,8 +133,9 @@ class GraphScene(QGraphicsScene):
             return
         self.overview_on = on
         everything = [*self.nodes.values(), *self.edges.values()]
-        # Zoomed out, nearly everything is in view: switch it all now.
-        self.contents.switch(on, everything, everything if on else self._items_in_view())
+        # Zoomed out, nearly everything is in view: switch it all now. Zoomed in, a view
+        # switches what it shows just before it paints (catch_up_in_view).
+        self.contents.switch(on, everything, everything if on else ())
         self._redraw_background()  # the picture itself is kept current by _picture_changed
 
     def _selection_changed(self) -> None:
@@ -269,7 +270,7 @@ class GraphScene(QGraphicsScene):
         found: dict[NodeItem | EdgeItem, None] = {}
         for view in self.views():
             area = view.mapToScene(view.viewport().rect()).boundingRect()
-            for item in self.items(area):
+            for item in self.items(area, Qt.ItemSelectionMode.IntersectsItemBoundingRect):
                 if isinstance(item, NodeItem | EdgeItem):
                     found[item] = None
                 elif isinstance(item, WireLabel) and item.edge in self.edges:
