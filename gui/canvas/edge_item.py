@@ -18,6 +18,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from graph.document import Edge
+from gui.canvas.node_item import BODY_LOD
 from gui.theme import CanvasColors
 
 SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -97,8 +98,8 @@ class WireLabel(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.45:
-            return
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < BODY_LOD:
+            return  # as small as a node's body text: unreadable
         c = self.colors
         edge = c.selected if self.selected else (c.wire if self.known else c.wire_unknown)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -127,7 +128,8 @@ class EdgeItem(QGraphicsItem):
         self._bounds = QRectF()
         self.setFlag(SELECTABLE)
         self.setZValue(-1)
-        self.setCacheMode(DEVICE_CACHE)
+        # No cache: a wire's bounding box is mostly empty and can span the canvas, so
+        # re-rendering a cached picture at every zoom step costs more than stroking it.
 
     @property
     def label(self) -> str:

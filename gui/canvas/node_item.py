@@ -40,6 +40,8 @@ PORT_REACH = RADIUS + 3.5  # how far a (hovered) port dot sticks out of the node
 HEADER_TEXT = QColor("#ffffff")
 SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
 DEVICE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+TEXT_LOD = 0.35  # below this zoom a node shows no text at all
+BODY_LOD = 0.7  # below this only its title and type (the body's small text is unreadable)
 
 
 def format_value(value: object) -> str:
@@ -127,6 +129,7 @@ class NodeItem(QGraphicsItem):
         self._port_labels = False
         self._text_top = HEADER + PAD
         self._texts: list[_Text] | None = None  # laid out at the next paint
+        self._header_count = 0  # of _texts, the title and type
         self._shown: tuple[object, ...] = ()  # what the last refresh showed
         self._accent = CATEGORY_COLORS.get(self.spec.category, DEFAULT_CATEGORY_COLOR)
         self.setFlag(SELECTABLE)
@@ -290,13 +293,19 @@ class NodeItem(QGraphicsItem):
         painter.setPen(self._border_pen())
         painter.drawRoundedRect(rect, 6, 6)
         self._paint_ports(painter)
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.35:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < TEXT_LOD:
             return  # too small to read: skip the text
         if self._texts is None:
-            self._texts = self._header_texts() + self._body_texts()
+            header = self._header_texts()
+            self._header_count = len(header)
+            self._texts = header + self._body_texts()
         fonts = _fonts()
         colours = {"header": HEADER_TEXT, "text": c.text, "muted": c.muted}
-        for t in self._texts:
+        # Zoomed out the body's small text is unreadable (and text is what paints slowly
+        # while zooming a large network): the titles alone are drawn.
+        texts = self._texts if lod >= BODY_LOD else self._texts[:self._header_count]
+        for t in texts:
             painter.setFont(getattr(fonts, t.font))
             painter.setPen(colours[t.role])
             painter.drawText(t.rect, t.align, t.text)
