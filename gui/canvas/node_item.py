@@ -41,7 +41,7 @@ HEADER_TEXT = QColor("#ffffff")
 SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
 DEVICE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 TEXT_LOD = 0.35  # below this zoom a node shows no text at all
-BODY_LOD = 0.7  # below this only its title and type (the body's small text is unreadable)
+BODY_LOD = 0.45  # below this only its title and type (the body's small text is unreadable)
 
 
 def format_value(value: object) -> str:
@@ -302,8 +302,7 @@ class NodeItem(QGraphicsItem):
             self._texts = header + self._body_texts()
         fonts = _fonts()
         colours = {"header": HEADER_TEXT, "text": c.text, "muted": c.muted}
-        # Zoomed out the body's small text is unreadable (and text is what paints slowly
-        # while zooming a large network): the titles alone are drawn.
+        # Zoomed out further the body's small text is unreadable: the titles alone are drawn.
         texts = self._texts if lod >= BODY_LOD else self._texts[:self._header_count]
         for t in texts:
             painter.setFont(getattr(fonts, t.font))
