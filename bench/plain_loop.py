@@ -109,6 +109,9 @@ def _step(t: Any, models: dict[str, Any], opts: dict[str, Any], x: Any, y: Any, 
         optimizer, schedule = opts[name]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        clip = t.networks[name].grad_clip
+        if clip:
+            torch.nn.utils.clip_grad_norm_(models[name].parameters(), clip)
         optimizer.step()
         schedule.after_batch()
 

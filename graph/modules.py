@@ -103,9 +103,14 @@ class PositionalEncoding(nn.Module):
         if kind == "learned":
             self.table = nn.Parameter(torch.randn(1, length, dim) * 0.02)
         else:
-            position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
-            rate = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(1e4) / dim))
-            table = torch.zeros(1, length, dim)
+            # Computed on the CPU even while the module is built on the meta device (as
+            # shape inference does): arange there goes through decompositions whose
+            # first use imports for seconds.
+            cpu = torch.device("cpu")
+            position = torch.arange(length, dtype=torch.float32, device=cpu).unsqueeze(1)
+            rate = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32, device=cpu)
+                             * (-math.log(1e4) / dim))
+            table = torch.zeros(1, length, dim, device=cpu)
             table[0, :, 0::2] = torch.sin(position * rate)
             table[0, :, 1::2] = torch.cos(position * rate[: dim // 2])
             self.register_buffer("table", table, persistent=False)
