@@ -12,6 +12,7 @@ are skipped, so the (long) full run can be resumed. Tune with one seed
 
     .venv/bin/python bench/bench_examples.py [--only NAME ...] [--seeds 0 1 2]
         [--results bench/results/examples.jsonl] [--no-plain] [--table] [--markdown]
+        [--no-times]
 """
 
 from __future__ import annotations
@@ -114,16 +115,20 @@ HEADER = ("example", "metric", "target", "median", "worst", "sec", "plain sec",
           "plain metric", "time ratio", "ok")
 
 
+TIME_COLUMNS = {"sec", "plain sec", "time ratio"}
+
+
 def _table(done: dict[tuple[str, int, str], dict[str, Any]], names: list[str],
-           seeds: list[int], markdown: bool = False) -> str:
-    rows = _rows(done, names, seeds)
+           seeds: list[int], markdown: bool = False, times: bool = True) -> str:
+    keep = [i for i, name in enumerate(HEADER) if times or name not in TIME_COLUMNS]
+    rows = [tuple(row[i] for i in keep) for row in [HEADER, *_rows(done, names, seeds)]]
     if markdown:
-        lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
-        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-    widths = (24, 26, 8, 8, 8, 6, 9, 12, 10, 3)
+        lines = ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join([lines[0], "|" + " --- |" * len(keep), *lines[1:]])
+    widths = [(24, 26, 8, 8, 8, 6, 9, 12, 10, 3)[i] for i in keep]
     return "\n".join(" ".join(f"{cell:<{w}}" if i < 2 else f"{cell:>{w}}"
                               for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-                     for row in [HEADER, *rows])
+                     for row in rows)
 
 
 def _rows(done: dict[tuple[str, int, str], dict[str, Any]], names: list[str],
@@ -162,6 +167,8 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=ROOT / "bench/results/examples.jsonl")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain PyTorch loop")
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    parser.add_argument("--no-times", action="store_true",
+                        help="leave out the seconds (runs recorded under different loads)")
     parser.add_argument("--table", action="store_true",
                         help="only print the table of the runs already recorded")
     args = parser.parse_args()
@@ -180,7 +187,7 @@ def main() -> None:
                        **train_plain(path, seed, args.threads)}
                 _record(args.results, row)
                 done[(name, seed, "plain")] = row
-    print(_table(done, names, args.seeds, args.markdown))
+    print(_table(done, names, args.seeds, args.markdown, not args.no_times))
 
 
 if __name__ == "__main__":
