@@ -94,6 +94,12 @@ def _input_shape(spec: LayerSpec, params: dict[str, Any]) -> NodeShape:
     return NodeShape(TensorSpec(tuple(params["shape"])))
 
 
+def _layer_problem(spec: LayerSpec, params: dict[str, Any],
+                   ins: tuple[TensorSpec, ...]) -> str | None:
+    """What is wrong with a layer's parameters or inputs, before any shape is worked out."""
+    return param_problem(spec, params) or (spec.check(params, list(ins)) if spec.check else None)
+
+
 @lru_cache(maxsize=8192)
 def _infer_layer(
     type_id: str, frozen: tuple[tuple[str, Any], ...], ins: tuple[TensorSpec, ...]
@@ -102,7 +108,7 @@ def _infer_layer(
 
     spec = catalog().get(type_id)
     params = dict(frozen)
-    problem = param_problem(spec, params) or (spec.check(params, list(ins)) if spec.check else None)
+    problem = _layer_problem(spec, params, ins)
     if problem:
         return NodeShape(None, problem)
     try:
@@ -130,7 +136,7 @@ def _infer_by_rule(
 ) -> NodeShape:
     spec = catalog().get(type_id)
     params = dict(frozen)
-    problem = param_problem(spec, params) or (spec.check(params, list(ins)) if spec.check else None)
+    problem = _layer_problem(spec, params, ins)
     if problem:
         return NodeShape(None, problem)
     if spec.shape is None:
