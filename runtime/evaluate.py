@@ -28,6 +28,7 @@ from runtime.metrics import (
     reconstruction_report,
     regression_report,
 )
+from runtime.recipes.losses import as_targets
 from runtime.run_data import RunData, load_run_data
 from runtime.trainer import RunOptions, effective_training
 
@@ -96,13 +97,13 @@ def evaluate_document(doc: Document, weights: str | Path, split: str = "test",
         report.update(classification_report(y.numpy(), out.numpy(), names))
         report["examples"] = _examples(out, y, names)
     elif training.task == "regression":
-        report.update(regression_report(y.numpy(), out.numpy()))
+        report.update(regression_report(y.numpy(),
+                                        as_targets(out, training.loss.name).numpy()))
         baseline = data.prepared.baselines.get(split)
         if baseline is not None:
             report["baseline_mse"] = baseline  # "repeat the last value"
     else:
-        # bce_logits trains on logits; the pixels it reconstructs are their sigmoid
-        recon = torch.sigmoid(out) if training.loss.name == "bce_logits" else out
+        recon = as_targets(out, training.loss.name)
         report.update(reconstruction_report(x.numpy(), recon.reshape(x.shape).numpy()))
         train_x = _stored_split(data, "train", trained.preprocessing)
         report.update(code_report(module, train_x, data.train_y, x, y))
@@ -229,5 +230,6 @@ def predict(doc: Document, weights: str | Path, inputs: str | Path) -> list[dict
                 {"class": names[k] if names else str(k), "probability": float(probs[k])}
                 for k in top]})
         else:
-            results.append({"values": row.reshape(-1).tolist()})
+            values = as_targets(row, doc.training.loss.name)
+            results.append({"values": values.reshape(-1).tolist()})
     return results

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from runtime.recipes.losses import as_targets
 from runtime.telemetry import capture_outputs, summarize
 
 if TYPE_CHECKING:
@@ -27,10 +28,12 @@ def _titles(module: nn.Module) -> dict[str, str]:
 class ProbeRecorder:
     """A fixed probe batch, run through every network at the end of each epoch."""
 
-    def __init__(self, networks: dict[str, nn.Module], data: RunData, task: str) -> None:
+    def __init__(self, networks: dict[str, nn.Module], data: RunData, task: str,
+                 loss: str = "mse") -> None:
         self.networks = networks
         self.data = data
         self.task = task
+        self.loss = loss
         source = data.val_x if data.has_val else data.train_x
         self.real = source[:PROBE_SIZE]
         device = self.real.device
@@ -74,7 +77,7 @@ class ProbeRecorder:
             (module,) = self.networks.values()
             module.eval()
             x = self.real[:8]
-            out = module(x).float().cpu()
+            out = as_targets(module(x).float(), self.loss).cpu()
             module.train()
             return {"kind": "reconstruction", "shape": list(x.shape[1:]),
                     "inputs": x.float().cpu().reshape(len(x), -1).tolist(),

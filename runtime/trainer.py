@@ -135,7 +135,8 @@ class Trainer:
         self.ctx = StepContext(self.optimizers, self.plan.device, self.plan.amp_dtype, scaler,
                                {n: s.grad_clip for n, s in self.training.networks.items()},
                                check_finite=self.plan.device.type == "cpu")
-        self.probe = ProbeRecorder(self.networks, self.data, self.training.task)
+        self.probe = ProbeRecorder(self.networks, self.data, self.training.task,
+                                   self.training.loss.name)
         self.probe_budget = Budget(PROBE_SHARE)
         self.step_throttle = Throttle(self.options.step_interval)
 

@@ -49,6 +49,11 @@ def value_loss(spec: LossSpec) -> LossFn:
                      "bce_logits")
 
 
+def as_targets(out: torch.Tensor, loss: str) -> torch.Tensor:
+    """A value/reconstruction output in its targets' own space: bce_logits trains on logits."""
+    return torch.sigmoid(out) if loss == "bce_logits" else out
+
+
 def predicted_classes(out: torch.Tensor, loss: str) -> torch.Tensor:
     if loss == "bce_logits":
         return (out.reshape(out.shape[0], -1)[:, 0] > 0).long()

@@ -7,7 +7,7 @@ from torch import nn
 
 from graph.training import TrainingSpec
 from runtime.recipes.base import Recipe, StepContext, batches
-from runtime.recipes.losses import class_loss, predicted_classes, value_loss
+from runtime.recipes.losses import as_targets, class_loss, predicted_classes, value_loss
 
 
 class _SingleNetwork(Recipe):
@@ -70,7 +70,7 @@ class RegressionRecipe(_SingleNetwork):
 
     def metrics(self, out: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         target = target.reshape(out.shape).to(out.dtype)
-        err = out - target
+        err = as_targets(out, self.loss_spec.name) - target
         total = ((target - target.mean(dim=0)) ** 2).sum()
         r2 = 1.0 - float((err**2).sum() / total) if float(total) > 0 else 0.0
         return {"loss": float(self.loss(out, target)), "mse": float((err**2).mean()),
@@ -90,6 +90,6 @@ class AutoencoderRecipe(_SingleNetwork):
         return x
 
     def metrics(self, out: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-        recon = out if self.loss_spec.name != "bce_logits" else torch.sigmoid(out)
+        recon = as_targets(out, self.loss_spec.name)
         mse = float(((recon - target.reshape(out.shape)) ** 2).mean())
         return {"loss": float(self.loss(out, target)), "reconstruction_mse": mse}

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import moons_mlp, training
 
 from graph import Document, NetworkBuilder
-from runtime.evaluate import evaluate_document
+from runtime.evaluate import evaluate_document, predict
 from runtime.trainer import RunOptions, Trainer, TrainingFailed
 
 SHORT = {"epochs": 2, "max_steps_per_epoch": 4}
@@ -90,6 +91,17 @@ def test_regression_on_sine_forecasting(loss: str) -> None:
     assert len(losses) == 2
 
 
+def test_regression_on_logits_is_judged_on_their_sigmoid() -> None:
+    import torch
+
+    from runtime.recipes.supervised import RegressionRecipe
+
+    recipe = RegressionRecipe({"main": torch.nn.Linear(1, 1)},
+                              training(task="regression", loss={"name": "bce_logits"}))
+    metrics = recipe.metrics(torch.zeros(4, 1), torch.full((4, 1), 0.5))  # sigmoid(0) = 0.5
+    assert metrics["mse"] == 0.0 and metrics["mae"] == 0.0
+
+
 def test_sequence_classification_per_time_step() -> None:
     doc = Document.new()
     b = NetworkBuilder(doc)
@@ -134,12 +146,20 @@ def test_autoencoder_reconstructs_and_reports(tmp_path: Path) -> None:
 
 
 def test_autoencoder_on_logits_is_evaluated_on_their_sigmoid(tmp_path: Path) -> None:
-    # bce_logits outputs logits; training and evaluation both judge sigmoid(logits)
+    # bce_logits outputs logits; training, evaluation, previews and predictions all show
+    # sigmoid(logits), the pixels it reconstructs
     doc = _autoencoder("bce_logits")
-    metrics, _ = _run(doc, out_dir=tmp_path)
+    metrics, events = _run(doc, out_dir=tmp_path)
     report = evaluate_document(doc, tmp_path / "model.safetensors")
     assert report["reconstruction_mse"] == pytest.approx(metrics["test_reconstruction_mse"],
                                                          rel=1e-4)
+    previews = [v for e in events if e["type"] == "samples" for row in e["values"] for v in row]
+    assert previews and all(0 < v < 1 for v in previews)
+    images = tmp_path / "images.npy"
+    np.save(images, np.full((2, 1, 8, 8), 8.0, dtype=np.float32))  # raw digits pixels: 0..16
+    predicted = [v for row in predict(doc, tmp_path / "model.safetensors", images)
+                 for v in row["values"]]
+    assert len(predicted) == 128 and all(0 < v < 1 for v in predicted)
 
 
 def _ring_gan() -> Document:
