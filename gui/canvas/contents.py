@@ -12,30 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QGraphicsItem
 
+from gui.canvas.chunked import ChunkedWork
 from gui.canvas.edge_item import EdgeItem
 
 NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 CHUNK = 400  # items switched per turn of the event loop
 
 
-class ContentSwitch(QObject):
+class ContentSwitch(ChunkedWork):
     """Whether items paint themselves (``hidden``: they do not), applied lazily."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(self._apply, CHUNK)
         self.hidden = False
-        self._pending: dict[QGraphicsItem, None] = {}  # insertion-ordered set
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._step)
-
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
 
     def apply(self, item: QGraphicsItem) -> None:
         """Bring one node or wire item (and a wire's label) in line now."""
@@ -52,25 +43,5 @@ class ContentSwitch(QObject):
                now: Iterable[QGraphicsItem]) -> None:
         """Switch all ``items``: those in ``now`` at once, the others soon."""
         self.hidden = hidden
-        self._pending = dict.fromkeys(items)
-        self.catch_up(now)
-        if self._pending:
-            self._timer.start()
-
-    def catch_up(self, items: Iterable[QGraphicsItem]) -> None:
-        """Switch those of ``items`` still waiting (a view is about to paint them)."""
-        pending = self._pending
-        due = [item for item in items if item in pending]
-        for item in due:
-            del pending[item]
-        self._apply(due)
-        if not pending:
-            self._timer.stop()
-
-    def discard(self, item: QGraphicsItem) -> None:
-        self._pending.pop(item, None)
-
-    def _step(self) -> None:
-        self.catch_up(list(self._pending)[:CHUNK])
-        if self._pending:
-            self._timer.start()
+        self.later(items, replace=True)
+        self.now(now)

@@ -85,7 +85,7 @@ class GraphScene(QGraphicsScene):
         for signal, handler in self._handlers:
             signal.disconnect(handler)
         self._handlers.clear()
-        self.stale.stop()
+        self.stale.clear()
         self.session.shapes_changed.disconnect(self._shapes_changed)
         self.session.diagnostics_changed.disconnect(self.refresh_status)
         self.selectionChanged.disconnect(self._selection_changed)
@@ -260,10 +260,10 @@ class GraphScene(QGraphicsScene):
         if not (refresh or self.contents.pending):
             return
         items = self._items_in_view()
-        self.contents.catch_up(items)
+        self.contents.now(items)
         if refresh:
-            self.stale.flush({i.node_id for i in items if isinstance(i, NodeItem)}
-                             | {i.edge.source for i in items if isinstance(i, EdgeItem)})
+            self.stale.now({i.node_id for i in items if isinstance(i, NodeItem)}
+                           | {i.edge.source for i in items if isinstance(i, EdgeItem)})
 
     def _items_in_view(self) -> list[NodeItem | EdgeItem]:
         """The node and wire items that a view shows, a wire also when only its label is."""
