@@ -20,11 +20,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def train_plain(path: Path, seed: int, threads: int) -> dict[str, Any]:
-    """Wall seconds (start-up included, like ``main.py train``) and test metrics."""
+def train_plain(path: Path, seed: int, threads: int,
+                save: Path | None = None) -> dict[str, Any]:
+    """Wall seconds (start-up included, like ``main.py train``) and test metrics.
+
+    With ``save``, the trained state dicts are written there (``torch.save``), so that
+    ``main.py evaluate`` can judge the plain loop's model exactly as it judges Layerloom's.
+    """
     start = time.perf_counter()
+    extra = ["--save", str(save)] if save else []
     done = subprocess.run([sys.executable, __file__, str(path), "--seed", str(seed),
-                           "--threads", str(threads)], capture_output=True, text=True,
+                           "--threads", str(threads), *extra], capture_output=True, text=True,
                           check=False, cwd=ROOT)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
@@ -52,6 +58,7 @@ def main() -> None:
     parser.add_argument("file")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--save", help="write the trained state dicts here (torch.save)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     import torch
@@ -87,6 +94,31 @@ def main() -> None:
         for _, schedule in opts.values():
             schedule.after_epoch(None)
     print(json.dumps(_test_metrics(t, models, data, F)))
+    if args.save:
+        torch.save({n: m.state_dict() for n, m in models.items()}, args.save)
+
+
+def save_as_weights(graph: Path, state_dicts: Path, weights: Path) -> None:
+    """The plain loop's state dicts as a Layerloom ``model.safetensors`` for ``evaluate``.
+
+    The generated code names its layers as the compiled networks do, so the state dicts
+    load into compiled networks as they are.
+    """
+    sys.path.insert(0, str(ROOT))
+    import torch
+
+    from graph import load_graph
+    from graph.compile import compile_network
+    from runtime.checkpoint import save_weights
+    from runtime.run_data import load_run_data
+
+    doc = load_graph(graph)
+    networks = {}
+    for name, state in torch.load(state_dicts, weights_only=True).items():
+        networks[name] = compile_network(doc, name)
+        networks[name].load_state_dict(state)
+    data = load_run_data(doc, doc.training, torch.device("cpu"), graph.parent)
+    save_weights(weights, networks, data)
 
 
 def _validate(t: Any, models: dict[str, Any], data: Any, F: Any) -> float | None:

@@ -61,8 +61,9 @@ def _train(args: argparse.Namespace) -> int:
     doc = load_document(args.file)
     out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
     dist = distributed.from_environment()
+    # Activation probes feed the GUI's live plots; nothing reads them here.
     options = RunOptions(epochs=args.epochs, seed=args.seed, device=args.device, out_dir=out,
-                         resume=args.resume, threads=args.threads,
+                         resume=args.resume, threads=args.threads, activations=False,
                          base_dir=Path(args.file).resolve().parent,
                          rank=dist.rank if dist else 0, world_size=dist.world_size if dist else 1)
     if dist is not None and dist.device is not None and args.device is None:

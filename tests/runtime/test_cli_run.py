@@ -40,6 +40,20 @@ def test_train_writes_the_run_and_ends_with_json(trained: tuple[Path, Path], cap
         assert (out / name).exists()
 
 
+def test_train_spends_no_time_on_probes_nobody_sees(tmp_path: Path, monkeypatch) -> None:
+    from runtime.trace import ProbeRecorder
+
+    def probe(*_: object) -> None:
+        raise AssertionError("the command line computed activation probes")
+
+    monkeypatch.setattr(ProbeRecorder, "record", probe)
+    monkeypatch.setattr(ProbeRecorder, "samples", probe)
+    graph_file = tmp_path / "moons.loom"
+    save_graph(moons_mlp(), graph_file)
+    assert main(["train", str(graph_file), "--epochs", "2", "--out", str(tmp_path / "out"),
+                 "--json"]) == 0
+
+
 def test_evaluate_reports_per_class_metrics(trained: tuple[Path, Path], capsys) -> None:
     graph_file, out = trained
     assert main(["evaluate", str(graph_file), "--weights", str(out / "model.safetensors"),
