@@ -80,7 +80,7 @@ def _evaluated(path: Path, weights: Path, threads: int,
                **{k: v for k, v in json.loads(report).items() if isinstance(v, int | float)}}
     if "baseline_mse" in metrics and "mse" in metrics:
         metrics["mse_vs_baseline"] = metrics["mse"] / metrics["baseline_mse"]
-        metrics.setdefault("test_mse", metrics["mse"])
+        metrics["test_mse"] = metrics["mse"]
     return metrics
 
 

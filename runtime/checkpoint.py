@@ -112,9 +112,10 @@ class CheckpointPacer:
             return True
         return (self.clock() - self.last) * self.share >= self.cost
 
-    def save(self, path: Path, trainer: Trainer, state: RunState) -> None:
+    def save(self, write: Callable[[], None]) -> None:
+        """Run ``write`` (a checkpoint save) and remember what it cost."""
         start = self.clock()
-        save(path, trainer, state)
+        write()
         self.last = self.clock()
         self.cost = self.last - start
 

@@ -28,7 +28,7 @@ from runtime.metrics import (
     reconstruction_report,
     regression_report,
 )
-from runtime.recipes.losses import as_targets
+from runtime.recipes.losses import as_targets, class_probabilities
 from runtime.run_data import RunData, load_run_data
 from runtime.trainer import RunOptions, effective_training
 
@@ -114,7 +114,7 @@ def _examples(out: torch.Tensor, y: torch.Tensor | None,
               names: tuple[str, ...] | None) -> list[dict[str, Any]]:
     if out.dim() != 2:
         return []
-    probs = torch.softmax(out, dim=1) if out.shape[1] > 1 else torch.sigmoid(out)
+    probs = class_probabilities(out)
     shown = []
     for i in range(min(SHOWN_PREDICTIONS, len(out))):
         k = int(probs[i].argmax()) if out.shape[1] > 1 else int(probs[i, 0] > 0.5)
@@ -223,7 +223,7 @@ def predict(doc: Document, weights: str | Path, inputs: str | Path) -> list[dict
     results = []
     for row in out:
         if doc.training.task == "classification" and row.dim() == 1:
-            probs = torch.softmax(row, 0) if len(row) > 1 else torch.sigmoid(row)
+            probs = class_probabilities(row)
             names = pre.class_names if pre and pre.class_names else None
             top = torch.argsort(probs, descending=True)[:3].tolist()
             results.append({"classes": [

@@ -11,6 +11,7 @@ from runtime.recipes.losses import as_targets
 from runtime.telemetry import capture_outputs, summarize
 
 if TYPE_CHECKING:
+    from graph.training import TrainingSpec
     from runtime.run_data import RunData
 
 PROBE_SIZE = 64
@@ -28,17 +29,17 @@ def _titles(module: nn.Module) -> dict[str, str]:
 class ProbeRecorder:
     """A fixed probe batch, run through every network at the end of each epoch."""
 
-    def __init__(self, networks: dict[str, nn.Module], data: RunData, task: str,
-                 loss: str = "mse") -> None:
+    def __init__(self, networks: dict[str, nn.Module], data: RunData,
+                 training: TrainingSpec) -> None:
         self.networks = networks
         self.data = data
-        self.task = task
-        self.loss = loss
+        self.task = training.task
+        self.loss = training.loss.name
         source = data.val_x if data.has_val else data.train_x
         self.real = source[:PROBE_SIZE]
         device = self.real.device
         self.noise: torch.Tensor | None = None
-        if task == "gan":
+        if self.task == "gan":
             seeded = torch.Generator(device="cpu").manual_seed(1234)
             self.noise = torch.randn(PROBE_SIZE, data.latent_size, generator=seeded).to(device)
 

@@ -135,8 +135,7 @@ class Trainer:
         self.ctx = StepContext(self.optimizers, self.plan.device, self.plan.amp_dtype, scaler,
                                {n: s.grad_clip for n, s in self.training.networks.items()},
                                check_finite=self.plan.device.type == "cpu")
-        self.probe = ProbeRecorder(self.networks, self.data, self.training.task,
-                                   self.training.loss.name)
+        self.probe = ProbeRecorder(self.networks, self.data, self.training)
         self.probe_budget = Budget(PROBE_SHARE)
         self.step_throttle = Throttle(self.options.step_interval)
 
@@ -182,7 +181,7 @@ class Trainer:
             if out_dir is not None and self.main_rank:
                 ckpt.append_log(out_dir, record)
                 if pacer.due(final=epoch + 1 == self.training.epochs):
-                    pacer.save(out_dir / "checkpoint.pt", self, state)
+                    pacer.save(lambda: ckpt.save(out_dir / "checkpoint.pt", self, state))
                     self.emit({"type": "checkpoint", "epoch": epoch + 1,
                                "path": str(out_dir / "checkpoint.pt")})
             if state.should_stop_early(self.training.early_stopping):

@@ -20,7 +20,11 @@ class StaleNodes(ChunkedWork):
     """Node ids waiting for ``refresh``; ``now`` refreshes some or all of them."""
 
     def __init__(self, refresh: Callable[[str], None]) -> None:
-        super().__init__(lambda ids: [refresh(node_id) for node_id in ids], CHUNK)
+        def refresh_all(ids: list[str]) -> None:
+            for node_id in ids:
+                refresh(node_id)
+
+        super().__init__(refresh_all, CHUNK)
 
     def add(self, ids: Iterable[str]) -> None:
         self.later(ids)

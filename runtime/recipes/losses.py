@@ -54,6 +54,11 @@ def as_targets(out: torch.Tensor, loss: str) -> torch.Tensor:
     return torch.sigmoid(out) if loss == "bce_logits" else out
 
 
+def class_probabilities(out: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last dimension; a single output is a logit (sigmoid)."""
+    return torch.softmax(out, dim=-1) if out.shape[-1] > 1 else torch.sigmoid(out)
+
+
 def predicted_classes(out: torch.Tensor, loss: str) -> torch.Tensor:
     if loss == "bce_logits":
         return (out.reshape(out.shape[0], -1)[:, 0] > 0).long()
