@@ -70,13 +70,15 @@ def _train(args: argparse.Namespace) -> int:
         options.device = dist.device
     main_rank = options.rank == 0
     progress = Progress(quiet=args.json or not main_rank)
+    finished = False
     try:
         result = Trainer(doc, options, sink=progress if main_rank else None).run()
+        finished = True
     except _user_errors() as exc:
         raise CliError(str(exc)) from None
     finally:
         if dist is not None:
-            distributed.shutdown()
+            distributed.shutdown(clean=finished)
     if main_rank:
         final = {"status": result.status, "epochs": result.epochs_done, "out": str(out),
                  **{k: v for k, v in result.metrics.items() if isinstance(v, int | float)}}

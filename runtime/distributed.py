@@ -70,6 +70,13 @@ def shards_disjoint(indices: torch.Tensor, total: int) -> bool:
     return len(unique) == total and 0 <= padding < dist.get_world_size()
 
 
-def shutdown() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+def shutdown(clean: bool = True) -> None:
+    """Leave the process group. After a clean run every rank first waits for the others:
+    a rank that tears down its connections while a peer is still writing files or
+    finishing its last collective can make gloo abort that peer ("connection closed
+    by peer"). After a failure the peers may never arrive, so nobody waits."""
+    if not dist.is_initialized():
+        return
+    if clean:
+        dist.barrier()
+    dist.destroy_process_group()
