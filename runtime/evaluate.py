@@ -117,7 +117,7 @@ def _examples(out: torch.Tensor, y: torch.Tensor | None,
     probs = class_probabilities(out)
     shown = []
     for i in range(min(SHOWN_PREDICTIONS, len(out))):
-        k = int(probs[i].argmax()) if out.shape[1] > 1 else int(probs[i, 0] > 0.5)
+        k = int(probs[i].argmax())
         label = names[k] if names and k < len(names) else str(k)
         truth = int(y[i]) if y is not None else None
         shown.append({"index": i, "predicted": label, "confidence": float(probs[i].max()),

@@ -55,8 +55,12 @@ def as_targets(out: torch.Tensor, loss: str) -> torch.Tensor:
 
 
 def class_probabilities(out: torch.Tensor) -> torch.Tensor:
-    """Softmax over the last dimension; a single output is a logit (sigmoid)."""
-    return torch.softmax(out, dim=-1) if out.shape[-1] > 1 else torch.sigmoid(out)
+    """One probability per class along the last dimension: a softmax, or for a single
+    output (a binary logit) the pair P(class 0), P(class 1)."""
+    if out.shape[-1] > 1:
+        return torch.softmax(out, dim=-1)
+    positive = torch.sigmoid(out)
+    return torch.cat([1 - positive, positive], dim=-1)
 
 
 def predicted_classes(out: torch.Tensor, loss: str) -> torch.Tensor:

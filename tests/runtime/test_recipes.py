@@ -76,6 +76,25 @@ def test_classification_losses(loss: str, outputs: int, last: str | None) -> Non
     assert metrics["test_accuracy"] > 0.6
 
 
+def test_single_logit_classifier_reports_both_classes(tmp_path: Path) -> None:
+    # one output read as P(class 1): a confident class-0 prediction must read as such
+    doc = _classifier("bce_logits", 1, None)
+    _run(doc, epochs=4, max_steps_per_epoch=None, out_dir=tmp_path)
+    report = evaluate_document(doc, tmp_path / "model.safetensors")
+    shown = report["examples"]
+    assert {e["predicted"] for e in shown} == {"0", "1"}
+    assert all(0.5 <= e["confidence"] <= 1 for e in shown)
+    points = tmp_path / "points.npy"
+    np.save(points, np.array([[-1.0, 0.5], [2.0, -0.5]], dtype=np.float32))
+    for row in predict(doc, tmp_path / "model.safetensors", points):
+        classes = {c["class"]: c["probability"] for c in row["classes"]}
+        assert set(classes) == {"0", "1"}
+        assert sum(classes.values()) == pytest.approx(1.0)
+    top = [row["classes"][0]["class"] for row in predict(doc, tmp_path / "model.safetensors",
+                                                          points)]
+    assert top == ["0", "1"]  # the two moons' far ends
+
+
 @pytest.mark.parametrize("loss", ["mse", "l1", "huber"])
 def test_regression_on_sine_forecasting(loss: str) -> None:
     doc = Document.new()
