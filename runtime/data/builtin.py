@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -33,15 +32,19 @@ def load_digits() -> Dataset:
     )
 
 
-@functools.cache
-def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's digits, read from the CSV it ships: importing scikit-learn (and
+def _sklearn_file(name: str, what: str) -> Path:
+    """A data file that scikit-learn ships. Read directly: importing scikit-learn (and
     with it SciPy) would cost seconds at every start of a run."""
     spec = importlib.util.find_spec("sklearn")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError("the digits data set needs scikit-learn: pip install scikit-learn")
-    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
-    table = np.loadtxt(path, delimiter=",", dtype=np.float64)
+        raise DataError(f"the {what} data set needs scikit-learn: pip install scikit-learn")
+    return Path(spec.submodule_search_locations[0]) / "datasets" / "data" / name
+
+
+@functools.cache
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    table = np.loadtxt(_sklearn_file("digits.csv.gz", "digits"), delimiter=",",
+                       dtype=np.float64)
     images = table[:, :-1].reshape(-1, 8, 8)
     labels = table[:, -1].astype(np.int64)
     images.setflags(write=False)
@@ -81,36 +84,51 @@ def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
     return pixels, labels
 
 
-def _tabular(name: str, bunch: Any, what: str) -> Dataset:
-    features = tuple(str(f) for f in bunch.feature_names)
-    classes = tuple(str(c) for c in bunch.target_names)
+def _tabular(name: str, what: str, file: str, features: tuple[str, ...]) -> Dataset:
+    """One of scikit-learn's small tables: a header line "samples,features,class names…",
+    then one row per sample with the class index last."""
+    path = _sklearn_file(file, what)
+    with path.open(encoding="utf-8") as stream:
+        header = stream.readline().strip().split(",")
+        table = np.loadtxt(stream, delimiter=",", dtype=np.float64, ndmin=2)
+    samples, width, classes = int(header[0]), int(header[1]), tuple(header[2:])
+    if table.shape != (samples, width + 1) or width != len(features):
+        raise DataError(f"scikit-learn's {file} holds {table.shape[0]}×{table.shape[1]} "
+                        f"values, not the {samples}×{width + 1} its header promises")
     return Dataset(
-        name=name, x=bunch.data, y=bunch.target, target_kind="class", class_names=classes,
-        description=f"scikit-learn {what}: {len(bunch.data)} samples, {len(features)} "
-                    f"features, {len(classes)} classes",
+        name=name, x=table[:, :-1], y=table[:, -1].astype(np.int64), target_kind="class",
+        class_names=classes,
+        description=f"scikit-learn {what}: {samples} samples, {width} features, "
+                    f"{len(classes)} classes",
         metadata={"feature_names": list(features)},
     )
+
+
+_IRIS_FEATURES = ("sepal length (cm)", "sepal width (cm)", "petal length (cm)",
+                  "petal width (cm)")
+_WINE_FEATURES = ("alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium",
+                  "total_phenols", "flavanoids", "nonflavanoid_phenols", "proanthocyanins",
+                  "color_intensity", "hue", "od280/od315_of_diluted_wines", "proline")
+_CELL_MEASURES = ("radius", "texture", "perimeter", "area", "smoothness", "compactness",
+                  "concavity", "concave points", "symmetry", "fractal dimension")
+_CANCER_FEATURES = (tuple(f"mean {m}" for m in _CELL_MEASURES)
+                    + tuple(f"{m} error" for m in _CELL_MEASURES)
+                    + tuple(f"worst {m}" for m in _CELL_MEASURES))
 
 
 @register("iris", title="Iris", category="built-in",
           description="150 flowers, 4 measurements, 3 species (scikit-learn).")
 def load_iris() -> Dataset:
-    from sklearn.datasets import load_iris as sk_iris
-
-    return _tabular("iris", sk_iris(), "iris")
+    return _tabular("iris", "iris", "iris.csv", _IRIS_FEATURES)
 
 
 @register("wine", title="Wine", category="built-in",
           description="178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).")
 def load_wine() -> Dataset:
-    from sklearn.datasets import load_wine as sk_wine
-
-    return _tabular("wine", sk_wine(), "wine")
+    return _tabular("wine", "wine", "wine_data.csv", _WINE_FEATURES)
 
 
 @register("breast_cancer", title="Breast cancer", category="built-in",
           description="569 tumours, 30 features, malignant or benign (scikit-learn).")
 def load_breast_cancer() -> Dataset:
-    from sklearn.datasets import load_breast_cancer as sk_cancer
-
-    return _tabular("breast_cancer", sk_cancer(), "breast cancer")
+    return _tabular("breast_cancer", "breast cancer", "breast_cancer.csv", _CANCER_FEATURES)

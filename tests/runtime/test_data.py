@@ -152,17 +152,24 @@ def test_registry_documents_every_option() -> None:
     assert [o.name for o in get_dataset_info("csv").options][:3] == ["path", "features", "target"]
 
 
-def test_digits_read_without_importing_scikit_learn_equal_its_own_loader() -> None:
+def test_scikit_learn_sets_read_without_importing_it_equal_its_own_loaders() -> None:
     import subprocess
     import sys
 
-    from sklearn.datasets import load_digits as sk_digits
+    from sklearn import datasets
 
     ours = load_dataset("digits")
-    theirs = sk_digits()
+    theirs = datasets.load_digits()
     assert np.array_equal(ours.x[:, 0], theirs.images)
     assert np.array_equal(ours.y, theirs.target)
-    code = ("import sys; from runtime.data import load_dataset; load_dataset('digits'); "
+    for name in ("iris", "wine", "breast_cancer"):
+        ours, theirs = load_dataset(name), getattr(datasets, f"load_{name}")()
+        assert np.array_equal(ours.x, theirs.data.astype(ours.x.dtype))
+        assert np.array_equal(ours.y, theirs.target)
+        assert ours.metadata["feature_names"] == list(theirs.feature_names)
+        assert ours.class_names == tuple(theirs.target_names)
+    code = ("import sys; from runtime.data import load_dataset; "
+            "[load_dataset(n) for n in ('digits', 'iris', 'wine', 'breast_cancer')]; "
             "print('sklearn' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[2], timeout=120, check=True)
