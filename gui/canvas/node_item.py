@@ -69,6 +69,7 @@ class _Fonts:
     title: QFont
     body: QFont
     small: QFont
+    tight: QFont  # for a layer type that the small font cannot fit into a node
 
     @classmethod
     def make(cls) -> _Fonts:
@@ -78,12 +79,31 @@ class _Fonts:
         body.setPointSizeF(max(7.0, body.pointSizeF() - 0.5))
         small = QFont(body)
         small.setPointSizeF(body.pointSizeF() - 0.5)
-        return cls(title, body, small)
+        tight = QFont(small)
+        tight.setPointSizeF(small.pointSizeF() * 0.85)
+        return cls(title, body, small, tight)
 
 
 @lru_cache(maxsize=1)
 def _fonts() -> _Fonts:
     return _Fonts.make()
+
+
+def _title_width(title: str, type_text: str) -> float:
+    """Room for the title in the header; with a type beside it, at most 62% of it."""
+    room = WIDTH - 20
+    return min(QFontMetricsF(_fonts().title).horizontalAdvance(title),
+               room * 0.62 if type_text else room)
+
+
+def _type_fits_header(title: str, type_text: str) -> bool:
+    """Whether the type fits, whole, beside the title; if not it moves to the body's first
+    line, where it has the node's width ("TransformerEncoderLayer" is never cut short)."""
+    if not type_text:
+        return True
+    room = WIDTH - 20
+    full = QFontMetricsF(_fonts().small).horizontalAdvance(type_text)
+    return full <= room - _title_width(title, type_text) - 8
 
 
 @dataclass(frozen=True)
@@ -127,6 +147,7 @@ class NodeItem(QGraphicsItem):
         self.output: PortItem | None = None
         self._height = HEADER + 2 * PAD + LINE
         self._port_labels = False
+        self._type_in_body = False  # the type fits no longer beside the title
         self._text_top = HEADER + PAD
         self._texts: list[_Text] | None = None  # laid out at the next paint
         self._header_count = 0  # of _texts, the title and type
@@ -143,7 +164,8 @@ class NodeItem(QGraphicsItem):
     def refresh(self, node: Node, connected: list[str], shape: NodeShape) -> None:
         """Re-read everything shown from the node, its connected ports and its shape."""
         self.title = node.label
-        lines = []
+        type_in_body = not _type_fits_header(node.label, self._type_text(node.label))
+        lines = [self.spec.display_name] if type_in_body else []
         for name in self.spec.key_params[:MAX_KEY_PARAMS]:
             lines.append(f"{name}  {format_value(node.params[name])}")
         if self.spec.role == "output" and shape.out is not None:
@@ -159,6 +181,7 @@ class NodeItem(QGraphicsItem):
             return  # most shape changes only change the wires' labels
         self._shown = shown
         self.title = node.label
+        self._type_in_body = type_in_body
         self.lines = lines
         self._set_ports(keys, set(connected))
         self._relayout()
@@ -233,23 +256,21 @@ class NodeItem(QGraphicsItem):
         self._texts = None
         self.update()
 
-    def _header_texts(self) -> list[_Text]:
-        fonts = _fonts()
-        bold, small = QFontMetricsF(fonts.title), QFontMetricsF(fonts.small)
+    def _type_text(self, title: str) -> str:
+        """The layer type shown beside the title, unless the title already says it."""
         shown = self.spec.display_name
-        type_text = shown if shown.lower() != self.title.lower() else ""
-        room = WIDTH - 20
-        title_w = min(bold.horizontalAdvance(self.title), room * 0.62 if type_text else room)
-        full = small.horizontalAdvance(type_text)
-        type_w = min(full, room - title_w - 8)
+        return shown if shown.lower() != title.lower() else ""
+
+    def _header_texts(self) -> list[_Text]:
+        bold = QFontMetricsF(_fonts().title)
+        type_text = "" if self._type_in_body else self._type_text(self.title)
+        title_w, room = _title_width(self.title, type_text), WIDTH - 20
         texts = []
         centre = Qt.AlignmentFlag.AlignVCenter
-        if type_text and type_w >= min(full, 28.0):
-            text = small.elidedText(type_text, Qt.TextElideMode.ElideRight, type_w + 1)
-            texts.append(_Text(QRectF(WIDTH - 10 - type_w - 1, 0, type_w + 2, HEADER), text,
+        if type_text:
+            type_w = room - title_w - 8
+            texts.append(_Text(QRectF(WIDTH - 10 - type_w - 1, 0, type_w + 2, HEADER), type_text,
                                "small", "header", centre | Qt.AlignmentFlag.AlignRight))
-        else:
-            title_w = room
         title = bold.elidedText(self.title, Qt.TextElideMode.ElideRight, title_w + 1)
         texts.append(_Text(QRectF(10, 0, title_w + 2, HEADER), title, "title", "header",
                            centre))
@@ -265,11 +286,22 @@ class NodeItem(QGraphicsItem):
                                    "small", "muted", centre))
         metrics = QFontMetricsF(fonts.body)
         for i, line in enumerate(self.lines):
+            rect = QRectF(TEXT_X, self._text_top + i * LINE, WIDTH - TEXT_X - 10, LINE)
+            if i == 0 and self._type_in_body:
+                font = "small" if QFontMetricsF(fonts.small).horizontalAdvance(line) <= \
+                    rect.width() else "tight"
+                text = QFontMetricsF(getattr(fonts, font)).elidedText(
+                    line, Qt.TextElideMode.ElideRight, rect.width())
+                texts.append(_Text(rect, text, font, "muted", centre))
+                continue
             role = "muted" if line.endswith(("params", "(frozen)")) else "text"
             text = metrics.elidedText(line, Qt.TextElideMode.ElideRight, WIDTH - TEXT_X - 12)
-            rect = QRectF(TEXT_X, self._text_top + i * LINE, WIDTH - TEXT_X - 10, LINE)
             texts.append(_Text(rect, text, "body", role, centre))
         return texts
+
+    def shown_texts(self) -> list[str]:
+        """The texts painted at full zoom, header first, as laid out (elided or not)."""
+        return [t.text for t in self._header_texts() + self._body_texts()]
 
     # -- painting --------------------------------------------------------------
     def boundingRect(self) -> QRectF:

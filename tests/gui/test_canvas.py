@@ -239,3 +239,22 @@ def test_a_lone_new_layer_is_marked_as_validation_says_and_told_once(window, qtb
     assert item.status == severity
     text = window.inspector.problem.text()
     assert text.count("\n") == 0 and "not connected" in text  # one message, not two
+
+
+def test_a_long_layer_type_moves_below_the_title_whole(window, gestures):
+    from graph.commands import Rename
+
+    view, session = window.current_view(), window.session
+    enc = view.add_layer("TransformerEncoderLayer", QPointF(200, 500))
+    session.push(Rename("main", enc, "encoder 1"))
+    item = view.graph_scene.nodes[enc]
+    short = view.graph_scene.nodes[gestures.node_id(window, "conv")]
+    header_only = item.height
+    texts = item.shown_texts()
+    assert texts[0] == "encoder 1" and texts[1] == "TransformerEncoderLayer"
+    assert not any("…" in t for t in texts)
+    assert short.shown_texts()[:2] == ["Conv2d", "conv"]  # short types stay in the header
+    session.push(Rename("main", enc, "TransformerEncoderLayer"))
+    title, *body = item.shown_texts()
+    assert title.startswith("Transformer") and not any("Transformer" in t for t in body)
+    assert item.height < header_only
