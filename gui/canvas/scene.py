@@ -86,6 +86,7 @@ class GraphScene(QGraphicsScene):
             signal.disconnect(handler)
         self._handlers.clear()
         self.stale.clear()
+        self.contents.clear()  # its queue holds items about to be deleted
         self.session.shapes_changed.disconnect(self._shapes_changed)
         self.session.diagnostics_changed.disconnect(self.refresh_status)
         self.selectionChanged.disconnect(self._selection_changed)

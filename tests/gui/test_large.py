@@ -73,6 +73,16 @@ def test_zooming_out_switches_to_the_overview_and_back(big, qtbot):
     assert all(edge.badge.isVisible() for edge in edges)
 
 
+def test_a_scene_thrown_away_mid_switch_leaves_no_work_behind(big, qtbot):
+    window, view, scene = big
+    view.zoom_by(OVERVIEW_ZOOM * 0.9 / view.zoom)
+    view.zoom_by(1.0 / view.zoom)  # back in: the far items wait their turn
+    assert scene.contents.pending
+    window.set_session(Session(chain_document(4)))
+    assert not scene.contents.pending and not scene.stale.pending
+    qtbot.wait(50)  # nothing queued runs on the deleted items
+
+
 def _pixel(view, scene_pos: QPointF) -> QColor:
     image = view.viewport().grab().toImage()
     return image.pixelColor(view.mapFromScene(scene_pos))
