@@ -121,8 +121,8 @@ def _infer_layer(
                 out = module(*[meta_input(t) for t in ins])
                 if not isinstance(out, torch.Tensor) or out.shape[0] != _PROBE_BATCH:
                     return NodeShape(None, "does not keep the batch dimension")
-                dtype = "long" if out.dtype == torch.long else "float"
-                out_spec = TensorSpec(tuple(out.shape[1:]), dtype)
+                out_spec = TensorSpec(tuple(out.shape[1:]),
+                                      "long" if out.dtype == torch.long else "float")
     except Exception as exc:  # torch's own refusal, translated below
         return NodeShape(None, f"cannot process {_shapes_text(ins)}: {torch_message(exc)}")
     total = sum(p.numel() for p in module.parameters())

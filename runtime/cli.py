@@ -18,7 +18,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
     from graph.document import Document
@@ -28,7 +28,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # the graph does not validate, or the command could not finish
 EXIT_UNREADABLE = 2  # the file cannot be read, or the command line is wrong
 
-SubParsers = argparse._SubParsersAction  # the object ``add_subparsers`` returns
+# the object ``add_subparsers`` returns
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class CliError(Exception):

@@ -227,9 +227,10 @@ def _export(args: argparse.Namespace) -> int:
     from runtime.export import ExportError, export_model
 
     doc = load_document(args.file)
+    refusals: tuple[type[Exception], ...] = (ExportError, *_user_errors())
     try:
         report = export_model(doc, args.weights, args.format, args.output, args.network)
-    except (ExportError, *_user_errors()) as exc:
+    except refusals as exc:
         raise CliError(str(exc)) from None
     print(report.describe() if hasattr(report, "describe") else f"wrote {args.output}")
     return EXIT_OK if report else EXIT_FAILED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -56,7 +57,7 @@ class ProbeRecorder:
             was_training = module.training
             module.eval()
             x = self.inputs(name)
-            outs = capture_outputs(module, _ids(module), lambda m=module, x=x: m(x))
+            outs = capture_outputs(module, _ids(module), functools.partial(module, x))
             module.train(was_training)
             nodes = {node_id: summarize(t, FEATURE_MAPS) for node_id, t in outs.items()}
             for input_id in getattr(module, "input_ids", ())[:1]:
@@ -97,7 +98,7 @@ def first_nonfinite_node(networks: dict[str, nn.Module], x: torch.Tensor,
         if not torch.isfinite(inputs).all():
             return None
         ids = _ids(module)
-        outs = capture_outputs(module, ids, lambda m=module, i=inputs: m(i))
+        outs = capture_outputs(module, ids, functools.partial(module, inputs))
         titles = {node_id: _titles(module).get(attr, node_id) for attr, node_id in ids.items()}
         for node_id, out in outs.items():  # hooks fire in execution order
             if out.is_floating_point() and not torch.isfinite(out).all():

@@ -121,7 +121,7 @@ CATALOG.register(LayerSpec(
 
 
 def _transformer_params(causal: bool | None) -> tuple[ParamSpec, ...]:
-    params = (
+    params: tuple[ParamSpec, ...] = (
         positive("nhead", 4, "Attention heads; must divide the width.", maximum=256),
         positive("dim_feedforward", 128, "Width of the feed-forward block.", maximum=1 << 16),
         fraction("dropout", 0.1, "Dropout inside the layer."),

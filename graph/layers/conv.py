@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from graph.catalog import CATALOG, CheckFn, LayerSpec, ModuleCall, Params, ParamSpec, TensorSpec
@@ -146,7 +147,7 @@ def _pool_params() -> tuple[ParamSpec, ...]:
     )
 
 
-def _pool(kind: str, p: Params) -> ModuleCall:
+def _pool(kind: str, p: Params, ins: list[TensorSpec]) -> ModuleCall:
     return nn_call(kind, kernel_size=p["kernel_size"], stride=p["stride"] or p["kernel_size"],
                    padding=p["padding"])
 
@@ -162,7 +163,7 @@ for _kind, _rank_check, _what in (
         description=f"Keeps the {_op} value of each window, shrinking the {_what}.",
         doc="With kernel 2 and stride 2 it halves each spatial size.",
         params=_pool_params(),
-        build=lambda p, ins, kind=_kind: _pool(kind, p),
+        build=functools.partial(_pool, _kind),
         check=all_checks(needs_float, _rank_check, _kernel_fits("padding")),
         shape=_pool_shape,
         key_params=("kernel_size",),

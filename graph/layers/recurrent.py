@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from graph.catalog import CATALOG, LayerSpec, Params, ParamSpec, TensorSpec
+import functools
+
+from graph.catalog import CATALOG, LayerSpec, ModuleCall, Params, ParamSpec, TensorSpec
 from graph.layers._helpers import (
     all_checks,
     flag,
@@ -28,6 +30,14 @@ _DESCRIPTIONS = {
              "A cell state with input, forget and output gates carries information far."),
 }
 
+def _recurrent(kind: str, p: Params, ins: list[TensorSpec]) -> ModuleCall:
+    return own_call(
+        "Recurrent", kind=kind.lower(), input_size=ins[0].shape[-1],
+        hidden_size=p["hidden_size"], num_layers=p["num_layers"],
+        bidirectional=p["bidirectional"], dropout=p["dropout"], output=p["output"],
+    )
+
+
 def _recurrent_shape(p: Params, ins: list[TensorSpec]) -> tuple[int, ...]:
     width = p["hidden_size"] * (2 if p["bidirectional"] else 1)
     return (ins[0].shape[0], width) if p["output"] == "sequence" else (width,)
@@ -46,11 +56,7 @@ for _kind, (_description, _doc) in _DESCRIPTIONS.items():
             ParamSpec("output", "choice", "last", "The final state, or every time step.",
                       choices=("last", "sequence")),
         ),
-        build=lambda p, ins, kind=_kind: own_call(
-            "Recurrent", kind=kind.lower(), input_size=ins[0].shape[-1],
-            hidden_size=p["hidden_size"], num_layers=p["num_layers"],
-            bidirectional=p["bidirectional"], dropout=p["dropout"], output=p["output"],
-        ),
+        build=functools.partial(_recurrent, _kind),
         check=all_checks(needs_float, _SEQUENCES),
         shape=_recurrent_shape,
         has_weights=True, key_params=("hidden_size", "output"),

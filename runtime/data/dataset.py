@@ -66,7 +66,8 @@ def layout_of(sample_shape: tuple[int, ...], dtype: np.dtype | str) -> Layout:
     """``tokens`` for integer ids, else by rank: features, ``T×F``, ``C×H×W``."""
     if np.issubdtype(np.dtype(dtype), np.integer):
         return "tokens"
-    return {1: "tabular", 2: "sequence", 3: "image"}.get(len(sample_shape), "other")
+    by_rank: dict[int, Layout] = {1: "tabular", 2: "sequence", 3: "image"}
+    return by_rank.get(len(sample_shape), "other")
 
 
 def encode_classes(values: np.ndarray, keep_ids: bool = False

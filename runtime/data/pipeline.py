@@ -49,7 +49,8 @@ class PreparedData:
     def split(self, name: str) -> Split:
         if name not in SPLITS:
             raise DataError(f"unknown split {name!r}; splits: {', '.join(SPLITS)}")
-        return getattr(self, name)  # type: ignore[no-any-return]
+        split: Split = getattr(self, name)
+        return split
 
     @property
     def sample_shape(self) -> tuple[int, ...]:

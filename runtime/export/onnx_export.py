@@ -60,7 +60,9 @@ def _export_torchscript(module: nn.Module, signature: Signature) -> onnx.ModelPr
     buffer = io.BytesIO()
     with quiet():
         torch.onnx.export(
-            module, signature.sample(TRACE_BATCH), buffer, dynamo=False,
+            # torch's annotation names only paths; this exporter writes to file objects too
+            module, signature.sample(TRACE_BATCH), buffer,  # type: ignore[arg-type]
+            dynamo=False,
             input_names=signature.input_names, output_names=[signature.output.name],
             dynamic_axes={name: {0: BATCH_AXIS} for name in names},
         )

@@ -7,20 +7,25 @@ from torch import nn
 
 from graph.training import TrainingSpec
 from runtime.recipes.base import Recipe, StepContext, batches
-from runtime.recipes.losses import as_targets, class_loss, predicted_classes, value_loss
+from runtime.recipes.losses import (
+    LossFn,
+    as_targets,
+    class_loss,
+    predicted_classes,
+    value_loss,
+)
 
 
 class _SingleNetwork(Recipe):
-    def __init__(self, networks: dict[str, nn.Module], training: TrainingSpec) -> None:
+    def __init__(self, networks: dict[str, nn.Module], training: TrainingSpec,
+                 loss: LossFn) -> None:
         super().__init__(networks, training)
         (self.name, self.model), = networks.items()
+        self.loss = loss
 
     def target(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         assert y is not None, "this task needs targets"
         return y
-
-    def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor | None,
                    ctx: StepContext) -> dict[str, torch.Tensor]:
@@ -49,8 +54,7 @@ class ClassificationRecipe(_SingleNetwork):
     task = "classification"
 
     def __init__(self, networks: dict[str, nn.Module], training: TrainingSpec) -> None:
-        super().__init__(networks, training)
-        self.loss = class_loss(training.loss)  # type: ignore[method-assign]
+        super().__init__(networks, training, class_loss(training.loss))
 
     def metrics(self, out: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         pred = predicted_classes(out, self.loss_spec.name)
@@ -65,8 +69,7 @@ class RegressionRecipe(_SingleNetwork):
     task = "regression"
 
     def __init__(self, networks: dict[str, nn.Module], training: TrainingSpec) -> None:
-        super().__init__(networks, training)
-        self.loss = value_loss(training.loss)  # type: ignore[method-assign]
+        super().__init__(networks, training, value_loss(training.loss))
 
     def metrics(self, out: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         target = target.reshape(out.shape).to(out.dtype)
@@ -83,8 +86,7 @@ class AutoencoderRecipe(_SingleNetwork):
     task = "autoencoder"
 
     def __init__(self, networks: dict[str, nn.Module], training: TrainingSpec) -> None:
-        super().__init__(networks, training)
-        self.loss = value_loss(training.loss)  # type: ignore[method-assign]
+        super().__init__(networks, training, value_loss(training.loss))
 
     def target(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         return x
