@@ -13,21 +13,16 @@ public API. Any problem on the way is a ``GraphFileError`` naming where it is, e
 Only structure and types refuse a file: a well-typed value out of its bounds loads,
 and validation reports it.
 
-``python -m graph.fileformat --write-schema`` regenerates ``graph/schema.json``;
-``python -m graph.fileformat FILE...`` checks files.
+``graph.schema`` derives ``schema.json`` from the models here.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
-import math
 import os
 import re
-import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,55 +31,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from graph import migrations
 from graph.catalog import LayerSpec, ParamSpec, ParamTypeError, catalog
 from graph.document import Document, EditError
+from graph.file_errors import GraphFileError, Location, location_of
+from graph.file_errors import show_value as _show
+from graph.strict_json import parse as _parse
 from graph.training import TrainingSpec
+
+__all__ = ["GraphFileError", "dumps", "load_graph", "loads", "location_of", "save_graph"]
 
 FORMAT = "layerloom"
 APP_VERSION = "0.1.0"  # kept equal to pyproject's version by a test
-SCHEMA_PATH = Path(__file__).with_name("schema.json")
-MAX_DEPTH = 64  # real files nest < 10 levels; this keeps later stages far from recursion limits
 MAX_BYTES = 256 << 20  # a graph is small; a bigger file is certainly something else
-
-Location = Sequence[str | int]
-
-
-class GraphFileError(ValueError):
-    """A graph file cannot be loaded. The message reads ``location: reason``.
-
-    ``location`` is the path of the offending value, e.g.
-    ``networks.main.edges[2].port`` ("" when the file as a whole is the problem),
-    ``reason`` the message without it, and ``file`` the path read, when known.
-    """
-
-    def __init__(self, reason: str, location: str = "", file: str | None = None) -> None:
-        self.reason = reason
-        self.location = location
-        self.file = file
-        super().__init__(f"{location}: {reason}" if location else reason)
-
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def location_of(parts: Location) -> str:
-    """A path as messages write it: ``networks.main.nodes[3].params.kernel_size``.
-
-    Keys that are not identifiers are quoted: ``networks["my net"].nodes[0]``.
-    """
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _IDENTIFIER.fullmatch(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{json.dumps(part, ensure_ascii=False)}]"
-    return out
-
-
-def _show(value: Any) -> str:
-    """A short JSON rendering of a value for a message."""
-    text = json.dumps(value, ensure_ascii=False, default=repr)
-    return text if len(text) <= 60 else text[:57] + "…"
 
 
 # -- the format, as pydantic models (also the source of schema.json) ------------------
@@ -233,74 +189,6 @@ def loads(text: str) -> Document:
     data = _migrate(data, version)
     model = _check(data)
     return _build(model)
-
-
-class _JSONProblem(ValueError):
-    """Raised by the parser hooks for JSON that Python would accept but we do not."""
-
-
-def _parse(text: str) -> Any:
-    """Plain JSON only: no NaN or Infinity, no repeated keys, no lone surrogates."""
-    if not isinstance(text, str):
-        raise GraphFileError(f"expected the file's text, got {type(text).__name__}")
-    try:
-        data = json.loads(
-            text, parse_constant=_no_constant, parse_float=_finite_float,
-            object_pairs_hook=_unique_keys,
-        )
-    except json.JSONDecodeError as exc:
-        raise GraphFileError(
-            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except _JSONProblem as exc:
-        raise GraphFileError(str(exc)) from None
-    except (ValueError, RecursionError) as exc:  # e.g. an integer past Python's digit limit
-        raise GraphFileError(f"not valid JSON: {exc}") from None
-    _check_plain(data, [])
-    return data
-
-
-def _no_constant(name: str) -> Any:
-    raise _JSONProblem(f"{name} is not a number JSON allows")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _JSONProblem(f"the number {text} is too large")
-    return value
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _JSONProblem(f"the key {_show(key)} appears twice in one object")
-        obj[key] = value
-    return obj
-
-
-def _check_plain(value: Any, at: list[str | int]) -> None:
-    """Refuse absurd nesting and strings that cannot be written back as UTF-8."""
-    if len(at) > MAX_DEPTH:
-        raise GraphFileError(f"nested more than {MAX_DEPTH} levels deep", location_of(at))
-    if isinstance(value, str):
-        _check_text(value, at)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_text(key, [*at, key])
-            _check_plain(item, [*at, key])
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_plain(item, [*at, i])
-
-
-def _check_text(text: str, at: list[str | int]) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        bad = f"\\u{ord(text[exc.start]):04x}"
-        raise GraphFileError(f"contains {bad}, half of a character", location_of(at)) from None
 
 
 def _check_header(data: Any) -> int:
@@ -479,80 +367,3 @@ def _add_edges(doc: Document, network: str, edges: list[LoomEdge], at: Location)
         except EditError as exc:  # a cycle, an input fed twice, a wire out of the Output
             raise GraphFileError(str(exc), location_of(here)) from None
 
-
-# -- the JSON Schema ------------------------------------------------------------------
-
-
-def json_schema() -> dict[str, Any]:
-    """A JSON Schema (2020-12) for ``.loom`` files, with each layer type's params.
-
-    Types only, no bounds: an out-of-range value still loads (validation reports
-    it). Derived from the models above and the catalog; ``schema.json`` ships it.
-    """
-    schema = LoomFile.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["properties"]["version"] = {"const": migrations.FORMAT_VERSION, "title": "Version"}
-    defs: dict[str, Any] = schema["$defs"]
-    branches = []
-    for spec in catalog():
-        name = f"{spec.id}Params"
-        if name in defs:
-            raise AssertionError(f"schema definition {name} is defined twice")
-        defs[name] = {
-            "title": f"{spec.display_name} parameters",
-            "type": "object",
-            "properties": {p.name: _param_schema(p) for p in spec.all_params},
-            "additionalProperties": False,
-        }
-        branches.append({
-            "properties": {
-                "type": {"enum": [spec.id, *spec.legacy_ids]},
-                "version": {"maximum": spec.version},
-                "params": {"$ref": f"#/$defs/{name}"},
-            },
-        })
-    # The "type" values are disjoint, so exactly one branch applies to a valid node.
-    defs["LoomNode"]["oneOf"] = branches
-    return schema
-
-
-def _param_schema(p: ParamSpec) -> dict[str, Any]:
-    kinds: dict[str, dict[str, Any]] = {
-        "int": {"type": "integer"},
-        "float": {"type": "number"},
-        "bool": {"type": "boolean"},
-        "choice": {"enum": list(p.choices)},
-        "ints": {"type": "array", "items": {"type": "integer"}},
-    }
-    return {**kinds[p.kind], "description": p.doc, "default": p.to_json(p.coerce(p.default))}
-
-
-def schema_text() -> str:
-    """``json_schema()`` as ``schema.json`` holds it."""
-    return json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``--write-schema`` regenerates schema.json; file arguments are checked."""
-    parser = argparse.ArgumentParser(prog="python -m graph.fileformat", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write-schema", action="store_true",
-                        help=f"regenerate {SCHEMA_PATH} from the code")
-    parser.add_argument("files", nargs="*", help=".loom files to check")
-    args = parser.parse_args(argv)
-    if args.write_schema:
-        SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
-    failed = False
-    for name in args.files:
-        try:
-            load_graph(name)
-        except GraphFileError as exc:
-            sys.stderr.write(f"{name}: {exc}\n")
-            failed = True
-        else:
-            sys.stdout.write(f"{name}: ok\n")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,17 +21,14 @@ from graph.catalog import CATALOG, catalog
 from graph.document import Document, EditError
 from graph.fileformat import (
     APP_VERSION,
-    SCHEMA_PATH,
     GraphFileError,
     dumps,
-    json_schema,
     load_graph,
     loads,
     location_of,
-    main,
     save_graph,
-    schema_text,
 )
+from graph.schema import SCHEMA_PATH, json_schema, main, schema_text
 from graph.training import TrainingSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -566,7 +563,7 @@ def test_a_position_that_is_not_a_number_never_enters_the_document() -> None:
 
 def test_the_shipped_schema_is_the_generated_one() -> None:
     assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), \
-        "run: python -m graph.fileformat --write-schema"
+        "run: python -m graph.schema --write-schema"
 
 
 def test_the_schema_describes_every_layer_types_params_without_bounds() -> None:
@@ -600,7 +597,7 @@ def test_the_command_line_checks_files_and_writes_the_schema(
     assert main([str(DATA / "format_v1.loom"), str(bad)]) == 1
     assert "bad.loom: format: not a Layerloom graph file" in capsys.readouterr().err
     schema = tmp_path / "schema.json"
-    monkeypatch.setattr("graph.fileformat.SCHEMA_PATH", schema)
+    monkeypatch.setattr("graph.schema.SCHEMA_PATH", schema)
     assert main(["--write-schema"]) == 0
     assert schema.read_text(encoding="utf-8") == schema_text()
 
