@@ -15,7 +15,8 @@ from graph.training import TrainingSpec
 
 
 class Command(Protocol):
-    text: str
+    @property
+    def text(self) -> str: ...  # the undo/redo menus' wording
 
     def apply(self, doc: Document) -> None: ...
 

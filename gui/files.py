@@ -40,7 +40,7 @@ class RecentFiles:
 
     def paths(self) -> list[str]:
         value = self.settings.value(self.KEY, [])
-        items = [value] if isinstance(value, str) else list(value or [])
+        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
         return [str(p) for p in items if p]
 
     def add(self, path: Path) -> None:

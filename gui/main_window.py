@@ -65,9 +65,9 @@ class MainWindow(QMainWindow):
         problems.raise_()
         self._default_docks: tuple[list[QDockWidget], list[QDockWidget]] | None = (
             [palette, inspector], [problems])
-        self.actions = WindowActions(self)
-        self.tabs.item_actions = self.actions.canvas_actions()
-        self.actions.theme_actions[self.theme].setChecked(True)
+        self.window_actions = WindowActions(self)
+        self.tabs.item_actions = self.window_actions.canvas_actions()
+        self.window_actions.theme_actions[self.theme].setChecked(True)
         self.problem_count = QLabel()
         self.statusBar().addPermanentWidget(self.problem_count)
         self.tabs.selection_changed.connect(self._selection_changed)
@@ -166,7 +166,7 @@ class MainWindow(QMainWindow):
             return
         star = "*" if session.dirty else ""
         self.setWindowTitle(f"{session.display_name}{star} — {APP_NAME}")
-        history, acts = session.history, self.actions
+        history, acts = session.history, self.window_actions
         acts.undo.setEnabled(history.can_undo)
         acts.redo.setEnabled(history.can_redo)
         acts.undo.setText(f"&Undo {history.undo_stack[-1].text}" if history.can_undo else "&Undo")
@@ -186,9 +186,10 @@ class MainWindow(QMainWindow):
         network = view.graph_scene.network_name if view else ""
         self.inspector.show_node(network, ids[0] if len(ids) == 1 else None)
         self.summary.show_network(network)
-        for action in (self.actions.cut, self.actions.copy, self.actions.duplicate):
+        acts = self.window_actions
+        for action in (acts.cut, acts.copy, acts.duplicate):
             action.setEnabled(bool(ids))
-        self.actions.delete.setEnabled(bool(ids or edges))
+        acts.delete.setEnabled(bool(ids or edges))
 
     # -- edit and view commands -----------------------------------------------------
     def undo(self) -> None:
@@ -242,7 +243,7 @@ class MainWindow(QMainWindow):
     def set_theme(self, name: str) -> None:
         self.theme = name
         self.tabs.set_colors(apply_theme(_app(), name))
-        self.actions.theme_actions[name].setChecked(True)
+        self.window_actions.theme_actions[name].setChecked(True)
         self.settings.setValue("theme", name)
 
     # -- window ------------------------------------------------------------------

@@ -8,6 +8,7 @@ thousands of items (and a view about to paint takes what it needs first).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
@@ -15,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer
 class ChunkedWork(QObject):
     """Keys waiting for ``work``; ``now`` does some or all of them at once."""
 
-    def __init__(self, work: Callable[[list], None], chunk: int) -> None:
+    def __init__(self, work: Callable[[list[Any]], None], chunk: int) -> None:
         super().__init__()
         self._work = work
         self._chunk = chunk

@@ -218,7 +218,7 @@ class NodeItem(QGraphicsItem):
         if list(self.inputs) != keys:
             for key in [k for k in self.inputs if k not in keys]:
                 port = self.inputs.pop(key)
-                port.setParentItem(None)
+                port.setParentItem(None)  # type: ignore[arg-type]  # the stub omits None
                 if port.scene() is not None:
                     port.scene().removeItem(port)
             for key in keys:

@@ -62,7 +62,10 @@ class QuickAddPopup(QFrame):
             item.setHidden(hidden)
             if not hidden and first is None:
                 first = item
-        self.list.setCurrentItem(first)
+        if first is None:
+            self.list.setCurrentRow(-1)
+        else:
+            self.list.setCurrentItem(first)
 
     def _accept(self, item: QListWidgetItem | None = None) -> None:
         item = item if isinstance(item, QListWidgetItem) else self.list.currentItem()

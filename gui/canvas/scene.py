@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene
 
@@ -346,8 +346,9 @@ class GraphScene(QGraphicsScene):
             self._picture_changed()
 
     # -- background grid -------------------------------------------------------
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        draw_grid(painter, rect, self.colors)
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        area = QRectF(rect)  # Qt passes a QRectF; the signature also admits a QRect
+        draw_grid(painter, area, self.colors)
         if self.overview_on:
-            self.overview.paint(painter, rect, self.colors, self.nodes.values(),
+            self.overview.paint(painter, area, self.colors, self.nodes.values(),
                                 self.edges.values())

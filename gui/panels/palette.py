@@ -41,12 +41,12 @@ class PaletteTree(QTreeWidget):
         type_id = next((i.data(0, TYPE_ROLE) for i in items if i.data(0, TYPE_ROLE)), "")
         return mime.layer_mime(type_id)
 
+    def categories(self) -> list[QTreeWidgetItem]:
+        items = (self.topLevelItem(i) for i in range(self.topLevelItemCount()))
+        return [item for item in items if item is not None]
+
     def type_items(self) -> list[QTreeWidgetItem]:
-        found = []
-        for i in range(self.topLevelItemCount()):
-            parent = self.topLevelItem(i)
-            found += [parent.child(j) for j in range(parent.childCount())]
-        return found
+        return [child for parent in self.categories() for child in _children(parent)]
 
     def item_for(self, type_id: str) -> QTreeWidgetItem | None:
         return next((i for i in self.type_items() if i.data(0, TYPE_ROLE) == type_id), None)
@@ -71,11 +71,9 @@ class PalettePanel(QWidget):
         self.tree.itemDoubleClicked.connect(self._double_clicked)
 
     def filter(self, text: str) -> None:
-        for i in range(self.tree.topLevelItemCount()):
-            parent = self.tree.topLevelItem(i)
+        for parent in self.tree.categories():
             shown = 0
-            for j in range(parent.childCount()):
-                child = parent.child(j)
+            for child in _children(parent):
                 spec = catalog().get(child.data(0, TYPE_ROLE))
                 hide = not matches(text, spec.id, spec.display_name, spec.category,
                                    spec.description)
@@ -88,3 +86,8 @@ class PalettePanel(QWidget):
         type_id = item.data(0, TYPE_ROLE)
         if type_id:
             self.add_requested.emit(type_id)
+
+
+def _children(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    children = (item.child(j) for j in range(item.childCount()))
+    return [child for child in children if child is not None]

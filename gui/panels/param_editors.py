@@ -41,9 +41,11 @@ def _refused(editor: IntEditor | FloatEditor, value: float) -> bool:
     """Refuse a typed value outside the spin box's bounds, saying why."""
     if editor.minimum() <= value <= editor.maximum():
         return False
+    low, high = editor.minimum(), editor.maximum()
     problem = editor.spec.problem(value) or (
-        f"must be between {editor.textFromValue(editor.minimum())} and "
-        f"{editor.textFromValue(editor.maximum())}")
+        # each editor writes its own kind of number
+        f"must be between {editor.textFromValue(low)} and "  # type: ignore[arg-type]
+        f"{editor.textFromValue(high)}")  # type: ignore[arg-type]
     editor.invalid.emit(f"'{editor.spec.name}' {problem}")
     return True
 
@@ -62,7 +64,8 @@ class IntEditor(QSpinBox):
         self.setAccelerated(True)
         self.valueChanged.connect(self.committed.emit)
 
-    def validate(self, text: str, pos: int) -> QValidator.State:
+    # PySide6 takes a bare State; its stub asks for (State, text, pos)
+    def validate(self, text: str, pos: int) -> QValidator.State:  # type: ignore[override]
         if re.fullmatch(r"[-+]?\d*", text.strip()):
             return _state(text, int)
         return QValidator.State.Invalid
@@ -106,7 +109,8 @@ class FloatEditor(QDoubleSpinBox):
             return self.value()
         return self.value() if _refused(self, value) else value
 
-    def validate(self, text: str, pos: int) -> QValidator.State:
+    # PySide6 takes a bare State; its stub asks for (State, text, pos)
+    def validate(self, text: str, pos: int) -> QValidator.State:  # type: ignore[override]
         if re.fullmatch(r"[-+]?(\d*[.,]?\d*)([eE][-+]?\d*)?", text.strip()):
             return _state(text.replace(",", "."), float)
         return QValidator.State.Invalid
@@ -185,7 +189,8 @@ class IntsEditor(QLineEdit):
         self.committed.emit(values)
 
 
-EDITORS: dict[str, type[QWidget]] = {
+Editor = IntEditor | FloatEditor | BoolEditor | ChoiceEditor | IntsEditor
+EDITORS: dict[str, type[Editor]] = {
     "int": IntEditor, "float": FloatEditor, "bool": BoolEditor, "choice": ChoiceEditor,
     "ints": IntsEditor,
 }
@@ -193,7 +198,7 @@ EDITORS: dict[str, type[QWidget]] = {
 
 def make_editor(spec: ParamSpec, value: Any) -> QWidget:
     """The editor for ``spec``, showing ``value``."""
-    editor = EDITORS[spec.kind](spec)  # type: ignore[call-arg]
-    editor.set_value(value)  # type: ignore[attr-defined]
+    editor = EDITORS[spec.kind](spec)
+    editor.set_value(value)
     editor.setToolTip(spec.doc)
     return editor

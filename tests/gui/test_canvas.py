@@ -34,9 +34,9 @@ def test_palette_drop_adds_a_node_that_undo_removes_and_redo_restores(window, qt
     assert added[0].id in view.graph_scene.nodes
     assert view.graph_scene.selected_node_ids() == [added[0].id]
 
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert len(net) == before and added[0].id not in view.graph_scene.nodes
-    window.actions.redo.trigger()
+    window.window_actions.redo.trigger()
     assert len(net) == before + 1 and added[0].id in view.graph_scene.nodes
 
 
@@ -54,10 +54,10 @@ def test_dragging_from_an_output_to_an_input_connects_them(window, gestures):
     assert any(e.source == conv and e.target == relu for e in scene.edges)
     assert session.history.undo_stack[-1].text == "Connect"
 
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert net.source_of(relu, "x") is None
     assert not any(e.target == relu for e in scene.edges)
-    window.actions.redo.trigger()
+    window.window_actions.redo.trigger()
     assert net.source_of(relu, "x") == conv
 
 
@@ -110,7 +110,7 @@ def test_a_shape_error_marks_its_node_red(window, gestures, qtbot):
     assert "receives N×4" in scene.nodes[conv].toolTip()
     qtbot.waitUntil(lambda: any(d.node == conv for d in session.diagnostics), timeout=2000)
     assert any(d.node == conv and d.severity == "error" for d in session.diagnostics)
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     qtbot.waitUntil(lambda: scene.nodes[conv].status is None, timeout=2000)
 
 
@@ -130,8 +130,8 @@ def test_dragging_nodes_is_one_undo_step_on_the_grid(window, gestures):
     gestures.drag(view, item.mapToScene(QPointF(40, 10)),
                   item.mapToScene(QPointF(40, 10)) + QPointF(100, 0))
     assert len(session.history.undo_stack) == depth + 1  # a second drag is its own step
-    window.actions.undo.trigger()
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert session.doc.network("main").node(conv).pos == old
     assert item.pos() == QPointF(*old)
 
@@ -145,14 +145,14 @@ def test_delete_key_removes_selected_nodes_and_wires(window, gestures, qtbot):
     qtbot.keyClick(view, Qt.Key.Key_Delete)
     assert flat not in session.doc.network("main")
     assert flat not in scene.nodes
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert flat in session.doc.network("main") and flat in scene.nodes
     assert len(session.doc.network("main").edges()) == 4
 
     wire = next(e for e in scene.edges if e.target == flat)
     scene.clearSelection()
     scene.edges[wire].setSelected(True)
-    window.actions.delete.trigger()
+    window.window_actions.delete.trigger()
     assert wire not in session.doc.network("main").edges()
     assert flat in session.doc.network("main")
 
@@ -163,15 +163,15 @@ def test_copy_paste_through_the_clipboard_gives_new_nodes(window, gestures):
     net = session.doc.network("main")
     conv, flat = gestures.node_id(window, "conv"), gestures.node_id(window, "flat")
     scene.select_nodes([conv, flat])
-    window.actions.copy.trigger()
-    window.actions.paste.trigger()
+    window.window_actions.copy.trigger()
+    window.window_actions.paste.trigger()
     assert len(net) == 7
     new = scene.selected_node_ids()
     assert len(new) == 2 and not set(new) & {conv, flat}
     types = sorted(net.node(i).type for i in new)
     assert types == ["Conv2d", "Flatten"]
     assert len([e for e in net.edges() if e.source in new and e.target in new]) == 1
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert len(net) == 5
 
 
@@ -180,11 +180,11 @@ def test_duplicate_copies_the_selection_with_its_wires(window, gestures):
     scene, net = window.current_view().graph_scene, window.session.doc.network("main")
     conv, flat = gestures.node_id(window, "conv"), gestures.node_id(window, "flat")
     scene.select_nodes([conv, flat])
-    window.actions.duplicate.trigger()
+    window.window_actions.duplicate.trigger()
     new = scene.selected_node_ids()
     assert len(net) == 7 and len(new) == 2 and not set(new) & {conv, flat}
     assert {net.node(i).label for i in new} == {"conv1", "flat1"}
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert len(net) == 5
 
 
@@ -196,7 +196,7 @@ def test_cut_and_paste_into_another_window(window, qtbot, tmp_path, gestures):
 
     conv = gestures.node_id(window, "conv")
     window.current_view().graph_scene.select_nodes([conv])
-    window.actions.cut.trigger()
+    window.window_actions.cut.trigger()
     assert conv not in window.session.doc.network("main")
     other = MainWindow(QSettings(str(tmp_path / "o.ini"), QSettings.Format.IniFormat),
                        autosave=False)
@@ -204,7 +204,7 @@ def test_cut_and_paste_into_another_window(window, qtbot, tmp_path, gestures):
 
     other.set_session(Session(Document.new("main")))
     other.show()
-    other.actions.paste.trigger()
+    other.window_actions.paste.trigger()
     pasted = list(other.session.doc.network("main").nodes())
     assert [n.type for n in pasted] == ["Conv2d"]
     assert pasted[0].params["out_channels"] == 4
@@ -218,13 +218,13 @@ def test_auto_layout_is_one_undo_step(window):
     view = window.current_view()
     view.add_layer("ReLU", QPointF(-500, 900))
     before = {n.id: n.pos for n in net.nodes()}
-    window.actions.auto_layout.trigger()
+    window.window_actions.auto_layout.trigger()
     after = {n.id: n.pos for n in net.nodes()}
     assert after != before
     assert session.history.undo_stack[-1].text == "Auto-layout"
     xs = [net.node(i).pos[0] for i in ("n1", "n2", "n3", "n4", "n5")]
     assert xs == sorted(xs) and len(set(xs)) == 5  # left to right in data-flow order
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert {n.id: n.pos for n in net.nodes()} == before
 
 

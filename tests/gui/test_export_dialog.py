@@ -20,7 +20,7 @@ def _train(window, tmp_path: Path) -> Path:
 
 
 def _open_dialog(window):
-    window.actions.export_model.trigger()
+    window.window_actions.export_model.trigger()
     dialog = window.documents.export_dialog
     assert dialog is not None and dialog.isVisible()
     return dialog

@@ -23,7 +23,7 @@ def test_save_and_reopen_gives_the_same_document(window, gestures, monkeypatch, 
     target = tmp_path / "net.loom"
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         lambda *args, **kwargs: (str(tmp_path / "net"), ""))
-    window.actions.save.trigger()
+    window.window_actions.save.trigger()
     assert target.exists()
     assert window.windowTitle() == "net.loom — Layerloom"
     saved = session.doc.to_data()
@@ -41,10 +41,10 @@ def test_unsaved_changes_are_asked_about(window, gestures, monkeypatch):
     session.push(SetParam("main", gestures.node_id(window, "conv"), "out_channels", 9))
     answers = [QMessageBox.StandardButton.Cancel]
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: answers[0])
-    window.actions.new.trigger()
+    window.window_actions.new.trigger()
     assert window.session is session  # cancelled
     answers[0] = QMessageBox.StandardButton.Discard
-    window.actions.new.trigger()
+    window.window_actions.new.trigger()
     assert window.session is not session
     assert [n.type for n in window.session.doc.network("main").nodes()] == ["Input", "Output"]
     assert len(window.session.doc.network("main").edges()) == 1

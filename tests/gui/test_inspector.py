@@ -36,10 +36,10 @@ def test_a_spin_box_edit_is_a_command_that_undo_reverts(window, gestures):
     fc = gestures.node_id(window, "fc")
     assert session.shape("main", fc).params == 12 * 64 * 10 + 10  # shapes follow at once
 
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert session.doc.network("main").node(conv).params["out_channels"] == 4
     assert editors["out_channels"].value() == 4  # the editor follows the document
-    window.actions.redo.trigger()
+    window.window_actions.redo.trigger()
     assert editors["out_channels"].value() == 12
 
 
@@ -110,7 +110,7 @@ def test_renaming_is_a_command_and_a_taken_name_is_refused(window, gestures):
     assert net.node(conv).label == "features"
     assert "already called 'fc'" in window.statusBar().currentMessage()
     assert name.text() == "features"
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert net.node(conv).label == "conv" and name.text() == "conv"
 
 

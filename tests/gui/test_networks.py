@@ -55,7 +55,7 @@ def test_add_network_asks_for_a_name_and_undo_removes_it(window, monkeypatch):
         return "critic", True
 
     monkeypatch.setattr(QInputDialog, "getText", answer)
-    window.actions.add_network.trigger()
+    window.window_actions.add_network.trigger()
     assert asked == ["network2"]
     doc = window.session.doc
     assert "critic" in doc.networks
@@ -63,15 +63,15 @@ def test_add_network_asks_for_a_name_and_undo_removes_it(window, monkeypatch):
     assert tab_names(window) == ["main", "critic"]
     assert window.current_network() == "critic"
     assert window.session.history.undo_stack[-1].text == "Add network critic"
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert "critic" not in doc.networks and tab_names(window) == ["main"]
-    window.actions.redo.trigger()
+    window.window_actions.redo.trigger()
     assert tab_names(window) == ["main", "critic"]
 
 
 def test_a_refused_network_name_says_why(window, monkeypatch):
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("main", True))
-    window.actions.add_network.trigger()
+    window.window_actions.add_network.trigger()
     assert list(window.session.doc.networks) == ["main"]
     assert "already exists" in window.statusBar().currentMessage()
 
@@ -90,13 +90,13 @@ def test_remove_network_asks_first_and_undo_restores_its_tab_in_place(window, mo
             QMessageBox.StandardButton.Yes
 
     monkeypatch.setattr(QMessageBox, "question", ask)
-    window.actions.remove_network.trigger()
+    window.window_actions.remove_network.trigger()
     assert "generator" in doc.networks  # said no
-    window.actions.remove_network.trigger()
+    window.window_actions.remove_network.trigger()
     assert "'generator' and its 3 node(s)" in questions[-1]
     assert "generator" not in doc.networks
     assert tab_names(window) == ["discriminator", "extra"]
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert list(doc.networks) == ["discriminator", "generator", "extra"]
     assert tab_names(window) == ["discriminator", "generator", "extra"]
     assert len(window.tabs.view_for("generator").graph_scene.nodes) == 3
