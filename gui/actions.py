@@ -45,6 +45,9 @@ class WindowActions:
         self.auto_layout = self._make("Auto-&layout", w.auto_layout, "Ctrl+L", "layout")
         self.zoom_in = self._make("Zoom &in", lambda: w.zoom(1.25), Key.ZoomIn, "zoom-in")
         self.zoom_out = self._make("Zoom &out", lambda: w.zoom(0.8), Key.ZoomOut, "zoom-out")
+        self.train = self._make("&Train", w.train, "F5", "train")
+        self.pause_training = self._make("&Pause", w.toggle_pause, "F6", "pause")
+        self.stop_training = self._make("&Stop", w.training.stop, "Shift+F5", "stop")
         self.themes = QActionGroup(window)
         self.theme_actions: dict[str, QAction] = {}
         for name in ("light", "dark"):
@@ -95,6 +98,8 @@ class WindowActions:
         network = bar.addMenu("&Network")
         network.addActions([self.add_network, self.remove_network])
         network.aboutToShow.connect(self._update_network_actions)
+        training = bar.addMenu("&Training")
+        training.addActions([self.train, self.pause_training, self.stop_training])
         view = bar.addMenu("&View")
         view.addActions([self.frame_all, self.auto_layout, self.zoom_in, self.zoom_out])
         view.addSeparator()
@@ -115,6 +120,8 @@ class WindowActions:
         bar.addActions([self.frame_all, self.auto_layout, self.zoom_in, self.zoom_out])
         bar.addSeparator()
         bar.addAction(self.export_code)
+        bar.addSeparator()
+        bar.addActions([self.train, self.pause_training, self.stop_training])
         self.window.addToolBar(bar)
 
     def _fill_recent(self) -> None:

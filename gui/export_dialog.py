@@ -43,11 +43,14 @@ WEIGHTS_FILTER = "Trained weights (*.safetensors checkpoint.pt);;All files (*)"
 
 
 def default_weights(session: Session) -> str:
-    """The weights ``main.py train FILE`` writes by default (runs/<file name>/), if present."""
-    if session.path is None:
-        return ""
-    for base in (Path.cwd(), session.path.parent):
-        found = base / "runs" / session.path.stem / "model.safetensors"
+    """The weights of the window's last run, else those ``main.py train FILE`` writes by
+    default (runs/<file name>/), if present."""
+    folders = [session.last_run_dir] if session.last_run_dir else []
+    if session.path is not None:
+        folders += [base / "runs" / session.path.stem
+                    for base in (Path.cwd(), session.path.parent)]
+    for folder in folders:
+        found = folder / "model.safetensors"
         if found.is_file():
             return str(found)
     return ""

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QWidget,
+)
 
 from gui import mime
 from gui.actions import WindowActions
@@ -19,14 +26,17 @@ from gui.panels.inspector import InspectorPanel
 from gui.panels.palette import PalettePanel
 from gui.panels.problems import ProblemsPanel
 from gui.panels.summary import SummaryPanel
+from gui.panels.training import TrainingPanel
 from gui.session import Session
 from gui.theme import apply_theme
+from gui.training import TrainingController
 from gui.warmup import warmup
 
 APP_NAME = "Layerloom"
 STATUS_MS = 6000
 SIDE_WIDTHS = (220, 290)  # palette (the longest layer name whole), inspector
 BOTTOM_HEIGHT = 130  # problems, summary and history: a few rows; the canvas gets the rest
+TRAINING_HEIGHT = 300  # the training panel's plots need room to be read
 TORCH_DELAY_MS = 500  # start importing torch by then even if the canvas has not painted
 
 
@@ -53,6 +63,8 @@ class MainWindow(QMainWindow):
         self.problems = ProblemsPanel()
         self.summary = SummaryPanel()
         self.history_panel = HistoryPanel()
+        self.training = TrainingController(self)
+        self.training_panel = TrainingPanel(self.training)
         self.docks: list[QDockWidget] = []
         left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea,
                                Qt.DockWidgetArea.RightDockWidgetArea,
@@ -62,6 +74,8 @@ class MainWindow(QMainWindow):
         problems = self._dock("Problems", self.problems, bottom)
         self.tabifyDockWidget(problems, self._dock("Summary", self.summary, bottom))
         self.tabifyDockWidget(problems, self._dock("History", self.history_panel, bottom))
+        self.training_dock = self._dock("Training", self.training_panel, bottom)
+        self.tabifyDockWidget(problems, self.training_dock)
         problems.raise_()
         self._default_docks: tuple[list[QDockWidget], list[QDockWidget]] | None = (
             [palette, inspector], [problems])
@@ -74,9 +88,13 @@ class MainWindow(QMainWindow):
         self.tabs.files_dropped.connect(self._open_dropped)
         self.palette_panel.add_requested.connect(self.add_layer)
         self.problems.node_activated.connect(self.show_node)
+        self.training_panel.train_requested.connect(self.train)
+        self.training_panel.node_named.connect(self.show_node)
+        self.training.state_changed.connect(self._training_state)
         self.setAcceptDrops(True)
         self.resize(1400, 900)
         self._restore()
+        self._training_state(self.training.state)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -240,6 +258,47 @@ class MainWindow(QMainWindow):
         if view := self.current_view():
             view.add_layer(type_id)
 
+    # -- training ------------------------------------------------------------------
+    def train(self) -> None:
+        """Train the document in the background (Training > Train, F5)."""
+        if self.session is None:
+            return
+        refusal = self.training.start(self.session)
+        dock = self.training_dock
+        dock.show()
+        dock.raise_()
+        if not dock.isFloating() and dock.height() < TRAINING_HEIGHT:
+            self.resizeDocks([dock], [TRAINING_HEIGHT], Qt.Orientation.Vertical)
+        if refusal is not None:
+            self.training_panel.status.setText(f"Not started: {refusal}")
+            self.show_message(f"Training not started: {refusal}")
+            return
+        self.session.last_run_dir = self.training.out_dir
+        self.training_panel.run_started()
+
+    def toggle_pause(self) -> None:
+        if self.training.state == "paused":
+            self.training.resume()
+        else:
+            self.training.pause()
+
+    def _training_state(self, state: str) -> None:
+        acts = self.window_actions
+        acts.train.setEnabled(state == "idle")
+        acts.pause_training.setEnabled(state in ("running", "paused"))
+        acts.pause_training.setText("&Resume" if state == "paused" else "&Pause")
+        acts.stop_training.setEnabled(state in ("running", "paused"))
+
+    def _confirm_stop_training(self) -> bool:
+        if not self.training.active:
+            return True
+        answer = QMessageBox.question(
+            self, "Training under way",
+            "A network is still training. Stop it and close? Its last checkpoint stays on "
+            "disk.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
     def set_theme(self, name: str) -> None:
         self.theme = name
         self.tabs.set_colors(apply_theme(_app(), name))
@@ -265,9 +324,10 @@ class MainWindow(QMainWindow):
             self._default_docks = None
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.documents.confirm_discard():
+        if not self._confirm_stop_training() or not self.documents.confirm_discard():
             event.ignore()
             return
+        self.training.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         if self.autosave is not None:

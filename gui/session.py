@@ -53,6 +53,7 @@ class Session(QObject):
         self._shapes_started = False
         self._closed = False
         self.recovered = False  # opened from a recovery copy: unsaved until saved
+        self.last_run_dir: Path | None = None  # where the window's last training run wrote
         self.diagnostics: list[Diagnostic] = []
         self._by_node: dict[tuple[str, str], list[Diagnostic]] = {}
         self._validate_timer = QTimer(self)

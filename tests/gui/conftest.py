@@ -73,6 +73,7 @@ def window(qtbot, torch_ready: None, tmp_path: Path) -> Iterator:
     qtbot.waitExposed(win)
     win.current_view().frame_all()
     yield win
+    win.training.shutdown()  # no run outlives its test
     win.documents.confirm_discard = lambda: True  # never a modal prompt at teardown
     win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     win.close()

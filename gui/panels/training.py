@@ -1,0 +1,224 @@
+"""The Training panel: start, pause and stop a run; its loss and metrics, live.
+
+Curves are pyqtgraph items updated with ``setData`` from the run's throttled
+events (a few per second), so plotting never holds up the canvas.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.training import TrainingController
+
+COLOURS = ("#3b7dd8", "#e07b28", "#2f9e6e", "#c0392b", "#8e6cc9", "#7d8594")
+STATE_TEXT = {"running": "Training…", "paused": "Paused", "stopping": "Stopping…"}
+
+
+class Curves:
+    """One plot's curves, created as new series appear in the events."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = plot
+        self.data: dict[str, tuple[list[float], list[float]]] = {}
+        self.items: dict[str, pg.PlotDataItem] = {}
+
+    def add(self, name: str, x: float, y: float, *, thin: bool = False) -> None:
+        xs, ys = self.data.setdefault(name, ([], []))
+        xs.append(x)
+        ys.append(y)
+        item = self.items.get(name)
+        if item is None:
+            colour = COLOURS[len(self.items) % len(COLOURS)]
+            style = Qt.PenStyle.DashLine if name.startswith("val") else Qt.PenStyle.SolidLine
+            pen = pg.mkPen(colour, width=1 if thin else 2, style=style)
+            symbol = None if thin else "o"
+            item = self.plot.plot(name=name, pen=pen, symbol=symbol, symbolSize=5,
+                                  symbolBrush=colour, symbolPen=None)
+            if thin:
+                item.setOpacity(0.45)
+            self.items[name] = item
+        item.setData(xs, ys)
+
+    def clear(self) -> None:
+        for item in self.items.values():
+            self.plot.removeItem(item)
+        legend = self.plot.legend
+        if legend is not None:
+            legend.clear()
+        self.items.clear()
+        self.data.clear()
+
+
+class TrainingPanel(QWidget):
+    """Buttons and a status line (progress, then the results), a progress bar and two live
+    plots (loss; metrics)."""
+
+    train_requested = Signal()
+    node_named = Signal(str, str)  # network, node id of a layer a failure points at
+
+    def __init__(self, controller: TrainingController) -> None:
+        super().__init__()
+        self.controller = controller
+        self.epochs = 0
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Train the document with its training settings (F5)")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current step; the weights so far are saved")
+        self.status = QLabel("Not trained yet. Train runs the document's training section "
+                             "in the background; the window stays usable.")
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                            | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.status.linkActivated.connect(self._link)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(8)
+        self.plot_widgets: list[pg.PlotWidget] = []
+        self.loss = Curves(self._plot("Loss"))
+        self.metrics = Curves(self._plot("Metrics"))
+        self._failed_at: tuple[str, str] | None = None
+        self._layout()
+        self.train_button.clicked.connect(self.train_requested)
+        self.pause_button.clicked.connect(self._toggle_pause)
+        self.stop_button.clicked.connect(controller.stop)
+        controller.reported.connect(self.on_event)
+        controller.state_changed.connect(self._state_changed)
+        self._state_changed(controller.state)
+
+    def _plot(self, title: str) -> pg.PlotItem:
+        widget = pg.PlotWidget(background=None)
+        widget.setMinimumHeight(40)  # the dock grows when a run starts
+        plot = widget.getPlotItem()
+        plot.setTitle(title, size="9pt")
+        plot.setLabel("bottom", "epoch")
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.addLegend(offset=(-6, 6), labelTextSize="8pt")
+        self.plot_widgets.append(widget)
+        return plot
+
+    def _layout(self) -> None:
+        buttons = QHBoxLayout()
+        for button in (self.train_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+        buttons.addWidget(self.status, 1)
+        plots = QHBoxLayout()
+        for widget in self.plot_widgets:
+            plots.addWidget(widget)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addLayout(plots, 1)
+
+    # -- the run's events ----------------------------------------------------------
+    def on_event(self, event: dict[str, Any]) -> None:
+        handler = getattr(self, f"_on_{event['type']}", None)
+        if handler is not None:
+            handler(event)
+
+    def _on_started(self, event: dict[str, Any]) -> None:
+        self.epochs = int(event["epochs"])
+        note = f" ({event['note']})" if event.get("note") else ""
+        self.status.setText(f"Training on {event['device']}{note}: {event['samples']:,} "
+                            f"samples, {self.epochs} epochs")
+
+    def _on_step(self, event: dict[str, Any]) -> None:
+        at = event["epoch"] - 1 + event["step"] / event["steps"]
+        for key, value in event.items():
+            if key.endswith("loss") and isinstance(value, float):
+                self.loss.add(f"step {key}", at, value, thin=True)
+        self.progress.setValue(int(1000 * at / max(self.epochs, 1)))
+        self.status.setText(f"Epoch {event['epoch']}/{self.epochs} · step {event['step']}/"
+                            f"{event['steps']} · {event['samples_per_s']:,.0f} samples/s · "
+                            f"{_remaining(event['eta_s'])}")
+
+    def _on_epoch(self, event: dict[str, Any]) -> None:
+        epoch = event["epoch"]
+        for key, value in event.items():
+            if not isinstance(value, float) or not key.startswith(("train_", "val_")):
+                continue
+            (self.loss if key.endswith("loss") else self.metrics).add(key, epoch, value)
+        self.progress.setValue(int(1000 * epoch / max(self.epochs, 1)))
+
+    def _on_paused(self, _event: dict[str, Any]) -> None:
+        self.status.setText("Paused: Resume continues where it stopped")
+
+    def _on_finished(self, event: dict[str, Any]) -> None:
+        status = {"completed": "Finished", "stopped": "Stopped",
+                  "early_stopped": "Stopped early (no more improvement)"}.get(
+                      event["status"], event["status"])
+        tested = {k[5:]: v for k, v in event["metrics"].items()
+                  if k.startswith("test_") and isinstance(v, float)}
+        shown = ", ".join(f"{k} {_number(k, v)}" for k, v in tested.items())
+        parts = [f"<b>{status} after {event['epochs_done']} epochs</b>"]
+        if shown:
+            parts.append(f"test split: {shown}")
+        if self.controller.out_dir is not None:
+            where = html.escape(str(self.controller.out_dir))
+            parts.append(f"weights saved in <code>{where}</code>")
+        self.status.setText(" · ".join(parts))
+
+    def _on_failed(self, event: dict[str, Any]) -> None:
+        self._failed_at = (event["network"], event["node"]) if event.get("node") else None
+        link = " <a href='node'>Show the layer</a>" if self._failed_at else ""
+        self.status.setText("<b>Training failed:</b> "
+                            f"<span style='color:#c0392b'>{html.escape(event['message'])}</span>"
+                            f"{link}")
+
+    def _on_crashed(self, event: dict[str, Any]) -> None:
+        self.status.setText("<b>Training ended unexpectedly:</b> "
+                            f"<span style='color:#c0392b'>{html.escape(event['message'])}</span>")
+
+    # -- buttons -------------------------------------------------------------------
+    def run_started(self) -> None:
+        """A new run: clear the previous one's curves."""
+        self.loss.clear()
+        self.metrics.clear()
+        self.progress.setValue(0)
+        self._failed_at = None
+        self.status.setText("Starting: loading the data and compiling the network…")
+
+    def _toggle_pause(self) -> None:
+        if self.controller.state == "paused":
+            self.controller.resume()
+        else:
+            self.controller.pause()
+
+    def _state_changed(self, state: str) -> None:
+        active = state != "idle"
+        self.train_button.setEnabled(not active)
+        self.pause_button.setEnabled(state in ("running", "paused"))
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.stop_button.setEnabled(state in ("running", "paused"))
+        if state in STATE_TEXT and state != "running":
+            self.status.setText(STATE_TEXT[state])
+
+    def _link(self, _target: str) -> None:
+        if self._failed_at is not None:
+            self.node_named.emit(*self._failed_at)
+
+
+def _number(key: str, value: float) -> str:
+    return f"{value:.2%}" if "accuracy" in key else f"{value:.4g}"
+
+
+def _remaining(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s left"
+    return f"about {round(seconds / 60)} min left"

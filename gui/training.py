@@ -1,0 +1,133 @@
+"""Training from the window: one background run at a time, its events as Qt signals.
+
+The run is ``runtime.runner.Runner`` (a spawned process), so the event loop never
+waits on torch: a timer drains the run's events about 30 times a second and hands
+them on. The run trains a snapshot of the document taken when it starts; editing
+on meanwhile changes nothing in it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from gui.session import Session
+
+if TYPE_CHECKING:
+    from runtime.runner import Runner
+
+POLL_MS = 33
+EVENTS_PER_POLL = 200  # a burst is spread over a few frames rather than one long one
+KILL_AFTER_MS = 5000  # a stop the trainer has not honoured by then ends the process
+
+
+class TrainingController(QObject):
+    """Starts, pauses and stops the run and relays what it reports."""
+
+    reported = Signal(object)  # every telemetry event, as the runtime sent it
+    state_changed = Signal(str)  # "idle", "running", "paused" or "stopping"
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner: Runner | None = None
+        self.state = "idle"
+        self.out_dir: Path | None = None
+        self.overrides: dict[str, Any] = {}  # extra RunOptions (tests shorten epochs)
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._drain)
+        self._kill_timer = QTimer(self)
+        self._kill_timer.setSingleShot(True)
+        self._kill_timer.setInterval(KILL_AFTER_MS)
+        self._kill_timer.timeout.connect(self._kill)
+
+    @property
+    def active(self) -> bool:
+        return self.state != "idle"
+
+    def start(self, session: Session) -> str | None:
+        """Start training ``session``'s document; the reason it cannot, if it cannot."""
+        if self.active:
+            return "a run is already under way: stop it first"
+        session.validate_now()
+        errors = [d for d in session.diagnostics if d.is_error]
+        if errors:
+            first = errors[0].message
+            more = f" (and {len(errors) - 1} more, listed in Problems)" if len(errors) > 1 else ""
+            return f"cannot train while the document has errors: {first}{more}"
+        # Imported here: the runtime brings torch, which the window loads in the background.
+        from runtime.runner import Runner
+        from runtime.trainer import RunOptions
+
+        self.out_dir = run_folder(session.path)
+        base_dir = session.path.parent if session.path is not None else None
+        options = RunOptions(out_dir=self.out_dir, base_dir=base_dir, activations=False,
+                             **self.overrides)
+        runner = Runner(session.doc, options)
+        try:
+            runner.start()
+        except (OSError, RuntimeError) as exc:  # no process could be started
+            return f"the training process could not start: {exc}"
+        self.runner = runner
+        self._set_state("running")
+        self._timer.start()
+        return None
+
+    def pause(self) -> None:
+        if self.runner is not None and self.state == "running":
+            self.runner.pause()
+            self._set_state("paused")
+
+    def resume(self) -> None:
+        if self.runner is not None and self.state == "paused":
+            self.runner.resume()
+            self._set_state("running")
+
+    def stop(self) -> None:
+        """Ask the run to stop after its current step; it then saves and reports."""
+        if self.runner is not None and self.state in ("running", "paused"):
+            self.runner.stop()
+            self._set_state("stopping")
+            self._kill_timer.start()
+
+    def shutdown(self) -> None:
+        """End any run now (the window is closing): its last checkpoint stays on disk."""
+        if self.runner is not None:
+            self.runner.kill()
+            self.runner.wait(timeout=5)
+        self._finish()
+
+    def _drain(self) -> None:
+        runner = self.runner
+        if runner is None:
+            return
+        for event in runner.poll(EVENTS_PER_POLL):
+            self.reported.emit(event)
+        if runner.ended is not None:
+            self._finish()
+
+    def _kill(self) -> None:
+        if self.runner is not None and self.runner.ended is None:
+            self.runner.kill()  # poll() then reports the run as crashed, naming the checkpoint
+
+    def _finish(self) -> None:
+        self._timer.stop()
+        self._kill_timer.stop()
+        self.runner = None
+        self._set_state("idle")
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
+
+
+def run_folder(path: Path | None) -> Path:
+    """Where a run writes: ``runs/<file name>/`` beside a saved file (where File > Export
+    trained model looks), a fresh temporary folder for an unsaved document."""
+    if path is None:
+        return Path(tempfile.mkdtemp(prefix="layerloom-run-"))
+    return path.parent / "runs" / path.stem

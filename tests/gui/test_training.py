@@ -1,0 +1,103 @@
+"""Training from the window: the Train button, live curves, pause/stop, refusals, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from graph.commands import SetParam, SetTraining
+from gui.export_dialog import default_weights
+
+RUN_TIMEOUT_MS = 120_000  # a spawned process imports torch and loads digits first
+
+
+def _short(window, **overrides) -> None:
+    window.training.overrides = {"max_steps_per_epoch": 2, **overrides}
+
+
+def test_train_button_runs_in_the_background_and_shows_the_results(window, qtbot):
+    _short(window, epochs=2)
+    panel = window.training_panel
+    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    assert window.training.state == "running"
+    assert not panel.train_button.isEnabled() and panel.stop_button.isEnabled()
+    assert not window.window_actions.train.isEnabled()
+    qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
+    assert panel.status.text().startswith("<b>Finished after 2 epochs</b>")
+    xs, losses = panel.loss.data["train_loss"]
+    assert xs == [1, 2] and all(loss > 0 for loss in losses)
+    assert "val_loss" in panel.loss.data and "val_accuracy" in panel.metrics.data
+    assert panel.loss.data["step loss"][0]  # the step curve between epochs
+    assert "test split: loss " in panel.status.text() and "accuracy" in panel.status.text()
+    weights = window.training.out_dir / "model.safetensors"
+    assert weights.is_file()
+    assert default_weights(window.session) == str(weights)  # Export trained model finds it
+    assert panel.train_button.isEnabled() and window.window_actions.train.isEnabled()
+
+
+def test_pause_resume_and_stop_from_the_buttons(window, qtbot):
+    _short(window, epochs=500)
+    panel = window.training_panel
+    window.window_actions.train.trigger()
+    qtbot.waitUntil(lambda: "train_loss" in panel.loss.data, timeout=RUN_TIMEOUT_MS)
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert window.training.state == "paused" and panel.pause_button.text() == "Resume"
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert window.training.state == "running" and panel.pause_button.text() == "Pause"
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert window.training.state == "stopping" and not panel.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
+    assert panel.status.text().startswith("<b>Stopped after ")
+    assert (window.training.out_dir / "model.safetensors").is_file()  # stopping keeps them
+
+
+def test_a_document_with_errors_is_not_trained_and_says_why(window, gestures):
+    conv = gestures.node_id(window, "conv")
+    assert window.session.push(SetParam("main", conv, "kernel_size", 12))  # > the 8×8 image
+    window.window_actions.train.trigger()
+    assert window.training.state == "idle" and window.training.runner is None
+    text = window.training_panel.status.text()
+    assert text.startswith("Not started: cannot train while the document has errors:")
+    assert "'conv'" in text
+
+
+def test_a_failing_run_reports_its_reason_in_the_panel(window, qtbot, tmp_path: Path):
+    session = window.session
+    missing = tmp_path / "nowhere.csv"
+    training = session.doc.training.replaced("data", {"name": "csv",
+                                                      "options": {"path": str(missing)}})
+    assert session.push(SetTraining(training))
+    _short(window, epochs=1)
+    window.window_actions.train.trigger()
+    assert window.training.state == "running"  # only the run finds the file missing
+    qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
+    panel = window.training_panel
+    text = panel.status.text()
+    assert text.startswith("<b>Training failed:</b>")
+    assert "nowhere.csv" in text and "Traceback" not in text
+
+
+def test_a_failure_at_a_layer_links_to_it(window, gestures):
+    conv = gestures.node_id(window, "conv")
+    panel = window.training_panel
+    panel.on_event({"type": "failed", "network": "main", "node": conv,
+                    "message": "Conv2d 'conv' produced NaN"})
+    assert "Show the layer" in panel.status.text()
+    panel.status.linkActivated.emit("node")
+    assert window.current_view().graph_scene.selected_node_ids() == [conv]
+
+
+def test_closing_the_window_mid_run_asks_and_then_ends_the_run(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    _short(window, epochs=500)
+    window.documents.confirm_discard = lambda: True
+    window.window_actions.train.trigger()
+    runner = window.training.runner
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: answers.pop(0))
+    assert not window.close()  # cancelled: the run goes on
+    assert window.training.state == "running"
+    assert window.close()
+    assert window.training.state == "idle" and runner.ended is not None
