@@ -203,11 +203,19 @@ class MainWindow(QMainWindow):
         edges = view.graph_scene.selected_edges() if view else []
         network = view.graph_scene.network_name if view else ""
         self.inspector.show_node(network, ids[0] if len(ids) == 1 else None)
+        self._show_layer_outputs(network, ids[0] if len(ids) == 1 else None)
         self.summary.show_network(network)
         acts = self.window_actions
         for action in (acts.cut, acts.copy, acts.duplicate):
             action.setEnabled(bool(ids))
         acts.delete.setEnabled(bool(ids or edges))
+
+    def _show_layer_outputs(self, network: str, node_id: str | None) -> None:
+        title = ""
+        if node_id is not None and self.session is not None:
+            node = self.session.doc.network(network).node(node_id)
+            title = f"{node.spec.display_name} '{node.label}'"
+        self.training_panel.layer.select(network, node_id, title)
 
     # -- edit and view commands -----------------------------------------------------
     def undo(self) -> None:

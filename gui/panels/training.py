@@ -21,9 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.panels.run_views import LayerView, SamplesView
 from gui.training import TrainingController
 
 COLOURS = ("#3b7dd8", "#e07b28", "#2f9e6e", "#c0392b", "#8e6cc9", "#7d8594")
+SYMBOLS_UP_TO = 40  # points per curve drawn as dots; longer curves are plain lines
+SAMPLE_TASKS = ("gan", "autoencoder")
 STATE_TEXT = {"running": "Training…", "paused": "Paused", "stopping": "Stopping…"}
 
 
@@ -50,6 +53,11 @@ class Curves:
             if thin:
                 item.setOpacity(0.45)
             self.items[name] = item
+            legend = self.plot.legend
+            if legend is not None and len(self.items) > 4:
+                legend.setColumnCount(2)
+        if len(xs) == SYMBOLS_UP_TO + 1:
+            item.setSymbol(None)
         item.setData(xs, ys)
 
     def clear(self) -> None:
@@ -92,6 +100,10 @@ class TrainingPanel(QWidget):
         self.plot_widgets: list[pg.PlotWidget] = []
         self.loss = Curves(self._plot("Loss"))
         self.metrics = Curves(self._plot("Metrics"))
+        self.layer = LayerView()
+        self.samples = SamplesView()
+        self.plot_widgets += [self.layer.widget, self.samples.widget]
+        self.samples.widget.hide()
         self._failed_at: tuple[str, str] | None = None
         self._layout()
         self.train_button.clicked.connect(self.train_requested)
@@ -134,15 +146,15 @@ class TrainingPanel(QWidget):
 
     def _on_started(self, event: dict[str, Any]) -> None:
         self.epochs = int(event["epochs"])
+        self.samples.widget.setVisible(event.get("task") in SAMPLE_TASKS)
         note = f" ({event['note']})" if event.get("note") else ""
         self.status.setText(f"Training on {event['device']}{note}: {event['samples']:,} "
                             f"samples, {self.epochs} epochs")
 
     def _on_step(self, event: dict[str, Any]) -> None:
         at = event["epoch"] - 1 + event["step"] / event["steps"]
-        for key, value in event.items():
-            if key.endswith("loss") and isinstance(value, float):
-                self.loss.add(f"step {key}", at, value, thin=True)
+        for key, value in _losses(event, ""):
+            self.loss.add(f"step {key}", at, value, thin=True)
         self.progress.setValue(int(1000 * at / max(self.epochs, 1)))
         self.status.setText(f"Epoch {event['epoch']}/{self.epochs} · step {event['step']}/"
                             f"{event['steps']} · {event['samples_per_s']:,.0f} samples/s · "
@@ -150,11 +162,20 @@ class TrainingPanel(QWidget):
 
     def _on_epoch(self, event: dict[str, Any]) -> None:
         epoch = event["epoch"]
+        for prefix in ("train_", "val_"):
+            for key, value in _losses(event, prefix):
+                self.loss.add(key, epoch, value)
         for key, value in event.items():
-            if not isinstance(value, float) or not key.startswith(("train_", "val_")):
-                continue
-            (self.loss if key.endswith("loss") else self.metrics).add(key, epoch, value)
+            if isinstance(value, float) and key.startswith(("train_", "val_")) \
+                    and not key.endswith("loss"):
+                self.metrics.add(key, epoch, value)
         self.progress.setValue(int(1000 * epoch / max(self.epochs, 1)))
+
+    def _on_activations(self, event: dict[str, Any]) -> None:
+        self.layer.update(event)
+
+    def _on_samples(self, event: dict[str, Any]) -> None:
+        self.samples.update(event)
 
     def _on_paused(self, _event: dict[str, Any]) -> None:
         self.status.setText("Paused: Resume continues where it stopped")
@@ -190,6 +211,8 @@ class TrainingPanel(QWidget):
         """A new run: clear the previous one's curves."""
         self.loss.clear()
         self.metrics.clear()
+        self.layer.clear()
+        self.samples.clear()
         self.progress.setValue(0)
         self._failed_at = None
         self.status.setText("Starting: loading the data and compiling the network…")
@@ -212,6 +235,16 @@ class TrainingPanel(QWidget):
     def _link(self, _target: str) -> None:
         if self._failed_at is not None:
             self.node_named.emit(*self._failed_at)
+
+
+def _losses(event: dict[str, Any], prefix: str) -> list[tuple[str, float]]:
+    """The loss values of an event with this prefix; with one loss per network (a GAN's
+    d_loss and g_loss) their sum is left out."""
+    found = [(k, v) for k, v in event.items()
+             if k.startswith(prefix) and k.endswith("loss") and isinstance(v, float)]
+    if len(found) > 1:
+        found = [(k, v) for k, v in found if k != f"{prefix}loss"]
+    return found
 
 
 def _number(key: str, value: float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt
 
 from graph.commands import SetParam, SetTraining
@@ -16,7 +17,7 @@ def _short(window, **overrides) -> None:
     window.training.overrides = {"max_steps_per_epoch": 2, **overrides}
 
 
-def test_train_button_runs_in_the_background_and_shows_the_results(window, qtbot):
+def test_train_button_runs_in_the_background_and_shows_the_results(window, qtbot, gestures):
     _short(window, epochs=2)
     panel = window.training_panel
     qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
@@ -34,6 +35,12 @@ def test_train_button_runs_in_the_background_and_shows_the_results(window, qtbot
     assert weights.is_file()
     assert default_weights(window.session) == str(weights)  # Export trained model finds it
     assert panel.train_button.isEnabled() and window.window_actions.train.isEnabled()
+    window.show_node("main", conv := gestures.node_id(window, "conv"))  # select it
+    assert panel.layer.shown is not None and panel.layer.selected == (
+        "main", conv, "Conv2d 'conv'")
+    assert sum(panel.layer.shown["hist"]) > 0
+    assert "Conv2d 'conv' · epoch 2" in panel.layer.plot.titleLabel.text
+    assert not panel.samples.widget.isVisible()  # a classifier has no samples to show
 
 
 def test_pause_resume_and_stop_from_the_buttons(window, qtbot):
@@ -101,3 +108,19 @@ def test_closing_the_window_mid_run_asks_and_then_ends_the_run(window, qtbot, mo
     assert window.training.state == "running"
     assert window.close()
     assert window.training.state == "idle" and runner.ended is not None
+
+
+def test_samples_show_as_points_images_or_inputs_over_reconstructions(window):
+    samples = window.training_panel.samples
+    rng = np.random.default_rng(0)
+    samples.update({"type": "samples", "epoch": 3, "kind": "generated", "shape": [2],
+                    "values": rng.normal(size=(64, 2)).tolist()})
+    assert samples.count == 64 and samples.scatter.data.size == 64
+    samples.update({"type": "samples", "epoch": 4, "kind": "generated", "shape": [1, 8, 8],
+                    "values": rng.random((64, 64)).tolist()})
+    assert samples.count == 16 and samples.image.image.shape == (2 * 9, 8 * 9)  # 2 rows of 8
+    samples.update({"type": "samples", "epoch": 5, "kind": "reconstruction",
+                    "shape": [1, 8, 8], "inputs": rng.random((8, 64)).tolist(),
+                    "values": rng.random((8, 64)).tolist()})
+    assert samples.image.image.shape == (2 * 9, 8 * 9)  # inputs above reconstructions
+    assert "inputs (top) and reconstructions" in samples.plot.titleLabel.text
