@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.palette_panel.add_requested.connect(self.add_layer)
         self.problems.node_activated.connect(self.show_node)
         self.training_panel.train_requested.connect(self.train)
+        self.training_panel.settings_requested.connect(self.training_settings)
         self.training_panel.node_named.connect(self.show_node)
         self.training.state_changed.connect(self._training_state)
         self.setAcceptDrops(True)
@@ -283,6 +284,15 @@ class MainWindow(QMainWindow):
             return
         self.session.last_run_dir = self.training.out_dir
         self.training_panel.run_started()
+
+    def training_settings(self) -> None:
+        """Edit the training section (Training > Settings…); OK is one undoable step."""
+        if self.session is None:
+            return
+        from gui.training_dialog import TrainingSettingsDialog  # reads the data registry
+
+        self.settings_dialog = TrainingSettingsDialog(self.session, self)
+        self.settings_dialog.open()
 
     def toggle_pause(self) -> None:
         if self.training.state == "paused":

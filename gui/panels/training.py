@@ -75,6 +75,7 @@ class TrainingPanel(QWidget):
     plots (loss; metrics)."""
 
     train_requested = Signal()
+    settings_requested = Signal()
     node_named = Signal(str, str)  # network, node id of a layer a failure points at
 
     def __init__(self, controller: TrainingController) -> None:
@@ -85,6 +86,8 @@ class TrainingPanel(QWidget):
         self.train_button.setToolTip("Train the document with its training settings (F5)")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
+        self.settings_button = QPushButton("Settings…")
+        self.settings_button.setToolTip("Task, data set, epochs, optimiser, … (Ctrl+T)")
         self.stop_button.setToolTip("Stop after the current step; the weights so far are saved")
         self.status = QLabel("Not trained yet. Train runs the document's training section "
                              "in the background; the window stays usable.")
@@ -107,6 +110,7 @@ class TrainingPanel(QWidget):
         self._failed_at: tuple[str, str] | None = None
         self._layout()
         self.train_button.clicked.connect(self.train_requested)
+        self.settings_button.clicked.connect(self.settings_requested)
         self.pause_button.clicked.connect(self._toggle_pause)
         self.stop_button.clicked.connect(controller.stop)
         controller.reported.connect(self.on_event)
@@ -126,7 +130,8 @@ class TrainingPanel(QWidget):
 
     def _layout(self) -> None:
         buttons = QHBoxLayout()
-        for button in (self.train_button, self.pause_button, self.stop_button):
+        for button in (self.train_button, self.pause_button, self.stop_button,
+                       self.settings_button):
             buttons.addWidget(button)
         buttons.addWidget(self.status, 1)
         plots = QHBoxLayout()

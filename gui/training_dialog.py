@@ -1,0 +1,252 @@
+"""Training > Settings: the document's training section as a form.
+
+Task, data set (with that set's own options), split, normalisation, loss,
+epochs, one optimiser and schedule per trained network, early stopping and
+device. OK checks the whole section with its own models and applies it as one
+undoable step; a value they refuse is named and nothing is lost.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from graph.commands import SetTraining
+from graph.training import (
+    DataSpec,
+    EarlyStoppingSpec,
+    GanSpec,
+    LossSpec,
+    NetworkTrainingSpec,
+    TrainingSpec,
+)
+from gui.model_form import Field, ModelForm, bool_field, choice_field, int_field, label, text_field
+from gui.session import Session
+from runtime.data.registry import DatasetInfo, OptionSpec, get_dataset_info, list_datasets
+
+GENERAL_SKIP = ("data", "loss", "networks", "early_stopping", "gan")
+
+
+class DataForm:
+    """The data set (from the registry, for the chosen task) with its options, then the
+    split, normalisation and augmentation of ``DataSpec``."""
+
+    def __init__(self, base_dir: Path | None) -> None:
+        self.base_dir = base_dir
+        self.box = QWidget()
+        layout = QVBoxLayout(self.box)
+        self.combo = QComboBox()
+        self.about = QLabel()
+        self.about.setWordWrap(True)
+        self.options_box = QGroupBox("Options of this data set")
+        self.options_layout = QFormLayout(self.options_box)
+        self.options: dict[str, Field] = {}
+        self.rest = ModelForm(DataSpec, "Split and preprocessing", skip=("name", "options"))
+        top = QFormLayout()
+        top.addRow("Data set", self.combo)
+        layout.addLayout(top)
+        layout.addWidget(self.about)
+        layout.addWidget(self.options_box)
+        layout.addWidget(self.rest.box)
+        layout.addStretch(1)
+        self.task = ""
+        self.combo.currentIndexChanged.connect(self._dataset_changed)
+
+    def offer(self, task: str, current: str) -> None:
+        """List the data sets that suit ``task`` (and ``current``, whatever it suits)."""
+        self.task = task
+        names = [i.name for i in list_datasets() if task in i.tasks or i.name == current]
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for name in names:
+            self.combo.addItem(get_dataset_info(name).title, name)
+        self.combo.setCurrentIndex(max(0, names.index(current) if current in names else 0))
+        self.combo.blockSignals(False)
+
+    @property
+    def name(self) -> str:
+        return str(self.combo.currentData())
+
+    def put(self, data: dict[str, Any]) -> None:
+        self.rest.put(data)
+        self._build_options(get_dataset_info(self.name), data.get("options") or {})
+
+    def read(self, data: dict[str, Any]) -> dict[str, Any]:
+        out = self.rest.read(data)
+        info = get_dataset_info(self.name)
+        out["name"] = info.name
+        # Only values that differ from the defaults are written: files stay short.
+        out["options"] = {o.name: self.options[o.name].get() for o in info.options
+                          if self.options[o.name].get() != _shown_default(o)}
+        return out
+
+    def _dataset_changed(self) -> None:
+        self._build_options(get_dataset_info(self.name), {})
+
+    def _build_options(self, info: DatasetInfo, values: dict[str, Any]) -> None:
+        while self.options_layout.rowCount():
+            self.options_layout.removeRow(0)
+        self.options = {}
+        self.about.setText(info.description)
+        for opt in info.options:
+            field = _option_field(opt, self.base_dir)
+            field.put(values.get(opt.name, opt.default))
+            self.options[opt.name] = field
+            self.options_layout.addRow(label(opt.name), field.widget)
+        self.options_box.setVisible(bool(info.options))
+
+
+def _option_field(opt: OptionSpec, base_dir: Path | None) -> Field:
+    tip = opt.description
+    if opt.type == "choice":
+        return choice_field(opt.choices, tip)
+    if opt.type == "bool":
+        return bool_field(tip)
+    if opt.type == "int":
+        return int_field(opt.minimum, opt.maximum, tip)
+    if opt.type == "path":
+        return _path_field(tip, base_dir)
+    return text_field(tip, number=opt.type == "float", listing=opt.type == "list")
+
+
+def _path_field(tooltip: str, base_dir: Path | None) -> Field:
+    text = text_field(tooltip)
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    browse = QPushButton("Browse…")
+    layout.addWidget(text.widget, 1)
+    layout.addWidget(browse)
+
+    def pick() -> None:
+        start = str(base_dir) if base_dir else ""
+        name, _ = QFileDialog.getOpenFileName(row, "Data file", start)
+        if name:
+            text.put(name)
+
+    browse.clicked.connect(pick)
+    return Field(row, text.get, text.put)
+
+
+def _shown_default(opt: OptionSpec) -> Any:
+    default = opt.default
+    if isinstance(default, tuple):
+        return list(default)
+    if opt.type == "float" and default is not None:
+        return float(default)
+    return default
+
+
+class TrainingSettingsDialog(QDialog):
+    """Edit the training section; OK applies it as one undoable step."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setWindowTitle("Training settings")
+        self.resize(560, 640)
+        training = session.doc.training
+        self.original = training.to_data()
+        self.general = ModelForm(TrainingSpec, "Run", skip=GENERAL_SKIP)
+        self.data = DataForm(session.path.parent if session.path else None)
+        self.loss = ModelForm(LossSpec, "Loss")
+        self.networks = {name: ModelForm(NetworkTrainingSpec, f"Network '{name}'")
+                         for name in training.networks}
+        self.stopping = ModelForm(EarlyStoppingSpec, "Early stopping")
+        self.gan = ModelForm(GanSpec, "GAN") if training.gan is not None else None
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #c0392b")
+        self._lay_out()
+        self._put(self.original)
+        task = self.general.fields["task"].widget
+        assert isinstance(task, QComboBox)  # a Literal field
+        task.currentTextChanged.connect(self._task_changed)
+
+    def _lay_out(self) -> None:
+        tabs = QTabWidget()
+        tabs.addTab(_scrolled(self.general.box, self.loss.box, self.stopping.box,
+                              *([self.gan.box] if self.gan else [])), "Run")
+        tabs.addTab(_scrolled(self.data.box), "Data")
+        tabs.addTab(_scrolled(*(f.box for f in self.networks.values())), "Optimisers")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs, 1)
+        layout.addWidget(self.problem)
+        layout.addWidget(buttons)
+
+    def _put(self, data: dict[str, Any]) -> None:
+        self.general.put(data)
+        self.data.offer(data["task"], data["data"]["name"])
+        self.data.put(data["data"])
+        self.loss.put(data["loss"])
+        for name, form in self.networks.items():
+            form.put(data["networks"][name])
+        self.stopping.put(data["early_stopping"])
+        if self.gan is not None:
+            self.gan.put(data["gan"] or {})
+
+    def _task_changed(self, task: str) -> None:
+        self.data.offer(task, self.data.name)
+        self.data.put(self.data.read(self.original["data"]))
+
+    def edited(self) -> dict[str, Any]:
+        data = self.general.read(self.original)
+        data["data"] = self.data.read(self.original["data"])
+        data["loss"] = self.loss.read(self.original["loss"])
+        data["networks"] = {name: form.read(self.original["networks"][name])
+                            for name, form in self.networks.items()}
+        data["early_stopping"] = self.stopping.read(self.original["early_stopping"])
+        if self.gan is not None:
+            data["gan"] = self.gan.read(self.original["gan"] or {})
+        return data
+
+    def accept(self) -> None:
+        try:
+            training = TrainingSpec.model_validate(self.edited())
+        except ValidationError as exc:
+            self.problem.setText(_first_problem(exc))
+            return  # the dialog stays open with every value as typed
+        if training != self.session.doc.training:
+            self.session.push(SetTraining(training))
+        super().accept()
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = " › ".join(label(str(part)) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    more = len(exc.errors()) - 1
+    return f"{where}: {message}" + (f" (and {more} more)" if more else "")
+
+
+def _scrolled(*boxes: QWidget) -> QScrollArea:
+    inner = QWidget()
+    layout = QVBoxLayout(inner)
+    for box in boxes:
+        layout.addWidget(box)
+    layout.addStretch(1)
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(inner)
+    return area

@@ -1,0 +1,81 @@
+"""Training > Settings: the training section as a form, applied as one undoable step."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+
+def _open(window, qtbot):
+    window.window_actions.training_settings.trigger()
+    dialog = window.settings_dialog
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def _ok(dialog, qtbot) -> None:
+    button = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def _type(qtbot, widget, text: str) -> None:
+    widget.selectAll()
+    qtbot.keyClicks(widget, text)
+
+
+def test_settings_edit_the_training_section_as_one_undoable_step(window, qtbot):
+    session = window.session
+    before = session.doc.training
+    dialog = _open(window, qtbot)
+    epochs = dialog.general.fields["epochs"].widget
+    epochs.setValue(7)
+    _type(qtbot, dialog.networks["main"].children["optimizer"].fields["lr"].widget, "0.05")
+    dialog.general.fields["device"].widget.setCurrentText("cpu")
+    _ok(dialog, qtbot)
+    training = session.doc.training
+    assert not dialog.isVisible()
+    assert training.epochs == 7 and training.device == "cpu"
+    assert training.networks["main"].optimizer.lr == 0.05
+    assert training.data == before.data  # untouched fields keep their values
+    assert session.history.undo_stack[-1].text == "Change training settings"
+    window.window_actions.undo.trigger()
+    assert session.doc.training == before
+
+
+def test_a_refused_value_is_named_and_the_dialog_keeps_every_value(window, qtbot):
+    session = window.session
+    before = session.doc.training
+    dialog = _open(window, qtbot)
+    split = dialog.data.rest.children["split"]
+    _type(qtbot, split.fields["train"].widget, "0.9")
+    dialog.general.fields["epochs"].widget.setValue(3)
+    _ok(dialog, qtbot)
+    assert dialog.isVisible()  # not applied, not closed
+    assert dialog.problem.text().startswith("Data › Split:")
+    assert "must be 1" in dialog.problem.text()
+    assert split.fields["train"].widget.text() == "0.9"
+    assert dialog.general.fields["epochs"].widget.value() == 3
+    assert session.doc.training == before
+    dialog.reject()
+
+
+def test_choosing_another_data_set_shows_its_own_options(window, qtbot):
+    dialog = _open(window, qtbot)
+    combo = dialog.data.combo
+    names = [combo.itemData(i) for i in range(combo.count())]
+    assert "digits" in names and "sine" not in names  # classification data sets only
+    combo.setCurrentIndex(names.index("moons"))
+    assert {"n_samples", "noise"} <= set(dialog.data.options)
+    dialog.data.options["noise"].put(0.3)
+    _ok(dialog, qtbot)
+    data = window.session.doc.training.data
+    assert data.name == "moons" and data.options == {"noise": 0.3}  # defaults left out
+
+
+def test_the_data_sets_offered_follow_the_task(window, qtbot):
+    dialog = _open(window, qtbot)
+    dialog.general.fields["task"].widget.setCurrentText("regression")
+    combo = dialog.data.combo
+    names = [combo.itemData(i) for i in range(combo.count())]
+    assert "sine" in names and "moons" not in names
+    dialog.reject()
