@@ -297,6 +297,11 @@ def _training(
     if training.task == "gan":
         yield from _gan(doc, shapes, training.gan or GanSpec(), sample_shape)
         return
+    if len(training.networks) != 1:
+        yield _error(TRAINING, None,
+                     f"a {training.task} run trains one network, but the training settings "
+                     f"name {len(training.networks)} ({', '.join(training.networks) or 'none'})"
+                     "; keep one, or make the task a GAN")
     for name in training.networks:
         net = doc.networks.get(name)
         if net is None:
@@ -345,6 +350,10 @@ def _gan(
             yield _error(TRAINING, None,
                          f"the GAN's {role} is network '{name}', which does not exist; add it "
                          f"or choose another {role} in the training settings")
+        elif name not in doc.training.networks:
+            yield _error(TRAINING, None,
+                         f"the GAN's {role} '{name}' has no optimiser in the training "
+                         f"settings, which train only {', '.join(doc.training.networks)}")
     if gan.generator == gan.discriminator:
         yield _error(TRAINING, None, f"the GAN's generator and discriminator are both "
                                      f"'{gan.generator}': choose two different networks")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
@@ -64,6 +66,7 @@ class MainWindow(QMainWindow):
         self.summary = SummaryPanel()
         self.history_panel = HistoryPanel()
         self.training = TrainingController(self)
+        self._training_session: Session | None = None  # the document the run trains
         self.training_panel = TrainingPanel(self.training)
         self.docks: list[QDockWidget] = []
         left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea,
@@ -92,6 +95,7 @@ class MainWindow(QMainWindow):
         self.training_panel.settings_requested.connect(self.training_settings)
         self.training_panel.node_named.connect(self.show_node)
         self.training.state_changed.connect(self._training_state)
+        self.training.weights_saved.connect(self._weights_saved)
         self.setAcceptDrops(True)
         self.resize(1400, 900)
         self._restore()
@@ -282,7 +286,7 @@ class MainWindow(QMainWindow):
             self.training_panel.status.setText(f"Not started: {refusal}")
             self.show_message(f"Training not started: {refusal}")
             return
-        self.session.last_run_dir = self.training.out_dir
+        self._training_session = self.session
         self.training_panel.run_started()
 
     def training_settings(self) -> None:
@@ -292,7 +296,13 @@ class MainWindow(QMainWindow):
         from gui.training_dialog import TrainingSettingsDialog  # reads the data registry
 
         self.settings_dialog = TrainingSettingsDialog(self.session, self)
+        self.settings_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.settings_dialog.open()
+
+    def _weights_saved(self, folder: object) -> None:
+        # File > Export trained model offers these weights.
+        if self._training_session is not None and isinstance(folder, Path):
+            self._training_session.last_run_dir = folder
 
     def toggle_pause(self) -> None:
         if self.training.state == "paused":
@@ -305,7 +315,8 @@ class MainWindow(QMainWindow):
         acts.train.setEnabled(state == "idle")
         acts.pause_training.setEnabled(state in ("running", "paused"))
         acts.pause_training.setText("&Resume" if state == "paused" else "&Pause")
-        acts.stop_training.setEnabled(state in ("running", "paused"))
+        acts.stop_training.setEnabled(state != "idle")
+        acts.stop_training.setText("Stop &now" if state == "stopping" else "&Stop")
 
     def _confirm_stop_training(self) -> bool:
         if not self.training.active:

@@ -91,7 +91,7 @@ def text_field(tooltip: str = "", *, number: bool = False, optional: bool = Fals
         elif listing and isinstance(value, list | tuple):
             edit.setText(", ".join(str(v) for v in value))
         elif isinstance(value, float):
-            edit.setText(f"{value:g}")
+            edit.setText(repr(value))  # exactly the stored value: OK alone changes nothing
         else:
             edit.setText(str(value))
 

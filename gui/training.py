@@ -9,6 +9,7 @@ on meanwhile changes nothing in it.
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 POLL_MS = 33
 EVENTS_PER_POLL = 200  # a burst is spread over a few frames rather than one long one
-KILL_AFTER_MS = 5000  # a stop the trainer has not honoured by then ends the process
 
 
 class TrainingController(QObject):
@@ -29,6 +29,7 @@ class TrainingController(QObject):
 
     reported = Signal(object)  # every telemetry event, as the runtime sent it
     state_changed = Signal(str)  # "idle", "running", "paused" or "stopping"
+    weights_saved = Signal(object)  # the folder of a run that ended with its weights written
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -39,10 +40,7 @@ class TrainingController(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._drain)
-        self._kill_timer = QTimer(self)
-        self._kill_timer.setSingleShot(True)
-        self._kill_timer.setInterval(KILL_AFTER_MS)
-        self._kill_timer.timeout.connect(self._kill)
+        self._checkpointed = False  # whether this run has written a checkpoint yet
 
     @property
     def active(self) -> bool:
@@ -52,6 +50,8 @@ class TrainingController(QObject):
         """Start training ``session``'s document; the reason it cannot, if it cannot."""
         if self.active:
             return "a run is already under way: stop it first"
+        if not session.shapes_complete:  # validation needs torch, still loading
+            return "PyTorch is still loading; try again in a moment"
         session.validate_now()
         errors = [d for d in session.diagnostics if d.is_error]
         if errors:
@@ -71,6 +71,7 @@ class TrainingController(QObject):
         except (OSError, RuntimeError) as exc:  # no process could be started
             return f"the training process could not start: {exc}"
         self.runner = runner
+        self._checkpointed = False
         self._set_state("running")
         self._timer.start()
         return None
@@ -86,17 +87,25 @@ class TrainingController(QObject):
             self._set_state("running")
 
     def stop(self) -> None:
-        """Ask the run to stop after its current step; it then saves and reports."""
-        if self.runner is not None and self.state in ("running", "paused"):
+        """Ask the run to stop after its current step (it then saves and reports); asked
+        again while it is stopping, end it at once."""
+        if self.runner is None:
+            return
+        if self.state in ("running", "paused"):
             self.runner.stop()
             self._set_state("stopping")
-            self._kill_timer.start()
+        elif self.state == "stopping":
+            self._abandon("stopped by force before it could save its weights")
 
     def shutdown(self) -> None:
-        """End any run now (the window is closing): its last checkpoint stays on disk."""
+        """End any run now (the window is closing)."""
         if self.runner is not None:
-            self.runner.kill()
-            self.runner.wait(timeout=5)
+            self._abandon("ended when the window closed")
+
+    def _abandon(self, why: str) -> None:
+        assert self.runner is not None
+        kept = f"; the last checkpoint is in {self.out_dir}" if self._checkpointed else ""
+        self.reported.emit(self.runner.abandon(f"training {why}{kept}"))
         self._finish()
 
     def _drain(self) -> None:
@@ -104,17 +113,16 @@ class TrainingController(QObject):
         if runner is None:
             return
         for event in runner.poll(EVENTS_PER_POLL):
+            if event["type"] == "checkpoint":
+                self._checkpointed = True
             self.reported.emit(event)
+            if event["type"] == "finished":
+                self.weights_saved.emit(self.out_dir)
         if runner.ended is not None:
             self._finish()
 
-    def _kill(self) -> None:
-        if self.runner is not None and self.runner.ended is None:
-            self.runner.kill()  # poll() then reports the run as crashed, naming the checkpoint
-
     def _finish(self) -> None:
         self._timer.stop()
-        self._kill_timer.stop()
         self.runner = None
         self._set_state("idle")
 
@@ -125,8 +133,15 @@ class TrainingController(QObject):
 
 
 def run_folder(path: Path | None) -> Path:
-    """Where a run writes: ``runs/<file name>/`` beside a saved file (where File > Export
-    trained model looks), a fresh temporary folder for an unsaved document."""
+    """Where a run writes: ``runs/<file name>/<date-time>/`` beside a saved file, so that
+    no run overwrites an earlier one's weights; a fresh temporary folder for an unsaved
+    document."""
     if path is None:
         return Path(tempfile.mkdtemp(prefix="layerloom-run-"))
-    return path.parent / "runs" / path.stem
+    runs = path.parent / "runs" / path.stem
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder, n = runs / stamp, 1
+    while folder.exists():
+        n += 1
+        folder = runs / f"{stamp}-{n}"
+    return folder

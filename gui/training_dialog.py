@@ -39,6 +39,7 @@ from graph.training import (
 )
 from gui.model_form import Field, ModelForm, bool_field, choice_field, int_field, label, text_field
 from gui.session import Session
+from runtime.data.dataset import DataError
 from runtime.data.registry import DatasetInfo, OptionSpec, get_dataset_info, list_datasets
 
 GENERAL_SKIP = ("data", "loss", "networks", "early_stopping", "gan")
@@ -77,6 +78,9 @@ class DataForm:
         self.combo.clear()
         for name in names:
             self.combo.addItem(get_dataset_info(name).title, name)
+        if current and current not in names:  # not registered here: kept, not replaced
+            names.append(current)
+            self.combo.addItem(f"{current} (unknown here)", current)
         self.combo.setCurrentIndex(max(0, names.index(current) if current in names else 0))
         self.combo.blockSignals(False)
 
@@ -84,30 +88,58 @@ class DataForm:
     def name(self) -> str:
         return str(self.combo.currentData())
 
+    @property
+    def info(self) -> DatasetInfo | None:
+        try:
+            return get_dataset_info(self.name)
+        except DataError:
+            return None
+
     def put(self, data: dict[str, Any]) -> None:
         self.rest.put(data)
-        self._build_options(get_dataset_info(self.name), data.get("options") or {})
+        self._build_options(data.get("options") or {})
 
     def read(self, data: dict[str, Any]) -> dict[str, Any]:
         out = self.rest.read(data)
-        info = get_dataset_info(self.name)
-        out["name"] = info.name
-        # Only values that differ from the defaults are written: files stay short.
-        out["options"] = {o.name: self.options[o.name].get() for o in info.options
-                          if self.options[o.name].get() != _shown_default(o)}
+        info = self.info
+        out["name"] = self.name
+        if info is not None:  # an unknown set keeps its options as they were
+            # Only values that differ from the defaults are written: files stay short.
+            out["options"] = {o.name: self.options[o.name].get() for o in info.options
+                              if self.options[o.name].get() != _shown_default(o)}
         return out
 
-    def _dataset_changed(self) -> None:
-        self._build_options(get_dataset_info(self.name), {})
+    def check(self, options: dict[str, Any]) -> str | None:
+        """The data set's own verdict on ``options``: None, or what is wrong."""
+        info = self.info
+        if info is None:
+            return None
+        try:
+            info.resolve(options, self.base_dir)
+        except DataError as exc:
+            return f"Data › {exc}"
+        return None
 
-    def _build_options(self, info: DatasetInfo, values: dict[str, Any]) -> None:
+    def _dataset_changed(self) -> None:
+        self._build_options({})
+
+    def _build_options(self, values: dict[str, Any]) -> None:
         while self.options_layout.rowCount():
             self.options_layout.removeRow(0)
         self.options = {}
+        info = self.info
+        if info is None:
+            self.about.setText(f"'{self.name}' is not a data set this installation knows; "
+                               "its options are kept as they are.")
+            self.options_box.hide()
+            return
         self.about.setText(info.description)
         for opt in info.options:
             field = _option_field(opt, self.base_dir)
-            field.put(values.get(opt.name, opt.default))
+            try:
+                field.put(values.get(opt.name, opt.default))
+            except (TypeError, ValueError):  # a hand-edited file: show the default
+                field.put(opt.default)
             self.options[opt.name] = field
             self.options_layout.addRow(label(opt.name), field.widget)
         self.options_box.setVisible(bool(info.options))
@@ -219,14 +251,24 @@ class TrainingSettingsDialog(QDialog):
         data["early_stopping"] = self.stopping.read(self.original["early_stopping"])
         if self.gan is not None:
             data["gan"] = self.gan.read(self.original["gan"] or {})
+        if data["task"] == "gan":  # a GAN trains its two networks, each with an optimiser
+            data["gan"] = data.get("gan") or GanSpec().model_dump(mode="json")
+            for role in ("generator", "discriminator"):
+                data["networks"].setdefault(data["gan"][role],
+                                            NetworkTrainingSpec().model_dump(mode="json"))
         return data
 
     def accept(self) -> None:
+        edited = self.edited()
         try:
-            training = TrainingSpec.model_validate(self.edited())
+            training = TrainingSpec.model_validate(edited)
         except ValidationError as exc:
             self.problem.setText(_first_problem(exc))
             return  # the dialog stays open with every value as typed
+        problem = self.data.check(edited["data"]["options"])
+        if problem is not None:
+            self.problem.setText(problem)
+            return
         if training != self.session.doc.training:
             self.session.push(SetTraining(training))
         super().accept()

@@ -66,6 +66,7 @@ class Runner:
         self._stop = self._ctx.Event()
         self._pause = self._ctx.Event()
         self._process: Any = None
+        self._abandoned = False
         self.ended: Event | None = None  # the terminal event, once seen
 
     def start(self) -> None:
@@ -95,9 +96,23 @@ class Runner:
         if self._process is not None and self._process.is_alive():
             self._process.kill()
 
+    def abandon(self, message: str) -> Event:
+        """Kill the process and end the run with ``message``, reading nothing more from it:
+        a child killed halfway through sending an event leaves a partial message that
+        would block the next read for good."""
+        self.kill()
+        if self._process is not None:
+            self._process.join(timeout=5)
+        if self.ended is None:
+            self.ended = {"type": "crashed", "exitcode": None, "message": message}
+        self._abandoned = True
+        return self.ended
+
     def poll(self, limit: int = 1000) -> list[Event]:
         """Events that have arrived (never blocks); a dead child yields a 'crashed' event."""
         out: list[Event] = []
+        if self._abandoned:
+            return out
         while len(out) < limit:
             try:
                 event = self._events.get_nowait()

@@ -204,7 +204,7 @@ class Trainer:
         """Train one epoch; False when the user stopped the run."""
         self.recipe.train(True)
         throttle = self.step_throttle
-        total = torch.zeros((), device=self.plan.device)
+        totals: dict[str, torch.Tensor] = {}  # a GAN reports d_loss and g_loss besides loss
         seen = 0
         start = time.perf_counter()
         order = self.data.epoch_batches(epoch, self.training, self.options)
@@ -212,7 +212,10 @@ class Trainer:
             if not self.control.checkpoint(self.emit):
                 return False
             losses = self._step(x, y, epoch, step)
-            total.add_(losses["loss"], alpha=len(x))
+            for key, value in losses.items():
+                if key not in totals:
+                    totals[key] = torch.zeros((), device=self.plan.device)
+                totals[key].add_(value, alpha=len(x))
             seen += len(x)
             for schedule in self.schedules.values():
                 schedule.after_batch()
@@ -222,10 +225,9 @@ class Trainer:
                 if not math.isfinite(loss):
                     self._fail_nonfinite(epoch, x)
         if seen:
-            mean = float(total) / seen
-            if not math.isfinite(mean):
+            state.train_metrics = {k: float(t) / seen for k, t in totals.items()}
+            if not math.isfinite(state.train_metrics["loss"]):
                 self._fail_nonfinite(epoch, x)
-            state.train_metrics = {"loss": mean}
             state.epoch_time = time.perf_counter() - start
             state.samples_per_s = seen / max(state.epoch_time, 1e-9)
         return True

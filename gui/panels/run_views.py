@@ -66,7 +66,9 @@ class LayerView:
         summary = self.shown
         if summary is None or not summary.get("hist"):
             self.curve.clear()
-            self.plot.setTitle(self._hint(), size="9pt")
+            hint = self._hint() if summary is None else \
+                f"{self.selected[2] if self.selected else ''}: every output is NaN or Inf"
+            self.plot.setTitle(hint, size="9pt")
             return
         lo, hi = summary["range"]
         counts = summary["hist"]
@@ -74,15 +76,19 @@ class LayerView:
         self.curve.setData(edges, counts)
         title = self.selected[2] if self.selected else ""
         dead = f" · {summary['dead']:.0%} never positive" if summary.get("dead") else ""
+        bad = " · <span style='color:#c0392b'>contains NaN/Inf</span>" \
+            if summary.get("nonfinite") else ""
         self.plot.setTitle(f"{title} · epoch {self.epoch} · mean {summary['mean']:.3g}, "
-                           f"std {summary['std']:.3g}{dead}", size="9pt")
+                           f"std {summary['std']:.3g}{dead}{bad}", size="9pt")
 
     def _hint(self) -> str:
         if self.selected is None:
             return "Layer outputs: select a layer on the canvas"
         if not self.latest:
             return f"{self.selected[2]}: shown after the first epoch"
-        return f"{self.selected[2]}: not probed (no output of its own)"
+        if self.selected[0] not in self.latest:
+            return f"{self.selected[2]}: its network is not trained in this run"
+        return f"{self.selected[2]}: not in this run (added since, or no output of its own)"
 
 
 class SamplesView:
@@ -124,6 +130,7 @@ class SamplesView:
         self.scatter.setData(values[:, 0], values[:, 1])
         self.plot.addItem(self.scatter)
         self.plot.getViewBox().setAspectLocked(True)
+        self.plot.getViewBox().invertY(False)
         self.plot.showAxes(True)
         self.count = len(values)
 

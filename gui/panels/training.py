@@ -233,7 +233,11 @@ class TrainingPanel(QWidget):
         self.train_button.setEnabled(not active)
         self.pause_button.setEnabled(state in ("running", "paused"))
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
-        self.stop_button.setEnabled(state in ("running", "paused"))
+        self.stop_button.setEnabled(state != "idle")
+        self.stop_button.setText("Stop now" if state == "stopping" else "Stop")
+        self.stop_button.setToolTip(
+            "End the run at once, without saving" if state == "stopping" else
+            "Stop after the current step; the weights so far are saved")
         if state in STATE_TEXT and state != "running":
             self.status.setText(STATE_TEXT[state])
 

@@ -380,3 +380,18 @@ def test_no_errors_exactly_when_the_network_compiles(doc: Document) -> None:
         assert errors
     else:
         assert not errors, messages(errors)
+
+
+def test_each_gan_network_needs_an_optimiser() -> None:
+    doc = gan_doc()
+    doc.set_training(doc.training.model_copy(
+        update={"networks": {"generator": NetworkTrainingSpec()}}))
+    d = only(validate(doc), "no optimiser")
+    assert d.severity == "error" and d.network == TRAINING
+    assert "'discriminator'" in d.message and "train only generator" in d.message
+
+
+def test_a_non_gan_task_trains_exactly_one_network() -> None:
+    doc = with_training(gan_doc(), task="classification", gan=None, loss={"name": "cross_entropy"})
+    d = only(validate(doc), "trains one network")
+    assert d.severity == "error" and "name 2 (generator, discriminator)" in d.message

@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 
 from graph.commands import SetParam, SetTraining
 from gui.export_dialog import default_weights
+from gui.session import Session
+from gui.training import TrainingController, run_folder
 
 RUN_TIMEOUT_MS = 120_000  # a spawned process imports torch and loads digits first
 
@@ -53,7 +55,7 @@ def test_pause_resume_and_stop_from_the_buttons(window, qtbot):
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     assert window.training.state == "running" and panel.pause_button.text() == "Pause"
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
-    assert window.training.state == "stopping" and not panel.stop_button.isEnabled()
+    assert window.training.state == "stopping" and panel.stop_button.text() == "Stop now"
     qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
     assert panel.status.text().startswith("<b>Stopped after ")
     assert (window.training.out_dir / "model.safetensors").is_file()  # stopping keeps them
@@ -124,3 +126,30 @@ def test_samples_show_as_points_images_or_inputs_over_reconstructions(window):
                     "values": rng.random((8, 64)).tolist()})
     assert samples.image.image.shape == (2 * 9, 8 * 9)  # inputs above reconstructions
     assert "inputs (top) and reconstructions" in samples.plot.titleLabel.text
+
+
+def test_stop_asked_twice_ends_the_run_at_once(window, qtbot):
+    _short(window, epochs=500)
+    panel = window.training_panel
+    window.window_actions.train.trigger()
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)  # maybe still starting
+    assert window.training.state == "stopping" and panel.stop_button.text() == "Stop now"
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert window.training.state == "idle"
+    assert "stopped by force before it could save its weights" in panel.status.text()
+
+
+def test_each_run_of_a_saved_file_gets_its_own_folder(tmp_path: Path):
+    path = tmp_path / "net.loom"
+    first = run_folder(path)
+    assert first.parent == tmp_path / "runs" / "net"
+    first.mkdir(parents=True)
+    second = run_folder(path)
+    assert second != first and second.parent == first.parent
+
+
+def test_training_waits_for_pytorch_to_load(window):
+    session = Session(window.session.doc)  # shapes not started: nothing validated yet
+    assert not session.shapes_complete
+    refusal = TrainingController().start(session)
+    assert refusal == "PyTorch is still loading; try again in a moment"

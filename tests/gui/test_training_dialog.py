@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
+from graph.commands import SetTraining
+
 
 def _open(window, qtbot):
     window.window_actions.training_settings.trigger()
@@ -79,3 +81,37 @@ def test_the_data_sets_offered_follow_the_task(window, qtbot):
     names = [combo.itemData(i) for i in range(combo.count())]
     assert "sine" in names and "moons" not in names
     dialog.reject()
+
+
+def test_a_data_set_option_it_refuses_is_named(window, qtbot):
+    dialog = _open(window, qtbot)
+    combo = dialog.data.combo
+    combo.setCurrentIndex(combo.findData("moons"))
+    dialog.data.options["noise"].put(50.0)  # the moons allow at most 10
+    _ok(dialog, qtbot)
+    assert dialog.isVisible() and "noise" in dialog.problem.text()
+    assert window.session.doc.training.data.name == "digits"
+    dialog.reject()
+
+
+def test_a_data_set_this_installation_lacks_is_kept(window, qtbot):
+    session = window.session
+    session.push(SetTraining(session.doc.training.replaced(
+        "data", {"name": "plugin_set", "options": {"k": 3}})))
+    dialog = _open(window, qtbot)
+    assert dialog.data.name == "plugin_set"
+    dialog.general.fields["epochs"].widget.setValue(4)
+    _ok(dialog, qtbot)
+    data = session.doc.training.data
+    assert data.name == "plugin_set" and data.options == {"k": 3}
+    assert session.doc.training.epochs == 4
+
+
+def test_ok_without_edits_changes_nothing(window, qtbot):
+    session = window.session
+    session.push(SetTraining(session.doc.training.replaced(
+        "networks.main.optimizer.lr", 0.00123456789)))
+    depth = len(session.history.undo_stack)
+    dialog = _open(window, qtbot)
+    _ok(dialog, qtbot)
+    assert len(session.history.undo_stack) == depth
