@@ -31,7 +31,7 @@ from gui.panels.summary import SummaryPanel
 from gui.panels.training import TrainingPanel
 from gui.session import Session
 from gui.theme import apply_theme
-from gui.training import TrainingController
+from gui.training import LOADING, TrainingController
 from gui.warmup import warmup
 
 APP_NAME = "Layerloom"
@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
         title = ""
         if node_id is not None and self.session is not None:
             node = self.session.doc.network(network).node(node_id)
-            title = f"{node.spec.display_name} '{node.label}'"
+            title = f"'{node.label}'"  # short: the plot's title has little room
         self.training_panel.layer.select(network, node_id, title)
 
     # -- edit and view commands -----------------------------------------------------
@@ -276,12 +276,20 @@ class MainWindow(QMainWindow):
         """Train the document in the background (Training > Train, F5)."""
         if self.session is None:
             return
-        refusal = self.training.start(self.session)
+        session = self.session
+        refusal = self.training.start(session)
         dock = self.training_dock
         dock.show()
         dock.raise_()
         if not dock.isFloating() and dock.height() < TRAINING_HEIGHT:
             self.resizeDocks([dock], [TRAINING_HEIGHT], Qt.Orientation.Vertical)
+        if refusal == LOADING:  # F5 right after opening: start once validation has run
+            self.training_panel.status.setText("Training starts as soon as PyTorch has "
+                                               "loaded and the network is checked…")
+            warmup().start()
+            session.diagnostics_changed.connect(self._train_when_checked,
+                                                Qt.ConnectionType.SingleShotConnection)
+            return
         if refusal is not None:
             self.training_panel.status.setText(f"Not started: {refusal}")
             self.show_message(f"Training not started: {refusal}")
@@ -298,6 +306,10 @@ class MainWindow(QMainWindow):
         self.settings_dialog = TrainingSettingsDialog(self.session, self)
         self.settings_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.settings_dialog.open()
+
+    def _train_when_checked(self) -> None:
+        if self.session is not None and not self.training.active:
+            self.train()
 
     def _weights_saved(self, folder: object) -> None:
         # File > Export trained model offers these weights.

@@ -20,6 +20,7 @@ from gui.session import Session
 if TYPE_CHECKING:
     from runtime.runner import Runner
 
+LOADING = "PyTorch is still loading"
 POLL_MS = 33
 EVENTS_PER_POLL = 200  # a burst is spread over a few frames rather than one long one
 
@@ -51,7 +52,7 @@ class TrainingController(QObject):
         if self.active:
             return "a run is already under way: stop it first"
         if not session.shapes_complete:  # validation needs torch, still loading
-            return "PyTorch is still loading; try again in a moment"
+            return LOADING
         session.validate_now()
         errors = [d for d in session.diagnostics if d.is_error]
         if errors:

@@ -75,11 +75,11 @@ class LayerView:
         edges = np.linspace(lo, hi if hi > lo else lo + 1e-6, len(counts) + 1)
         self.curve.setData(edges, counts)
         title = self.selected[2] if self.selected else ""
-        dead = f" · {summary['dead']:.0%} never positive" if summary.get("dead") else ""
-        bad = " · <span style='color:#c0392b'>contains NaN/Inf</span>" \
+        dead = f", {summary['dead']:.0%} never > 0" if summary.get("dead") else ""
+        bad = ", <span style='color:#c0392b'>contains NaN/Inf</span>" \
             if summary.get("nonfinite") else ""
-        self.plot.setTitle(f"{title} · epoch {self.epoch} · mean {summary['mean']:.3g}, "
-                           f"std {summary['std']:.3g}{dead}{bad}", size="9pt")
+        self.plot.setTitle(f"{title}, epoch {self.epoch}: mean {summary['mean']:.2g}, "
+                           f"std {summary['std']:.2g}{dead}{bad}", size="9pt")
 
     def _hint(self) -> str:
         if self.selected is None:

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from graph.commands import SetParam, SetTraining
 from gui.export_dialog import default_weights
 from gui.session import Session
-from gui.training import TrainingController, run_folder
+from gui.training import LOADING, TrainingController, run_folder
 
 RUN_TIMEOUT_MS = 120_000  # a spawned process imports torch and loads digits first
 
@@ -39,9 +39,9 @@ def test_train_button_runs_in_the_background_and_shows_the_results(window, qtbot
     assert panel.train_button.isEnabled() and window.window_actions.train.isEnabled()
     window.show_node("main", conv := gestures.node_id(window, "conv"))  # select it
     assert panel.layer.shown is not None and panel.layer.selected == (
-        "main", conv, "Conv2d 'conv'")
+        "main", conv, "'conv'")
     assert sum(panel.layer.shown["hist"]) > 0
-    assert "Conv2d 'conv' · epoch 2" in panel.layer.plot.titleLabel.text
+    assert "'conv', epoch 2: mean " in panel.layer.plot.titleLabel.text
     assert not panel.samples.widget.isVisible()  # a classifier has no samples to show
 
 
@@ -151,5 +151,16 @@ def test_each_run_of_a_saved_file_gets_its_own_folder(tmp_path: Path):
 def test_training_waits_for_pytorch_to_load(window):
     session = Session(window.session.doc)  # shapes not started: nothing validated yet
     assert not session.shapes_complete
-    refusal = TrainingController().start(session)
-    assert refusal == "PyTorch is still loading; try again in a moment"
+    assert TrainingController().start(session) == LOADING
+
+
+def test_train_pressed_while_pytorch_loads_starts_once_checked(window, qtbot, monkeypatch):
+    _short(window, epochs=1)
+    session = window.session
+    monkeypatch.setattr(type(session), "shapes_complete", property(lambda self: False))
+    window.window_actions.train.trigger()
+    assert window.training.state == "idle"
+    assert window.training_panel.status.text().startswith("Training starts as soon as")
+    monkeypatch.undo()
+    session.validate_now()  # what the window does once torch has loaded
+    assert window.training.state == "running"
