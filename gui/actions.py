@@ -47,7 +47,8 @@ class WindowActions:
         self.zoom_out = self._make("Zoom &out", lambda: w.zoom(0.8), Key.ZoomOut, "zoom-out")
         self.train = self._make("&Train", w.train, "F5", "train")
         self.training_settings = self._make("S&ettings…", w.training_settings, "Ctrl+T")
-        self.pause_training = self._make("&Pause", w.toggle_pause, "F6", "pause")
+        self.evaluate = self._make("E&valuate…", w.evaluate, "F8")
+        self.pause_training = self._make("&Pause", w.training.toggle_pause, "F6", "pause")
         self.stop_training = self._make("&Stop", w.training.stop, "Shift+F5", "stop")
         self.themes = QActionGroup(window)
         self.theme_actions: dict[str, QAction] = {}
@@ -102,7 +103,7 @@ class WindowActions:
         training = bar.addMenu("&Training")
         training.addActions([self.train, self.pause_training, self.stop_training])
         training.addSeparator()
-        training.addAction(self.training_settings)
+        training.addActions([self.evaluate, self.training_settings])
         view = bar.addMenu("&View")
         view.addActions([self.frame_all, self.auto_layout, self.zoom_in, self.zoom_out])
         view.addSeparator()

@@ -9,11 +9,9 @@ failed, in place.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -30,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from graph.fileformat import dumps, loads
+from gui.background import BackgroundJob
 from gui.session import Session
 
 # format id → (what the user picks, file suffix); the ids are runtime.export.FORMATS
@@ -63,8 +62,8 @@ class ExportModelDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export trained model")
         self.session = session
-        self._result: dict[str, Any] | None = None
-        self._thread: threading.Thread | None = None
+        self.job = BackgroundJob(self)
+        self.job.done.connect(self._done)
         self.network = QComboBox()
         self.network.addItems(session.network_order())
         self.network.setCurrentText(network)
@@ -98,9 +97,6 @@ class ExportModelDialog(QDialog):
         layout.addWidget(self.busy)
         layout.addWidget(self.buttons)
         self.resize(640, 360)
-        self._poll = QTimer(self)
-        self._poll.setInterval(50)
-        self._poll.timeout.connect(self._check)
 
     # -- fields ----------------------------------------------------------------------
     @property
@@ -137,7 +133,7 @@ class ExportModelDialog(QDialog):
     # -- exporting ---------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self.job.running
 
     def start(self) -> None:
         """Check the fields, then export on a worker thread."""
@@ -154,33 +150,20 @@ class ExportModelDialog(QDialog):
             self.report.setPlainText(problem)
             return
         snapshot = loads(dumps(self.session.doc))  # the worker never sees later edits
-        job = (snapshot, weights, self.fmt, output, self.network.currentText())
-        self._result = None
-        self._thread = threading.Thread(target=self._run, args=job, name="export", daemon=True)
+        network = self.network.currentText()
         self._set_busy(True)
-        self.report.setPlainText(f"Exporting '{job[4]}' as {self.fmt}…")
-        self._thread.start()
-        self._poll.start()
+        self.report.setPlainText(f"Exporting '{network}' as {self.fmt}…")
+        self.job.start(_export, snapshot, weights, self.fmt, output, network, name="export")
 
-    def _run(self, doc: Any, weights: str, fmt: str, output: str, network: str) -> None:
-        from runtime.export import ExportError, export_model
+    def _done(self, text: str | None, error: Exception | None) -> None:
+        from runtime.export import ExportError
 
-        try:
-            report = export_model(doc, weights, fmt, output, network)
-            self._result = {"ok": True, "text": report.describe()}
-        except ExportError as exc:
-            self._result = {"ok": False, "text": f"Cannot export: {exc}"}
-        except Exception as exc:  # shown, not lost: the dialog stays usable
-            self._result = {"ok": False, "text": f"Export failed: {type(exc).__name__}: {exc}"}
-
-    def _check(self) -> None:
-        if self._thread is None or self._thread.is_alive():
-            return
-        self._thread = None
-        self._poll.stop()
         self._set_busy(False)
-        result = self._result or {"ok": False, "text": "Export failed without a message."}
-        self.report.setPlainText(result["text"])
+        if isinstance(error, ExportError):
+            text = f"Cannot export: {error}"
+        elif error is not None:  # shown, not lost: the dialog stays usable
+            text = f"Export failed: {type(error).__name__}: {error}"
+        self.report.setPlainText(text or "Export failed without a message.")
 
     def _set_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
@@ -193,6 +176,12 @@ class ExportModelDialog(QDialog):
             self.report.appendPlainText("Still exporting; close when it has finished.")
             return
         super().reject()
+
+
+def _export(doc: Any, weights: str, fmt: str, output: str, network: str) -> str:
+    from runtime.export import export_model
+
+    return export_model(doc, weights, fmt, output, network).describe()
 
 
 def _with_browse(field: QLineEdit, browse: Any) -> QWidget:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QDockWidget,
     QLabel,
     QMainWindow,
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
         self.problems.node_activated.connect(self.show_node)
         self.training_panel.train_requested.connect(self.train)
         self.training_panel.settings_requested.connect(self.training_settings)
+        self.training_panel.evaluate_requested.connect(self.evaluate)
         self.training_panel.node_named.connect(self.show_node)
         self.training.state_changed.connect(self._training_state)
         self.training.weights_saved.connect(self._weights_saved)
@@ -297,15 +300,23 @@ class MainWindow(QMainWindow):
         self._training_session = self.session
         self.training_panel.run_started()
 
+    def evaluate(self) -> None:
+        """Evaluate trained weights on a split (Training > Evaluate…)."""
+        if self.session is None:
+            return
+        from gui.evaluate_dialog import EvaluateDialog
+
+        self.evaluate_dialog = _opened(EvaluateDialog(self.session, self))
+        if self.evaluate_dialog.weights.text():
+            self.evaluate_dialog.start()  # the last run's weights: no reason to wait
+
     def training_settings(self) -> None:
         """Edit the training section (Training > Settings…); OK is one undoable step."""
         if self.session is None:
             return
         from gui.training_dialog import TrainingSettingsDialog  # reads the data registry
 
-        self.settings_dialog = TrainingSettingsDialog(self.session, self)
-        self.settings_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.settings_dialog.open()
+        self.settings_dialog = _opened(TrainingSettingsDialog(self.session, self))
 
     def _train_when_checked(self) -> None:
         if self.session is not None and not self.training.active:
@@ -315,12 +326,6 @@ class MainWindow(QMainWindow):
         # File > Export trained model offers these weights.
         if self._training_session is not None and isinstance(folder, Path):
             self._training_session.last_run_dir = folder
-
-    def toggle_pause(self) -> None:
-        if self.training.state == "paused":
-            self.training.resume()
-        else:
-            self.training.pause()
 
     def _training_state(self, state: str) -> None:
         acts = self.window_actions
@@ -387,6 +392,16 @@ class MainWindow(QMainWindow):
 
     def _open_dropped(self, paths: list[str]) -> None:
         self.documents.open_path(paths[0])
+
+
+Dialog = TypeVar("Dialog", bound=QDialog)
+
+
+def _opened(dialog: Dialog) -> Dialog:
+    """``dialog`` shown window-modal, and deleted once closed (it holds the document)."""
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.open()
+    return dialog
 
 
 def _app() -> QApplication:

@@ -87,6 +87,12 @@ class TrainingController(QObject):
             self.runner.resume()
             self._set_state("running")
 
+    def toggle_pause(self) -> None:
+        if self.state == "paused":
+            self.resume()
+        else:
+            self.pause()
+
     def stop(self) -> None:
         """Ask the run to stop after its current step (it then saves and reports); asked
         again while it is stopping, end it at once."""

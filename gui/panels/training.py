@@ -76,6 +76,7 @@ class TrainingPanel(QWidget):
 
     train_requested = Signal()
     settings_requested = Signal()
+    evaluate_requested = Signal()
     node_named = Signal(str, str)  # network, node id of a layer a failure points at
 
     def __init__(self, controller: TrainingController) -> None:
@@ -86,6 +87,10 @@ class TrainingPanel(QWidget):
         self.train_button.setToolTip("Train the document with its training settings (F5)")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
+        self.evaluate_button = QPushButton("Evaluate…")
+        self.evaluate_button.setToolTip("Per-class precision, recall, F1 and the confusion "
+                                        "matrix of the last run (F8)")
+        self.evaluate_button.setEnabled(False)
         self.settings_button = QPushButton("Settings…")
         self.settings_button.setToolTip("Task, data set, epochs, optimiser, … (Ctrl+T)")
         self.stop_button.setToolTip("Stop after the current step; the weights so far are saved")
@@ -111,7 +116,9 @@ class TrainingPanel(QWidget):
         self._layout()
         self.train_button.clicked.connect(self.train_requested)
         self.settings_button.clicked.connect(self.settings_requested)
-        self.pause_button.clicked.connect(self._toggle_pause)
+        self.evaluate_button.clicked.connect(self.evaluate_requested)
+        controller.weights_saved.connect(lambda _folder: self.evaluate_button.setEnabled(True))
+        self.pause_button.clicked.connect(controller.toggle_pause)
         self.stop_button.clicked.connect(controller.stop)
         controller.reported.connect(self.on_event)
         controller.state_changed.connect(self._state_changed)
@@ -131,7 +138,7 @@ class TrainingPanel(QWidget):
     def _layout(self) -> None:
         buttons = QHBoxLayout()
         for button in (self.train_button, self.pause_button, self.stop_button,
-                       self.settings_button):
+                       self.evaluate_button, self.settings_button):
             buttons.addWidget(button)
         buttons.addWidget(self.status, 1)
         plots = QHBoxLayout()
@@ -221,12 +228,6 @@ class TrainingPanel(QWidget):
         self.progress.setValue(0)
         self._failed_at = None
         self.status.setText("Starting: loading the data and compiling the network…")
-
-    def _toggle_pause(self) -> None:
-        if self.controller.state == "paused":
-            self.controller.resume()
-        else:
-            self.controller.pause()
 
     def _state_changed(self, state: str) -> None:
         active = state != "idle"

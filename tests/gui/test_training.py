@@ -37,12 +37,24 @@ def test_train_button_runs_in_the_background_and_shows_the_results(window, qtbot
     assert weights.is_file()
     assert default_weights(window.session) == str(weights)  # Export trained model finds it
     assert panel.train_button.isEnabled() and window.window_actions.train.isEnabled()
+    assert panel.evaluate_button.isEnabled()
     window.show_node("main", conv := gestures.node_id(window, "conv"))  # select it
     assert panel.layer.shown is not None and panel.layer.selected == (
         "main", conv, "'conv'")
     assert sum(panel.layer.shown["hist"]) > 0
     assert "'conv', epoch 2: mean " in panel.layer.plot.titleLabel.text
     assert not panel.samples.widget.isVisible()  # a classifier has no samples to show
+
+    qtbot.mouseClick(panel.evaluate_button, Qt.MouseButton.LeftButton)
+    dialog = window.evaluate_dialog
+    assert dialog.weights.text() == str(weights)
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=RUN_TIMEOUT_MS)
+    assert dialog.report["split"] == "test" and "accuracy" in dialog.summary.text()
+    assert dialog.confusion.rowCount() == dialog.confusion.columnCount() == 10
+    counts = [int(dialog.confusion.item(i, j).text()) for i in range(10) for j in range(10)]
+    assert sum(counts) == dialog.report["samples"]
+    assert dialog.per_class.rowCount() == 10 and dialog.per_class.isVisibleTo(dialog)
+    dialog.reject()
 
 
 def test_pause_resume_and_stop_from_the_buttons(window, qtbot):
@@ -164,3 +176,15 @@ def test_train_pressed_while_pytorch_loads_starts_once_checked(window, qtbot, mo
     monkeypatch.undo()
     session.validate_now()  # what the window does once torch has loaded
     assert window.training.state == "running"
+
+
+def test_evaluate_without_weights_says_what_to_choose(window, qtbot):
+    window.window_actions.evaluate.trigger()
+    dialog = window.evaluate_dialog
+    assert dialog.weights.text() == "" and not dialog.job.running
+    qtbot.mouseClick(dialog.evaluate_button, Qt.MouseButton.LeftButton)
+    assert dialog.summary.text().startswith("Choose the weights a training run wrote")
+    dialog.weights.setText("/nowhere/model.safetensors")
+    qtbot.mouseClick(dialog.evaluate_button, Qt.MouseButton.LeftButton)
+    assert "/nowhere/model.safetensors does not exist" in dialog.summary.text()
+    dialog.reject()
