@@ -53,4 +53,8 @@ class BackgroundJob(QObject):
             return
         self._thread = None
         self._poll.stop()
-        self.done.emit(*self._outcome)
+        result, error = self._outcome
+        self._outcome = (None, None)  # a failure's traceback holds data and networks
+        if error is not None:
+            error = error.with_traceback(None)
+        self.done.emit(result, error)

@@ -1,13 +1,16 @@
 """Training > Evaluate: a trained network's report on a split, as tables.
 
 ``runtime.evaluate.evaluate_document`` (the same report ``layerloom evaluate``
-prints) runs on a worker thread over a snapshot of the document. Classification
-shows per-class precision, recall and F1 and the confusion matrix; every task
-shows its scalar metrics.
+prints) runs on a worker thread. It evaluates the document the weights were
+trained with (the ``graph.loom`` every run writes beside them), so a split or
+data setting changed since cannot quietly evaluate on other samples.
+Classification shows per-class precision, recall and F1 and the confusion
+matrix; every task shows its metrics.
 """
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from graph.fileformat import dumps, loads
+from graph.fileformat import GraphFileError, dumps, load_graph, loads
 from gui.background import BackgroundJob
 from gui.export_dialog import default_weights
 from gui.session import Session
@@ -56,6 +59,7 @@ class EvaluateDialog(QDialog):
         self.confusion = _table()
         self.confusion_title = QLabel("Confusion matrix (rows: true class, columns: predicted)")
         self.report: dict[str, Any] | None = None
+        self.source = ""
         self.job = BackgroundJob(self)
         self.job.done.connect(self._done)
         form = QFormLayout()
@@ -82,21 +86,33 @@ class EvaluateDialog(QDialog):
                                  + ("none given" if not weights else f"{weights} does not exist"))
             return
         base = self.session.path.parent if self.session.path else None
-        snapshot = loads(dumps(self.session.doc))  # the worker never sees later edits
+        trained_with = Path(weights).with_name("graph.loom")
+        try:
+            doc = load_graph(trained_with) if trained_with.is_file() else \
+                loads(dumps(self.session.doc))  # a snapshot: the worker never sees edits
+        except GraphFileError as exc:
+            self.summary.setText(f"Cannot read {trained_with}: {exc}")
+            return
+        self.source = "the run's own graph.loom" if trained_with.is_file() else \
+            "the current document (no graph.loom beside the weights)"
         self.evaluate_button.setEnabled(False)
         self.summary.setText(f"Evaluating on the {self.split.currentText()} split…")
-        self.job.start(_evaluate, snapshot, weights, self.split.currentText(), base,
+        self.job.start(_evaluate, doc, weights, self.split.currentText(), base,
                        name="evaluate")
 
     def _done(self, report: dict[str, Any] | None, error: Exception | None) -> None:
+        from runtime.cli_run import user_errors
+
         self.evaluate_button.setEnabled(True)
         if error is not None or report is None:
             self.report = None
             self._show_tables(False)
-            self.summary.setText(f"Cannot evaluate: {error}")
+            known = isinstance(error, user_errors())
+            self.summary.setText(f"Cannot evaluate: {error}" if known else
+                                 f"Evaluation failed: {type(error).__name__}: {error}")
             return
         self.report = report
-        self.summary.setText(_summary(report))
+        self.summary.setText(_summary(report) + f"<br><i>Settings from {self.source}.</i>")
         if "per_class" in report:
             self._fill_classes(report)
         self._show_tables("per_class" in report)
@@ -150,9 +166,13 @@ def _summary(report: dict[str, Any]) -> str:
     lines = [f"<b>{report['task']}</b> on the {report['split']} split "
              f"({report['samples']:,} samples)"]
     for key, value in report.items():
+        if key in ("task", "split", "samples") or isinstance(value, list | dict):
+            continue
         if isinstance(value, float):
             shown = f"{value:.2%}" if "accuracy" in key else f"{value:.4g}"
-            lines.append(f"{key.replace('_', ' ')}: <b>{shown}</b>")
+        else:
+            shown = html.escape(str(value))
+        lines.append(f"{key.replace('_', ' ')}: <b>{shown}</b>")
     return "<br>".join(lines)
 
 

@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.history_panel = HistoryPanel()
         self.training = TrainingController(self)
         self._training_session: Session | None = None  # the document the run trains
+        self._pending_train: Session | None = None  # F5 pressed while PyTorch loads
         self.training_panel = TrainingPanel(self.training)
         self.docks: list[QDockWidget] = []
         left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea,
@@ -116,6 +117,9 @@ class MainWindow(QMainWindow):
     def set_session(self, session: Session) -> None:
         """Show ``session``'s document in this window (the previous one is dropped)."""
         old = self.session
+        if self._pending_train is not None:  # a start waiting for another document
+            self._pending_train = None
+            self.training_panel.status.setText("Not started: another document was opened")
         if old is not None:
             old.message.disconnect(self.show_message)
             old.changed.disconnect(self._update_state)
@@ -290,9 +294,12 @@ class MainWindow(QMainWindow):
             self.training_panel.status.setText("Training starts as soon as PyTorch has "
                                                "loaded and the network is checked…")
             warmup().start()
-            session.diagnostics_changed.connect(self._train_when_checked,
-                                                Qt.ConnectionType.SingleShotConnection)
+            if self._pending_train is None:
+                session.diagnostics_changed.connect(self._train_when_checked,
+                                                    Qt.ConnectionType.SingleShotConnection)
+            self._pending_train = session
             return
+        self._pending_train = None
         if refusal is not None:
             self.training_panel.status.setText(f"Not started: {refusal}")
             self.show_message(f"Training not started: {refusal}")
@@ -319,7 +326,8 @@ class MainWindow(QMainWindow):
         self.settings_dialog = _opened(TrainingSettingsDialog(self.session, self))
 
     def _train_when_checked(self) -> None:
-        if self.session is not None and not self.training.active:
+        pending, self._pending_train = self._pending_train, None
+        if pending is not None and pending is self.session and not self.training.active:
             self.train()
 
     def _weights_saved(self, folder: object) -> None:

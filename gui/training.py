@@ -54,6 +54,8 @@ class TrainingController(QObject):
         if not session.shapes_complete:  # validation needs torch, still loading
             return LOADING
         session.validate_now()
+        if self.state != "idle":  # validating let a queued start run first
+            return "a run is already under way: stop it first"
         errors = [d for d in session.diagnostics if d.is_error]
         if errors:
             first = errors[0].message
@@ -110,9 +112,14 @@ class TrainingController(QObject):
             self._abandon("ended when the window closed")
 
     def _abandon(self, why: str) -> None:
-        assert self.runner is not None
+        runner = self.runner
+        assert runner is not None
+        if not runner.running and runner.ended is None:
+            self._drain()  # it already ended by itself: its own last events say how
+            if self.runner is None:
+                return
         kept = f"; the last checkpoint is in {self.out_dir}" if self._checkpointed else ""
-        self.reported.emit(self.runner.abandon(f"training {why}{kept}"))
+        self.reported.emit(runner.abandon(f"training {why}{kept}"))
         self._finish()
 
     def _drain(self) -> None:
@@ -123,8 +130,8 @@ class TrainingController(QObject):
             if event["type"] == "checkpoint":
                 self._checkpointed = True
             self.reported.emit(event)
-            if event["type"] == "finished":
-                self.weights_saved.emit(self.out_dir)
+            if event["type"] == "finished" and event["epochs_done"] > 0:
+                self.weights_saved.emit(self.out_dir)  # a run stopped at once trained nothing
         if runner.ended is not None:
             self._finish()
 
@@ -147,8 +154,12 @@ def run_folder(path: Path | None) -> Path:
         return Path(tempfile.mkdtemp(prefix="layerloom-run-"))
     runs = path.parent / "runs" / path.stem
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    folder, n = runs / stamp, 1
-    while folder.exists():
-        n += 1
-        folder = runs / f"{stamp}-{n}"
-    return folder
+    runs.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        folder = runs / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            folder.mkdir()  # claimed here, so two runs never share a folder
+        except FileExistsError:
+            continue
+        return folder
+    raise OSError(f"no free run folder under {runs}")

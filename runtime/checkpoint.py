@@ -180,12 +180,14 @@ def _load_by_id(module: nn.Module, state: dict[str, torch.Tensor], where: str) -
                            f"{', '.join(sorted(problems)[:5])})")
 
 
-def write_run_files(out_dir: Path, doc: Document, data: RunData) -> None:
-    """A copy of the graph and the preprocessing, so the run can be reproduced."""
+def write_run_files(out_dir: Path, doc: Document, data: RunData,
+                    history: list[dict[str, Any]]) -> None:
+    """A copy of the graph and the preprocessing, so the run can be reproduced, and the
+    metrics log so far (a resumed run's earlier epochs come from its checkpoint)."""
     save_graph(doc, out_dir / "graph.loom")
     text = json.dumps(data.preprocessing_dict(), indent=2)
     _atomic_write(out_dir / "preprocessing.json", lambda tmp: Path(tmp).write_text(text))
-    (out_dir / "metrics.jsonl").write_text("")
+    (out_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
 
 
 def append_log(out_dir: Path, record: dict[str, Any]) -> None:

@@ -25,7 +25,8 @@ def _weights(parser: argparse.ArgumentParser) -> None:
                         help="trained weights written by 'layerloom train'")
 
 
-def _user_errors() -> tuple[type[Exception], ...]:
+def user_errors() -> tuple[type[Exception], ...]:
+    """The exceptions that mean bad input, told to the user as they are (not bugs)."""
     from runtime.checkpoint import WeightsError
     from runtime.data import DataError
     from runtime.trainer import TrainingFailed
@@ -74,7 +75,7 @@ def _train(args: argparse.Namespace) -> int:
     try:
         result = Trainer(doc, options, sink=progress if main_rank else None).run()
         finished = True
-    except _user_errors() as exc:
+    except user_errors() as exc:
         raise CliError(str(exc)) from None
     finally:
         if dist is not None:
@@ -151,7 +152,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     try:
         report = evaluate_document(doc, args.weights, args.split,
                                    Path(args.file).resolve().parent)
-    except _user_errors() as exc:
+    except user_errors() as exc:
         raise CliError(str(exc)) from None
     print(json.dumps(report) if args.json else format_report(report))
     return EXIT_OK
@@ -195,7 +196,7 @@ def _predict(args: argparse.Namespace) -> int:
     doc = load_document(args.file)
     try:
         results = predict(doc, args.weights, args.input)
-    except _user_errors() as exc:
+    except user_errors() as exc:
         raise CliError(str(exc)) from None
     if args.json:
         print(json.dumps(results))
@@ -227,7 +228,7 @@ def _export(args: argparse.Namespace) -> int:
     from runtime.export import ExportError, export_model
 
     doc = load_document(args.file)
-    refusals: tuple[type[Exception], ...] = (ExportError, *_user_errors())
+    refusals: tuple[type[Exception], ...] = (ExportError, *user_errors())
     try:
         report = export_model(doc, args.weights, args.format, args.output, args.network)
     except refusals as exc:

@@ -168,7 +168,7 @@ class Trainer:
         out_dir = Path(self.options.out_dir) if self.options.out_dir else None
         if out_dir is not None and self.main_rank:
             out_dir.mkdir(parents=True, exist_ok=True)
-            ckpt.write_run_files(out_dir, self.doc, self.data)
+            ckpt.write_run_files(out_dir, self.doc, self.data, state.history)
         self.emit(self._started_event(state))
         status = "completed"
         pacer = ckpt.CheckpointPacer(self.options.checkpoint_share)

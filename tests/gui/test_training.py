@@ -45,11 +45,15 @@ def test_train_button_runs_in_the_background_and_shows_the_results(window, qtbot
     assert "'conv', epoch 2: mean " in panel.layer.plot.titleLabel.text
     assert not panel.samples.widget.isVisible()  # a classifier has no samples to show
 
+    window.session.push(SetTraining(window.session.doc.training.replaced(  # after the run
+        "data.split", {"train": 0.5, "val": 0.1, "test": 0.4})))
     qtbot.mouseClick(panel.evaluate_button, Qt.MouseButton.LeftButton)
     dialog = window.evaluate_dialog
     assert dialog.weights.text() == str(weights)
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=RUN_TIMEOUT_MS)
     assert dialog.report["split"] == "test" and "accuracy" in dialog.summary.text()
+    assert dialog.report["samples"] == 270  # the run's 15% test split, not today's 40%
+    assert "the run's own graph.loom" in dialog.summary.text()
     assert dialog.confusion.rowCount() == dialog.confusion.columnCount() == 10
     counts = [int(dialog.confusion.item(i, j).text()) for i in range(10) for j in range(10)]
     assert sum(counts) == dialog.report["samples"]
@@ -154,8 +158,7 @@ def test_stop_asked_twice_ends_the_run_at_once(window, qtbot):
 def test_each_run_of_a_saved_file_gets_its_own_folder(tmp_path: Path):
     path = tmp_path / "net.loom"
     first = run_folder(path)
-    assert first.parent == tmp_path / "runs" / "net"
-    first.mkdir(parents=True)
+    assert first.parent == tmp_path / "runs" / "net" and first.is_dir()  # claimed at once
     second = run_folder(path)
     assert second != first and second.parent == first.parent
 
@@ -171,11 +174,15 @@ def test_train_pressed_while_pytorch_loads_starts_once_checked(window, qtbot, mo
     session = window.session
     monkeypatch.setattr(type(session), "shapes_complete", property(lambda self: False))
     window.window_actions.train.trigger()
+    window.window_actions.train.trigger()  # pressed twice: still one run
     assert window.training.state == "idle"
     assert window.training_panel.status.text().startswith("Training starts as soon as")
     monkeypatch.undo()
     session.validate_now()  # what the window does once torch has loaded
     assert window.training.state == "running"
+    runner = window.training.runner
+    session.validate_now()
+    assert window.training.runner is runner
 
 
 def test_evaluate_without_weights_says_what_to_choose(window, qtbot):

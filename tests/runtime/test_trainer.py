@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from pathlib import Path
 
@@ -65,9 +66,12 @@ def test_resume_from_checkpoint_matches_an_uninterrupted_run(tmp_path: Path, mak
                     sink=_stop_after_checkpoint(control, 2), control=control)
     assert first.run().status == "stopped"
     assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 2
-    resumed = Trainer(make(), RunOptions(**options, resume=tmp_path / "checkpoint.pt"))
+    resumed = Trainer(make(), RunOptions(**options, resume=tmp_path / "checkpoint.pt",
+                                         out_dir=tmp_path))
     result = resumed.run()
     assert result.status == "completed" and result.epochs_done == 4
+    log = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in log] == [1, 2, 3, 4]  # none lost
     expected, got = _weights(straight), _weights(resumed)
     assert expected.keys() == got.keys()
     for key in expected:
