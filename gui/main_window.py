@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from gui import mime
 from gui.actions import WindowActions
+from gui.background import BackgroundJob
 from gui.canvas import editing
 from gui.canvas.tabs import CanvasTabs
 from gui.canvas.view import GraphView
@@ -378,6 +379,10 @@ class MainWindow(QMainWindow):
             self._default_docks = None
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if any(job.running for job in self.findChildren(BackgroundJob)):
+            self.show_message("Still exporting or evaluating: close when it has finished")
+            event.ignore()  # quitting would cut a half-written export short
+            return
         if not self._confirm_stop_training() or not self.documents.confirm_discard():
             event.ignore()
             return

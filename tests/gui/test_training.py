@@ -195,3 +195,19 @@ def test_evaluate_without_weights_says_what_to_choose(window, qtbot):
     qtbot.mouseClick(dialog.evaluate_button, Qt.MouseButton.LeftButton)
     assert "/nowhere/model.safetensors does not exist" in dialog.summary.text()
     dialog.reject()
+
+
+def test_the_window_stays_open_while_a_background_job_runs(window, qtbot):
+    import threading
+
+    from gui.background import BackgroundJob
+
+    release = threading.Event()
+    job = BackgroundJob(window)
+    job.start(release.wait, 30)
+    window.documents.confirm_discard = lambda: True
+    assert not window.close() and "Still exporting or evaluating" in \
+        window.statusBar().currentMessage()
+    release.set()
+    qtbot.waitUntil(lambda: not job.running, timeout=5000)
+    assert window.close()
