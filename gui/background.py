@@ -7,6 +7,7 @@ GUI thread with the result or the exception, never both.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,24 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 POLL_MS = 50
+_gc_paused = 0  # jobs under way; the collector runs again once none is
+
+
+def _pause_gc() -> None:
+    """No cyclic garbage collection while a job runs. A collection on the GUI thread
+    while the worker was importing torch's exporters (torch.onnx) crashed the process
+    with a segmentation fault in CI; reference counting still frees almost everything,
+    and the cycles wait the few seconds a job takes."""
+    global _gc_paused
+    _gc_paused += 1
+    gc.disable()
+
+
+def _resume_gc() -> None:
+    global _gc_paused
+    _gc_paused -= 1
+    if _gc_paused == 0:
+        gc.enable()
 
 
 class BackgroundJob(QObject):
@@ -39,6 +58,7 @@ class BackgroundJob(QObject):
         self._outcome = (None, None)
         self._thread = threading.Thread(target=self._run, args=(work, *args), name=name,
                                         daemon=True)
+        _pause_gc()
         self._thread.start()
         self._poll.start()
 
@@ -53,6 +73,7 @@ class BackgroundJob(QObject):
             return
         self._thread = None
         self._poll.stop()
+        _resume_gc()
         result, error = self._outcome
         self._outcome = (None, None)  # a failure's traceback holds data and networks
         if error is not None:

@@ -202,12 +202,16 @@ def test_the_window_stays_open_while_a_background_job_runs(window, qtbot):
 
     from gui.background import BackgroundJob
 
+    import gc
+
     release = threading.Event()
     job = BackgroundJob(window)
     job.start(release.wait, 30)
+    assert not gc.isenabled()  # no collection on this thread while the worker imports torch
     window.documents.confirm_discard = lambda: True
     assert not window.close() and "Still exporting or evaluating" in \
         window.statusBar().currentMessage()
     release.set()
     qtbot.waitUntil(lambda: not job.running, timeout=5000)
+    assert gc.isenabled()
     assert window.close()
