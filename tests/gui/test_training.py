@@ -198,11 +198,10 @@ def test_evaluate_without_weights_says_what_to_choose(window, qtbot):
 
 
 def test_the_window_stays_open_while_a_background_job_runs(window, qtbot):
+    import gc
     import threading
 
     from gui.background import BackgroundJob
-
-    import gc
 
     release = threading.Event()
     job = BackgroundJob(window)
