@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from graph.fileformat import GraphFileError, dumps, load_graph, loads
 from gui.background import BackgroundJob
 from gui.export_dialog import default_weights
+from gui.panels.training import format_metric
 from gui.session import Session
 
 HEAT = QColor("#3b7dd8")
@@ -168,10 +169,8 @@ def _summary(report: dict[str, Any]) -> str:
     for key, value in report.items():
         if key in ("task", "split", "samples") or isinstance(value, list | dict):
             continue
-        if isinstance(value, float):
-            shown = f"{value:.2%}" if "accuracy" in key else f"{value:.4g}"
-        else:
-            shown = html.escape(str(value))
+        shown = format_metric(key, value) if isinstance(value, float) else \
+            html.escape(str(value))
         lines.append(f"{key.replace('_', ' ')}: <b>{shown}</b>")
     return "<br>".join(lines)
 

@@ -18,17 +18,16 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
     QProgressBar,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from graph.fileformat import dumps, loads
 from gui.background import BackgroundJob
+from gui.model_form import with_browse
 from gui.session import Session
 
 # format id → (what the user picks, file suffix); the ids are runtime.export.FORMATS
@@ -88,9 +87,9 @@ class ExportModelDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
         form.addRow("Network", self.network)
-        form.addRow("Trained weights", _with_browse(self.weights, self._browse_weights))
+        form.addRow("Trained weights", with_browse(self.weights, self._browse_weights))
         form.addRow("Format", self.format)
-        form.addRow("Export to", _with_browse(self.output, self._browse_output))
+        form.addRow("Export to", with_browse(self.output, self._browse_output))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.report)
@@ -183,13 +182,3 @@ def _export(doc: Any, weights: str, fmt: str, output: str, network: str) -> str:
 
     return export_model(doc, weights, fmt, output, network).describe()
 
-
-def _with_browse(field: QLineEdit, browse: Any) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(field)
-    button = QPushButton("Browse…")
-    button.clicked.connect(browse)
-    layout.addWidget(button)
-    return row

@@ -95,8 +95,9 @@ class MainWindow(QMainWindow):
         self.tabs.files_dropped.connect(self._open_dropped)
         self.palette_panel.add_requested.connect(self.add_layer)
         self.problems.node_activated.connect(self.show_node)
-        self.training_panel.train_requested.connect(self.train)
-        self.training_panel.settings_requested.connect(self.training_settings)
+        acts = self.window_actions
+        self.training_panel.bind(acts.train, acts.pause_training, acts.stop_training,
+                                 acts.training_settings)
         self.training_panel.evaluate_requested.connect(self.evaluate)
         self.training_panel.node_named.connect(self.show_node)
         self.training.state_changed.connect(self._training_state)
@@ -343,6 +344,9 @@ class MainWindow(QMainWindow):
         acts.pause_training.setText("&Resume" if state == "paused" else "&Pause")
         acts.stop_training.setEnabled(state != "idle")
         acts.stop_training.setText("Stop &now" if state == "stopping" else "&Stop")
+        acts.stop_training.setToolTip(
+            "End the run at once, without saving" if state == "stopping" else
+            "Stop after the current step; the weights so far are saved")
 
     def _confirm_stop_training(self) -> bool:
         if not self.training.active:

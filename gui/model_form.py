@@ -18,7 +18,9 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QWidget,
 )
@@ -96,6 +98,18 @@ def text_field(tooltip: str = "", *, number: bool = False, optional: bool = Fals
             edit.setText(str(value))
 
     return Field(edit, get, put)
+
+
+def with_browse(field: QLineEdit, browse: Callable[[], None]) -> QWidget:
+    """``field`` with a Browse… button beside it that calls ``browse``."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(field, 1)
+    button = QPushButton("Browse…")
+    button.clicked.connect(browse)
+    layout.addWidget(button)
+    return row
 
 
 def pydantic_field(info: FieldInfo) -> Field | None:

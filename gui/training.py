@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from runtime.runner import Runner
 
 LOADING = "PyTorch is still loading"
+BUSY = "a run is already under way: stop it first"
 POLL_MS = 33
 EVENTS_PER_POLL = 200  # a burst is spread over a few frames rather than one long one
 
@@ -50,12 +51,12 @@ class TrainingController(QObject):
     def start(self, session: Session) -> str | None:
         """Start training ``session``'s document; the reason it cannot, if it cannot."""
         if self.active:
-            return "a run is already under way: stop it first"
+            return BUSY
         if not session.shapes_complete:  # validation needs torch, still loading
             return LOADING
         session.validate_now()
         if self.state != "idle":  # validating let a queued start run first
-            return "a run is already under way: stop it first"
+            return BUSY
         errors = [d for d in session.diagnostics if d.is_error]
         if errors:
             first = errors[0].message

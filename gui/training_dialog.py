@@ -19,9 +19,8 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
+    QLineEdit,
     QScrollArea,
     QTabWidget,
     QVBoxLayout,
@@ -37,7 +36,16 @@ from graph.training import (
     NetworkTrainingSpec,
     TrainingSpec,
 )
-from gui.model_form import Field, ModelForm, bool_field, choice_field, int_field, label, text_field
+from gui.model_form import (
+    Field,
+    ModelForm,
+    bool_field,
+    choice_field,
+    int_field,
+    label,
+    text_field,
+    with_browse,
+)
 from gui.session import Session
 from runtime.data.dataset import DataError
 from runtime.data.registry import DatasetInfo, OptionSpec, get_dataset_info, list_datasets
@@ -67,12 +75,10 @@ class DataForm:
         layout.addWidget(self.options_box)
         layout.addWidget(self.rest.box)
         layout.addStretch(1)
-        self.task = ""
         self.combo.currentIndexChanged.connect(self._dataset_changed)
 
     def offer(self, task: str, current: str) -> None:
         """List the data sets that suit ``task`` (and ``current``, whatever it suits)."""
-        self.task = task
         names = [i.name for i in list_datasets() if task in i.tasks or i.name == current]
         self.combo.blockSignals(True)
         self.combo.clear()
@@ -81,7 +87,7 @@ class DataForm:
         if current and current not in names:  # not registered here: kept, not replaced
             names.append(current)
             self.combo.addItem(f"{current} (unknown here)", current)
-        self.combo.setCurrentIndex(max(0, names.index(current) if current in names else 0))
+        self.combo.setCurrentIndex(names.index(current) if current in names else 0)
         self.combo.blockSignals(False)
 
     @property
@@ -105,8 +111,9 @@ class DataForm:
         out["name"] = self.name
         if info is not None:  # an unknown set keeps its options as they were
             # Only values that differ from the defaults are written: files stay short.
-            out["options"] = {o.name: self.options[o.name].get() for o in info.options
-                              if self.options[o.name].get() != _shown_default(o)}
+            values = {o.name: self.options[o.name].get() for o in info.options}
+            out["options"] = {o.name: values[o.name] for o in info.options
+                              if values[o.name] != _shown_default(o)}
         return out
 
     def check(self, options: dict[str, Any]) -> str | None:
@@ -160,21 +167,16 @@ def _option_field(opt: OptionSpec, base_dir: Path | None) -> Field:
 
 def _path_field(tooltip: str, base_dir: Path | None) -> Field:
     text = text_field(tooltip)
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    browse = QPushButton("Browse…")
-    layout.addWidget(text.widget, 1)
-    layout.addWidget(browse)
+    edit = text.widget
+    assert isinstance(edit, QLineEdit)
 
     def pick() -> None:
         start = str(base_dir) if base_dir else ""
-        name, _ = QFileDialog.getOpenFileName(row, "Data file", start)
+        name, _ = QFileDialog.getOpenFileName(edit, "Data file", start)
         if name:
             text.put(name)
 
-    browse.clicked.connect(pick)
-    return Field(row, text.get, text.put)
+    return Field(with_browse(edit, pick), text.get, text.put)
 
 
 def _shown_default(opt: OptionSpec) -> Any:

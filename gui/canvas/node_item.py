@@ -96,6 +96,7 @@ def _title_width(title: str, type_text: str) -> float:
                room * 0.62 if type_text else room)
 
 
+@lru_cache(maxsize=4096)  # asked at every refresh of every node; fonts never change
 def _type_fits_header(title: str, type_text: str) -> bool:
     """Whether the type fits, whole, beside the title; if not it moves to the body's first
     line, where it has the node's width ("TransformerEncoderLayer" is never cut short)."""

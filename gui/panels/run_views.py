@@ -17,7 +17,7 @@ SHOWN_SAMPLES = 16
 POINT_BRUSH = (224, 123, 40, 170)
 
 
-def _plot_widget(title: str) -> pg.PlotWidget:
+def plot_widget(title: str) -> pg.PlotWidget:
     widget = pg.PlotWidget(background=None)
     widget.setMinimumHeight(40)  # the dock grows when a run starts
     plot = widget.getPlotItem()
@@ -30,7 +30,7 @@ class LayerView:
     """The histogram of one layer's outputs on a fixed probe batch, at the latest epoch."""
 
     def __init__(self) -> None:
-        self.widget = _plot_widget("Layer outputs")
+        self.widget = plot_widget("Layer outputs")
         self.plot = self.widget.getPlotItem()
         self.plot.setLabel("bottom", "value")
         self.curve = self.plot.plot(stepMode="center", fillLevel=0, brush=HIST_BRUSH,
@@ -96,7 +96,7 @@ class SamplesView:
     2-D points as a scatter, images as a grid, other vectors as lines."""
 
     def __init__(self) -> None:
-        self.widget = _plot_widget("Samples")
+        self.widget = plot_widget("Samples")
         self.plot = self.widget.getPlotItem()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.scatter = pg.ScatterPlotItem(size=4, pen=None, brush=POINT_BRUSH)

@@ -7,10 +7,12 @@ events (a few per second), so plotting never holds up the canvas.
 from __future__ import annotations
 
 import html
+from functools import partial
 from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -21,13 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.panels.run_views import LayerView, SamplesView
+from gui.panels.run_views import LayerView, SamplesView, plot_widget
 from gui.training import TrainingController
 
 COLOURS = ("#3b7dd8", "#e07b28", "#2f9e6e", "#c0392b", "#8e6cc9", "#7d8594")
 SYMBOLS_UP_TO = 40  # points per curve drawn as dots; longer curves are plain lines
 SAMPLE_TASKS = ("gan", "autoencoder")
-STATE_TEXT = {"running": "Training…", "paused": "Paused", "stopping": "Stopping…"}
+STATE_TEXT = {"paused": "Paused", "stopping": "Stopping…"}
 
 
 class Curves:
@@ -74,8 +76,6 @@ class TrainingPanel(QWidget):
     """Buttons and a status line (progress, then the results), a progress bar and two live
     plots (loss; metrics)."""
 
-    train_requested = Signal()
-    settings_requested = Signal()
     evaluate_requested = Signal()
     node_named = Signal(str, str)  # network, node id of a layer a failure points at
 
@@ -83,8 +83,8 @@ class TrainingPanel(QWidget):
         super().__init__()
         self.controller = controller
         self.epochs = 0
+        # Train, Pause, Stop and Settings mirror the window's actions: see ``bind``.
         self.train_button = QPushButton("Train")
-        self.train_button.setToolTip("Train the document with its training settings (F5)")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
         self.evaluate_button = QPushButton("Evaluate…")
@@ -92,8 +92,6 @@ class TrainingPanel(QWidget):
                                         "matrix of the last run (F8)")
         self.evaluate_button.setEnabled(False)
         self.settings_button = QPushButton("Settings…")
-        self.settings_button.setToolTip("Task, data set, epochs, optimiser, … (Ctrl+T)")
-        self.stop_button.setToolTip("Stop after the current step; the weights so far are saved")
         self.status = QLabel("Not trained yet. Train runs the document's training section "
                              "in the background; the window stays usable.")
         self.status.setWordWrap(True)
@@ -114,23 +112,25 @@ class TrainingPanel(QWidget):
         self.samples.widget.hide()
         self._failed_at: tuple[str, str] | None = None
         self._layout()
-        self.train_button.clicked.connect(self.train_requested)
-        self.settings_button.clicked.connect(self.settings_requested)
         self.evaluate_button.clicked.connect(self.evaluate_requested)
         controller.weights_saved.connect(lambda _folder: self.evaluate_button.setEnabled(True))
-        self.pause_button.clicked.connect(controller.toggle_pause)
-        self.stop_button.clicked.connect(controller.stop)
         controller.reported.connect(self.on_event)
         controller.state_changed.connect(self._state_changed)
-        self._state_changed(controller.state)
+
+    def bind(self, train: QAction, pause: QAction, stop: QAction, settings: QAction) -> None:
+        """Buttons that trigger the window's actions and follow their state and wording,
+        which the window alone decides (menu, toolbar and panel agree by construction)."""
+        for button, action in ((self.train_button, train), (self.pause_button, pause),
+                               (self.stop_button, stop), (self.settings_button, settings)):
+            button.clicked.connect(action.trigger)
+            mirror = partial(_mirror, button, action)
+            action.changed.connect(mirror)
+            mirror()
 
     def _plot(self, title: str) -> pg.PlotItem:
-        widget = pg.PlotWidget(background=None)
-        widget.setMinimumHeight(40)  # the dock grows when a run starts
+        widget = plot_widget(title)
         plot = widget.getPlotItem()
-        plot.setTitle(title, size="9pt")
         plot.setLabel("bottom", "epoch")
-        plot.showGrid(x=True, y=True, alpha=0.2)
         plot.addLegend(offset=(-6, 6), labelTextSize="8pt")
         self.plot_widgets.append(widget)
         return plot
@@ -198,7 +198,7 @@ class TrainingPanel(QWidget):
                       event["status"], event["status"])
         tested = {k[5:]: v for k, v in event["metrics"].items()
                   if k.startswith("test_") and isinstance(v, float)}
-        shown = ", ".join(f"{k} {_number(k, v)}" for k, v in tested.items())
+        shown = ", ".join(f"{k} {format_metric(k, v)}" for k, v in tested.items())
         parts = [f"<b>{status} after {event['epochs_done']} epochs</b>"]
         if shown:
             parts.append(f"test split: {shown}")
@@ -230,16 +230,7 @@ class TrainingPanel(QWidget):
         self.status.setText("Starting: loading the data and compiling the network…")
 
     def _state_changed(self, state: str) -> None:
-        active = state != "idle"
-        self.train_button.setEnabled(not active)
-        self.pause_button.setEnabled(state in ("running", "paused"))
-        self.pause_button.setText("Resume" if state == "paused" else "Pause")
-        self.stop_button.setEnabled(state != "idle")
-        self.stop_button.setText("Stop now" if state == "stopping" else "Stop")
-        self.stop_button.setToolTip(
-            "End the run at once, without saving" if state == "stopping" else
-            "Stop after the current step; the weights so far are saved")
-        if state in STATE_TEXT and state != "running":
+        if state in STATE_TEXT:
             self.status.setText(STATE_TEXT[state])
 
     def _link(self, _target: str) -> None:
@@ -257,7 +248,14 @@ def _losses(event: dict[str, Any], prefix: str) -> list[tuple[str, float]]:
     return found
 
 
-def _number(key: str, value: float) -> str:
+def _mirror(button: QPushButton, action: QAction) -> None:
+    button.setEnabled(action.isEnabled())
+    button.setText(action.text().replace("&", ""))
+    button.setToolTip(action.toolTip())
+
+
+def format_metric(key: str, value: float) -> str:
+    """A metric as the panel and the evaluation show it: accuracies as percentages."""
     return f"{value:.2%}" if "accuracy" in key else f"{value:.4g}"
 
 
