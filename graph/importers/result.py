@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from graph.document import Document
 
 
-class ImportError_(ValueError):
+class ModelImportError(ValueError):
     """A model that cannot be imported; the message names each call or op at fault."""
 
 
