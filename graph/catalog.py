@@ -237,6 +237,13 @@ class Catalog:
     def register(self, spec: LayerSpec) -> LayerSpec:
         if spec.id in self._specs or spec.id in self._legacy:
             raise ValueError(f"layer id {spec.id!r} is registered twice")
+        for old in spec.legacy_ids:
+            # a legacy id equal to a live id would silently redirect that layer's nodes
+            taken = old in self._specs or old == spec.id
+            if taken or self._legacy.get(old, spec.id) != spec.id:
+                owner = old if taken else self._legacy[old]
+                raise ValueError(
+                    f"legacy id {old!r} of {spec.id!r} is already taken by {owner!r}")
         self._specs[spec.id] = spec
         for old in spec.legacy_ids:
             self._legacy[old] = spec.id

@@ -54,6 +54,18 @@ def test_registry_refuses_duplicates_and_maps_legacy_ids() -> None:
         registry.get("Nope")
 
 
+def test_registry_refuses_legacy_ids_that_collide() -> None:
+    registry = Catalog()
+    registry.register(LayerSpec("Linear", "Linear", "Dense", "A layer.", legacy_ids=("FC",)))
+    # a legacy id naming a live layer would redirect every Linear node to the new layer
+    with pytest.raises(ValueError, match="legacy id 'Linear' of 'Dense' is already taken"):
+        registry.register(LayerSpec("Dense", "Dense", "Dense", "A.", legacy_ids=("Linear",)))
+    with pytest.raises(ValueError, match="legacy id 'FC' of 'Dense' is already taken by 'Linear'"):
+        registry.register(LayerSpec("Dense", "Dense", "Dense", "A.", legacy_ids=("FC",)))
+    assert registry.get("Linear").id == "Linear"
+    assert "Dense" not in registry
+
+
 @pytest.mark.parametrize(
     ("spec", "value", "message"),
     [
