@@ -16,6 +16,9 @@ from graph.training import TrainingSpec
 if TYPE_CHECKING:
     from torch import nn
 
+    from graph.compile import load_state_dict_by_id, state_dict_by_id
+    from graph.state_dicts import load_torch_state_dict
+
 __all__ = [
     "Document",
     "EditError",
@@ -29,8 +32,27 @@ __all__ = [
     "catalog",
     "compile_graph",
     "load_graph",
+    "load_state_dict_by_id",
+    "load_torch_state_dict",
     "save_graph",
+    "state_dict_by_id",
 ]
+
+# Weight helpers need torch; they load on first use so ``import graph`` stays light.
+_LAZY = {
+    "load_state_dict_by_id": "graph.compile",
+    "state_dict_by_id": "graph.compile",
+    "load_torch_state_dict": "graph.state_dicts",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graph' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
 
 
 def compile_graph(doc: Document, network: str = "main", **kwargs: Any) -> nn.Module:

@@ -17,6 +17,7 @@ from graph.catalog import TensorSpec
 from graph.compile import (
     CompileError,
     NodeRuntimeError,
+    WeightsMismatch,
     compile_network,
     load_state_dict_by_id,
     locate_error,
@@ -288,3 +289,27 @@ def test_code_lines_map_to_nodes() -> None:
     assert sorted(lines.values()) == sorted(gm.node_ids.values())
     fc1 = gm.node_ids["fc1"]
     assert "self.fc1(" in code[next(n for n, i in lines.items() if i == fc1) - 1]
+
+
+def test_a_plain_state_dict_loads_by_position_and_names_the_first_mismatch() -> None:
+    import graph
+
+    model = MODELS[1]  # the CNN: convolutions, norms with running statistics, linear head
+    gm = compile_network(model.doc(), model.network)
+    reference = model.reference()
+    randomise_state(reference, seed=3)
+    where = graph.load_torch_state_dict(gm, reference.state_dict())
+    assert len(where) == len(reference.state_dict())
+    xs = model.inputs(torch.Generator().manual_seed(1))
+    gm.eval()
+    reference.eval()
+    torch.testing.assert_close(gm(*xs), reference(*xs), rtol=0, atol=1e-6)
+
+    shuffled = dict(reversed(list(reference.state_dict().items())))
+    before = {k: v.clone() for k, v in gm.state_dict().items()}
+    with pytest.raises(WeightsMismatch, match=r"tensor 1: the state_dict's '[\w.]+' is"):
+        graph.load_torch_state_dict(gm, shuffled)
+    with pytest.raises(WeightsMismatch, match="holds 1 tensors but the network has"):
+        graph.load_torch_state_dict(gm, dict(list(shuffled.items())[:1]))
+    for key, value in gm.state_dict().items():  # a refused load copies nothing
+        assert torch.equal(value, before[key])
