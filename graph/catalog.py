@@ -46,6 +46,8 @@ class ParamSpec:
     min_length: int = 1
     max_length: int | None = None
     allow_minus_one: bool = False  # for shapes: one -1 dimension is inferred
+    # torch.nn's default where it differs from ours ("" when they agree or torch has none)
+    torch_default: str = ""
 
     def coerce(self, value: Any) -> Any:
         """Return ``value`` in canonical form, or raise ``ParamTypeError``.
@@ -186,6 +188,8 @@ class LayerSpec:
     legacy_ids: tuple[str, ...] = ()
     key_params: tuple[str, ...] = ()  # shown on the canvas node
     doc: str = ""
+    # how the layer behaves unlike its torch.nn namesake beyond parameter defaults
+    torch_note: str = ""
     all_params: tuple[ParamSpec, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

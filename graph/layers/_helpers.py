@@ -76,22 +76,34 @@ def batched_dim(dim: int) -> int:
 def dim_check(p: Params, ins: list[TensorSpec]) -> str | None:
     rank = len(ins[0].shape)
     if not -rank <= p["dim"] < rank:
-        return (f"dim {p['dim']} does not exist in {shape_text(ins[0].shape)} "
+        text = (f"dim {p['dim']} does not exist in {shape_text(ins[0].shape)} "
                 f"(valid: {-rank}…{rank - 1})")
+        if p["dim"] == rank:  # most likely PyTorch's numbering, which counts the batch
+            text += (f"; dims count within one sample, so PyTorch's dim={rank} is dim "
+                     f"{rank - 1} (or -1) here")
+        return text
     return None
 
 
-def dim_param(default: int, doc: str) -> ParamSpec:
-    return ParamSpec("dim", "int", default, doc, minimum=-8, maximum=7)
+# the dims a layer's "dim" counts, told to a PyTorch user
+PER_SAMPLE_DIMS = ("dim counts within one sample (the batch is not a dim): PyTorch's dim=1 "
+                   "is dim 0 here, and negative dims mean the same in both")
 
 
-def positive(name: str, default: int, doc: str, maximum: int = 1 << 20) -> ParamSpec:
-    return ParamSpec(name, "int", default, doc, minimum=1, maximum=maximum)
+def dim_param(default: int, doc: str, torch_default: str = "") -> ParamSpec:
+    return ParamSpec("dim", "int", default, doc, minimum=-8, maximum=7,
+                     torch_default=torch_default)
+
+
+def positive(name: str, default: int, doc: str, maximum: int = 1 << 20,
+             torch_default: str = "") -> ParamSpec:
+    return ParamSpec(name, "int", default, doc, minimum=1, maximum=maximum,
+                     torch_default=torch_default)
 
 
 def fraction(name: str, default: float, doc: str) -> ParamSpec:
     return ParamSpec(name, "float", default, doc, minimum=0.0, maximum=0.99)
 
 
-def flag(name: str, default: bool, doc: str) -> ParamSpec:
-    return ParamSpec(name, "bool", default, doc)
+def flag(name: str, default: bool, doc: str, torch_default: str = "") -> ParamSpec:
+    return ParamSpec(name, "bool", default, doc, torch_default=torch_default)

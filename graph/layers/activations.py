@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from graph.catalog import CATALOG, LayerSpec, ModuleCall, Params, ParamSpec, TensorSpec
 from graph.layers._helpers import (
+    PER_SAMPLE_DIMS,
     all_checks,
     batched_dim,
     dim_check,
@@ -71,7 +72,9 @@ CATALOG.register(LayerSpec(
 def _normalised(name: str, description: str, doc: str) -> None:
     CATALOG.register(LayerSpec(
         id=name, category=CATEGORY, display_name=name, description=description, doc=doc,
-        params=(dim_param(-1, "Dimension (per sample) that sums to one; -1 is the last."),),
+        params=(dim_param(-1, "Dimension (per sample) that sums to one; -1 is the last.",
+                          torch_default="none (deprecated implicit choice)"),),
+        torch_note=PER_SAMPLE_DIMS,
         build=lambda p, ins: nn_call(name, dim=batched_dim(p["dim"])),
         check=all_checks(needs_float, dim_check), shape=same_shape,
     ))

@@ -96,6 +96,7 @@ def _cross_causal_check(p: Params, ins: list[TensorSpec]) -> str | None:
 CATALOG.register(LayerSpec(
     id="MultiheadAttention", category=CATEGORY, display_name="MultiheadAttention",
     description="Each position gathers information from the positions it attends to.",
+    torch_note="batch_first=True (PyTorch's default is False): sequences are N×T×D",
     doc=(
         "Self-attention when only 'query' is wired; cross-attention when 'key_value' is "
         "wired too. Causal masking stops a position from seeing later ones."
@@ -123,11 +124,13 @@ CATALOG.register(LayerSpec(
 def _transformer_params(causal: bool | None) -> tuple[ParamSpec, ...]:
     params: tuple[ParamSpec, ...] = (
         positive("nhead", 4, "Attention heads; must divide the width.", maximum=256),
-        positive("dim_feedforward", 128, "Width of the feed-forward block.", maximum=1 << 16),
+        positive("dim_feedforward", 128, "Width of the feed-forward block.", maximum=1 << 16,
+                 torch_default="2048"),
         fraction("dropout", 0.1, "Dropout inside the layer."),
         ParamSpec("activation", "choice", "relu", "Activation of the feed-forward block.",
                   choices=("relu", "gelu")),
-        flag("norm_first", True, "Pre-norm (steadier training) or post-norm (the original)."),
+        flag("norm_first", True, "Pre-norm (steadier training) or post-norm (the original).",
+             torch_default="False"),
     )
     if causal is not None:
         params += (flag("causal", causal, "Hide later positions of the input sequence."),)
@@ -138,6 +141,7 @@ CATALOG.register(LayerSpec(
     id="TransformerEncoderLayer", category=CATEGORY, display_name="TransformerEncoderLayer",
     description="Self-attention plus a feed-forward block, each with a residual connection.",
     doc="The building block of BERT and ViT. Input and output are T×D.",
+    torch_note="batch_first=True (PyTorch's default is False): sequences are N×T×D",
     params=_transformer_params(None),
     build=lambda p, ins: nn_call(
         "TransformerEncoderLayer", d_model=ins[0].shape[-1], nhead=p["nhead"],
@@ -160,6 +164,7 @@ CATALOG.register(LayerSpec(
     id="TransformerDecoderLayer", category=CATEGORY, display_name="TransformerDecoderLayer",
     description="Masked self-attention, attention to an encoder's memory, and feed-forward.",
     doc="The building block of sequence-to-sequence Transformers. Input and output are T×D.",
+    torch_note="batch_first=True (PyTorch's default is False): sequences are N×T×D",
     params=_transformer_params(True),
     inputs=(PortSpec("x", "The target sequence (T×D)."),
             PortSpec("memory", "The encoder's output sequence (S×D).")),

@@ -48,7 +48,7 @@ def _conv_params(kernel: int, padding: int) -> tuple[ParamSpec, ...]:
         positive("kernel_size", kernel, "Width of each square filter.", maximum=64),
         positive("stride", 1, "Step between filter positions.", maximum=64),
         ParamSpec("padding", "int", padding, "Zeros added around the input.",
-                  minimum=0, maximum=64),
+                  minimum=0, maximum=64, torch_default="0"),
         positive("dilation", 1, "Spacing between filter taps.", maximum=64),
         flag("bias", True, "Learn an additive bias per filter."),
     )
@@ -119,9 +119,9 @@ CATALOG.register(LayerSpec(
     params=(
         positive("out_channels", 16, "Number of output channels.", maximum=1 << 14),
         positive("kernel_size", 4, "Width of each square filter.", maximum=64),
-        positive("stride", 2, "Up-sampling factor.", maximum=64),
+        positive("stride", 2, "Up-sampling factor.", maximum=64, torch_default="1"),
         ParamSpec("padding", "int", 1, "Trims this much from each border of the output.",
-                  minimum=0, maximum=64),
+                  minimum=0, maximum=64, torch_default="0"),
         ParamSpec("output_padding", "int", 0, "Extra size added on one side of the output.",
                   minimum=0, maximum=63),
         positive("dilation", 1, "Spacing between filter taps.", maximum=64),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from graph.catalog import CATALOG, LayerSpec, Params, PortSpec, TensorSpec
 from graph.layers._helpers import (
+    PER_SAMPLE_DIMS,
     all_checks,
     dim_param,
     needs_float,
@@ -69,6 +70,7 @@ CATALOG.register(LayerSpec(
     description="Joins its inputs along one dimension (e.g. stacks channels).",
     doc="The dim counts within one sample: 0 is channels for images, -1 the last dimension.",
     params=(dim_param(0, "Per-sample dimension to join along."),),
+    torch_note="torch.cat; " + PER_SAMPLE_DIMS,
     inputs=_MANY, build=lambda p, ins: own_call("Concat", dim=p["dim"]),
     check=all_checks(needs_float, _concat_check), key_params=("dim",), shape=_concat_shape,
 ))

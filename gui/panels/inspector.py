@@ -105,6 +105,8 @@ class InspectorPanel(QScrollArea):
             row_label = QLabel(p.name)
             row_label.setToolTip(p.doc)
             form.addRow(row_label, editor)
+            if p.torch_default:
+                form.addRow("", _label(f"PyTorch's default: {p.torch_default}", muted=True))
             self.editors[p.name] = editor
         layout.addLayout(form)
         self.problem = _label(name="InspectorProblem")
@@ -114,6 +116,8 @@ class InspectorPanel(QScrollArea):
         layout.addWidget(self.shapes)
         if spec.doc:
             layout.addWidget(_label(spec.doc, muted=True))
+        if spec.torch_note:
+            layout.addWidget(_label(f"Unlike torch.nn: {spec.torch_note}.", muted=True))
         layout.addStretch()
         self.setWidget(page)
         self._show_shapes()

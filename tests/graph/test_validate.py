@@ -395,3 +395,13 @@ def test_a_non_gan_task_trains_exactly_one_network() -> None:
     doc = with_training(gan_doc(), task="classification", gan=None, loss={"name": "cross_entropy"})
     d = only(validate(doc), "trains one network")
     assert d.severity == "error" and "name 2 (generator, discriminator)" in d.message
+
+
+def test_a_dim_in_pytorchs_numbering_is_named_as_the_dim_it_meant() -> None:
+    doc = Document.new()
+    b = NetworkBuilder(doc, "main")
+    head = b.add("Linear", b.add("Input", shape=[4]), out_features=3)
+    b.add("Output", b.add("Softmax", head, dim=1, label="probs"))
+    found = messages(validate(doc), "error")
+    assert any("dim 1 does not exist in N×3" in m and "PyTorch's dim=1 is dim 0 (or -1) here" in m
+               for m in found), found

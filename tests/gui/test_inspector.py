@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QLineEdit, QSpinBox
 
 from gui.panels.param_editors import parse_ints
 
@@ -118,3 +118,13 @@ def test_the_inspector_shows_shapes_and_docs(window, gestures):
     inspect(window, gestures, "conv")
     text = window.inspector.shapes.text()
     assert "N×1×8×8" in text and "N×4×8×8" in text and "40 parameters" in text
+
+
+def test_the_inspector_shows_where_pytorch_differs(window, gestures):
+    inspect(window, gestures, "conv")
+    texts = [label.text() for label in window.inspector.widget().findChildren(QLabel)]
+    assert "PyTorch's default: 0" in texts  # Conv2d's padding
+    assert not any(t.startswith("Unlike torch.nn") for t in texts)  # Conv2d has no note
+    inspect(window, gestures, "fc")
+    texts = [label.text() for label in window.inspector.widget().findChildren(QLabel)]
+    assert not any(t.startswith("PyTorch's default") for t in texts)  # Linear agrees with torch
