@@ -15,9 +15,10 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from graph.fileformat import GraphFileError, load_graph
-from gui.files import blank_document, orphaned_copies
+from gui.files import blank_document
 from gui.main_window import APP_NAME, MainWindow
 from gui.qt_compat import guard_none_refcount
+from gui.recovery import offer_recovery
 from gui.resources import DEFAULT_EXAMPLE
 from gui.session import Session
 from gui.warmup import warmup
@@ -56,7 +57,7 @@ def run(path: str | None = None, screenshot: str | None = None) -> int:
     if screenshot is not None:
         return _screenshot(app, path, Path(screenshot))
     window = open_window(path)
-    QTimer.singleShot(0, lambda: _offer_recovery(window))
+    QTimer.singleShot(0, lambda: offer_recovery(window))
     return app.exec()
 
 
@@ -77,19 +78,6 @@ def open_window(path: str | None = None, settings: QSettings | None = None, *,
     window.set_session(session)
     window.show()
     return window
-
-
-def _offer_recovery(window: MainWindow) -> None:
-    for found in orphaned_copies():
-        name = found.original.name if found.original else "an untitled document"
-        answer = QMessageBox.question(
-            window, "Recover unsaved changes?",
-            f"{APP_NAME} did not close normally last time. Recover the unsaved changes "
-            f"to {name}?")
-        if answer == QMessageBox.StandardButton.Yes and window.documents.confirm_discard():
-            window.documents.recover(found)
-            return
-        found.discard()
 
 
 def _select_example_node(window: MainWindow) -> None:

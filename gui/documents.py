@@ -73,7 +73,11 @@ class DocumentActions:
         session.path = found.original
         session.recovered = True
         self.window.set_session(session)
-        found.discard()
+        autosave = self.window.autosave
+        # The old copy goes only once this window's own copy holds the changes (written
+        # when the session was attached): a second crash must not lose them either.
+        if autosave is None or autosave.copy.exists():
+            found.discard()
         return True
 
     def _load(self, path: Path) -> Session | None:

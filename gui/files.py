@@ -7,8 +7,10 @@ decides where recovery copies go and remembers which files were open.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QObject, QSettings, QStandardPaths, QTimer
@@ -19,7 +21,8 @@ from graph.fileformat import save_graph
 from gui.session import Session
 
 MAX_RECENT = 10
-AUTOSAVE_MS = 30_000
+AUTOSAVE_DELAY_MS = 1_000  # after the last edit: a drag or a burst of typing saves once
+AUTOSAVE_MS = 30_000  # at the latest, while edits keep coming
 
 
 def blank_document() -> Document:
@@ -55,8 +58,13 @@ class RecentFiles:
 
 
 def recovery_folder() -> Path:
+    return data_folder() / "recovery"
+
+
+def data_folder() -> Path:
+    """The user's data folder for Layerloom (recovery copies, the crash log)."""
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base) / "recovery"
+    return Path(base)
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,10 @@ class RecoveryCopy:
 
     copy: Path
     original: Path | None
+
+    @property
+    def saved_at(self) -> datetime:
+        return datetime.fromtimestamp(self.copy.stat().st_mtime)
 
     def discard(self) -> None:
         for path in (self.copy, _meta(self.copy), _lock(self.copy)):
@@ -79,29 +91,47 @@ def _lock(copy: Path) -> Path:
     return copy.with_suffix(".lock")
 
 
+def _owner_gone(copy: Path) -> bool:
+    """True when no running window holds ``copy``'s lock (its window closed or was killed)."""
+    lock = QLockFile(str(_lock(copy)))
+    # Stale only when its process is gone, never by age: a window open for hours still
+    # owns its copy.
+    lock.setStaleLockTime(0)
+    if not lock.tryLock(0):
+        return False
+    lock.unlock()
+    return True
+
+
 def orphaned_copies(folder: Path | None = None) -> list[RecoveryCopy]:
-    """Recovery copies whose window is gone (their lock is free or stale)."""
+    """Recovery copies whose window is gone (their lock is free or stale), newest first."""
     folder = folder or recovery_folder()
     found = []
-    for copy in sorted(folder.glob("recovery-*.loom")):
-        lock = QLockFile(str(_lock(copy)))
-        if not lock.tryLock(0):
+    for copy in folder.glob("recovery-*.loom"):
+        if not _owner_gone(copy):
             continue  # another running window still owns it
-        lock.unlock()
-        original = None
         try:
             meta = json.loads(_meta(copy).read_text(encoding="utf-8"))
             original = Path(meta["path"]) if meta.get("path") else None
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             original = None
         found.append(RecoveryCopy(copy, original))
-    return found
+    return sorted(found, key=_mtime, reverse=True)
+
+
+def _mtime(found: RecoveryCopy) -> float:
+    try:
+        return found.copy.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 class Autosave(QObject):
-    """Every 30 s, writes the session's unsaved changes to a locked recovery copy."""
+    """Keeps the session's unsaved changes in a locked recovery copy: a second after
+    the last edit, at the latest every 30 s, and at once when a document is attached."""
 
-    def __init__(self, folder: Path | None = None, interval_ms: int = AUTOSAVE_MS) -> None:
+    def __init__(self, folder: Path | None = None, interval_ms: int = AUTOSAVE_MS,
+                 delay_ms: int = AUTOSAVE_DELAY_MS) -> None:
         super().__init__()
         self.folder = folder or recovery_folder()
         self.copy = self.folder / f"recovery-{uuid.uuid4().hex[:12]}.loom"
@@ -110,14 +140,25 @@ class Autosave(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.save_now)
+        self._soon = QTimer(self)
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(delay_ms)
+        self._soon.timeout.connect(self.save_now)
 
     def attach(self, session: Session) -> None:
+        """Follow ``session`` from now on; the copy is brought up to date at once (a
+        recovered document is kept, a replaced one's stale copy goes)."""
+        if self.session is not None:
+            self.session.changed.disconnect(self._soon.start)
         self.session = session
+        session.changed.connect(self._soon.start)
         if not self._timer.isActive():
             self._timer.start()
+        self.save_now()
 
     def save_now(self) -> bool:
         """Write the recovery copy if there are unsaved changes; True when written."""
+        self._soon.stop()
         session = self.session
         if session is None or not session.dirty:
             self._remove_copy()
@@ -127,9 +168,10 @@ class Autosave(QObject):
             self._lock = QLockFile(str(_lock(self.copy)))
             self._lock.tryLock(0)
         try:
-            save_graph(session.doc, self.copy)
+            # The original's path first: a copy is never found without it.
             original = str(session.path) if session.path else None
-            _meta(self.copy).write_text(json.dumps({"path": original}), encoding="utf-8")
+            _write_atomically(_meta(self.copy), json.dumps({"path": original}))
+            save_graph(session.doc, self.copy)
         except OSError as exc:
             session.message.emit(f"Autosave failed: {exc.strerror or exc}")
             return False
@@ -138,6 +180,7 @@ class Autosave(QObject):
     def stop(self) -> None:
         """A normal close: no copy is left to recover."""
         self._timer.stop()
+        self._soon.stop()
         self._remove_copy()
 
     def _remove_copy(self) -> None:
@@ -146,3 +189,9 @@ class Autosave(QObject):
         if self._lock is not None:
             self._lock.unlock()
             self._lock = None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
