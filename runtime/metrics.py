@@ -60,7 +60,9 @@ def regression_report(y_true: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
     err = pred - y_true
     total = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
     resid = (err**2).sum(axis=0)
-    r2 = np.where(total > 0, 1 - resid / np.where(total > 0, total, 1), 0.0)
+    # a constant column: perfect predictions score 1, anything else 0 (as scikit-learn)
+    r2 = np.where(total > 0, 1 - resid / np.where(total > 0, total, 1),
+                  np.where(resid == 0, 1.0, 0.0))
     mse = float((err**2).mean())
     return {"samples": len(y_true), "mse": mse, "rmse": mse**0.5,
             "mae": float(np.abs(err).mean()), "r2": float(r2.mean())}
