@@ -353,3 +353,16 @@ class History:
     def mark_clean(self) -> None:
         self._clean = len(self.undo_stack)
         self.changed.emit()
+
+
+def fragment_problem(fragment: dict[str, Any]) -> str | None:
+    """Why pasting ``fragment`` (say, from the clipboard) would fail, or None.
+
+    Found by a trial paste into a scratch document, so the answer is exactly what
+    ``Paste`` would meet, without touching the user's document or its history.
+    """
+    try:
+        Document.new("scratch").insert_fragment("scratch", fragment, fresh=True)
+    except EditError as exc:
+        return str(exc)
+    return None

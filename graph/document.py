@@ -375,7 +375,7 @@ class Document:
                 source, target = source or e["source"], target or e["target"]
                 if source in net and target in net:
                     wired.append(self.connect(network, source, target, e["port"]))
-        except (EditError, KeyError, TypeError, ValueError) as exc:
+        except (EditError, KeyError, TypeError, ValueError, IndexError) as exc:
             # All or nothing: a bad fragment (a damaged clipboard) leaves no trace.
             for edge in reversed(wired):
                 self.disconnect(network, *edge)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 
-from graph.commands import Command, Disconnect, Macro, Paste, RemoveNodes, copy_fragment, duplicate
-from graph.document import Document, EditError
+from graph.commands import (
+    Command,
+    Disconnect,
+    Macro,
+    Paste,
+    RemoveNodes,
+    copy_fragment,
+    duplicate,
+    fragment_problem,
+)
 from gui import mime
 from gui.canvas.interaction import snap
 from gui.canvas.layout import layout_command
@@ -64,7 +70,7 @@ def paste(view: GraphView, at: QPointF | None = None) -> list[str]:
     centre = at if at is not None else view.visible_center()
     offset = (snap(centre.x() - (min(xs) + max(xs) + WIDTH) / 2),
               snap(centre.y() - (min(ys) + max(ys)) / 2))
-    problem = _fragment_problem(fragment)
+    problem = fragment_problem(fragment)
     if problem:
         scene.session.message.emit(f"Cannot paste: {problem}")
         return []
@@ -73,17 +79,6 @@ def paste(view: GraphView, at: QPointF | None = None) -> list[str]:
     if ok:
         scene.select_nodes(cmd.added)
     return cmd.added if ok else []
-
-
-def _fragment_problem(fragment: dict[str, Any]) -> str | None:
-    """Why pasting ``fragment`` would fail, found by a trial paste into a scratch document."""
-    try:
-        Document.new("scratch").insert_fragment("scratch", fragment, fresh=True)
-    except EditError as exc:
-        return str(exc)
-    except (KeyError, TypeError, ValueError, IndexError):
-        return "the clipboard's Layerloom nodes are damaged"
-    return None
 
 
 def duplicate_selection(view: GraphView) -> list[str]:

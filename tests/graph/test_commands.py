@@ -26,6 +26,7 @@ from graph.commands import (
     SetTraining,
     copy_fragment,
     duplicate,
+    fragment_problem,
 )
 from graph.document import Document, EditError
 
@@ -258,3 +259,16 @@ def test_setting_an_unknown_parameter_is_refused() -> None:
     fc1 = doc.network("main").by_label("fc1").id
     with pytest.raises(EditError, match="no parameter 'kernel_size'"):
         History(doc).push(SetParam("main", fc1, "kernel_size", 3))
+
+
+def test_fragment_problem_answers_what_a_paste_would_meet_without_editing() -> None:
+    doc = _mlp()
+    before = doc.to_data()
+    fragment = copy_fragment(doc, "main", [n.id for n in doc.network("main").nodes()])
+    assert fragment_problem(fragment) is None
+    fragment["edges"].append({"source": "n1", "target": "n2", "port": "nope"})
+    problem = fragment_problem(fragment)
+    assert problem is not None and "no input 'nope'" in problem
+    damaged = fragment_problem({"nodes": [{"id": "zz", "pos": []}], "edges": []})
+    assert damaged is not None and damaged.startswith("the copied nodes are damaged")
+    assert doc.to_data() == before
