@@ -15,6 +15,7 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from graph.fileformat import GraphFileError, load_graph
+from gui.crash import CrashReporter
 from gui.files import blank_document
 from gui.main_window import APP_NAME, MainWindow
 from gui.qt_compat import guard_none_refcount
@@ -56,6 +57,7 @@ def run(path: str | None = None, screenshot: str | None = None) -> int:
     app = application()
     if screenshot is not None:
         return _screenshot(app, path, Path(screenshot))
+    CrashReporter().install()  # unexpected errors: recovery copies, crash.log, a dialog
     window = open_window(path)
     QTimer.singleShot(0, lambda: offer_recovery(window))
     return app.exec()

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QTimer
@@ -27,13 +30,16 @@ TIMEOUT = 60.0
 
 # Runs the real program (main.main) and, once its window is up, acts as a user would:
 # "edit" changes fc1's width and adds a layer, then prints the document;
+# "crash" does the same, then Frame all fails inside its slot (a bug planted here), and
+#   the crash dialog's text is printed;
 # "recover" answers the recovery question with Recover, then prints what the window shows.
 DRIVER = """
 import json, sys
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 from graph.commands import SetParam
 from gui.app import application
+from gui.canvas.view import GraphView
 from gui.main_window import MainWindow
 import main
 
@@ -49,6 +55,17 @@ def edit():
                           "out_features", 29))
     window().add_layer("Tanh")
     print(json.dumps(session.doc.to_data()), flush=True)
+    if mode == "crash":  # at once: the autosave's timer has had no chance to run
+        GraphView.frame_all = lambda view: 1 / 0
+        window().window_actions.frame_all.trigger()
+        shown()
+
+def shown():
+    dialog = QApplication.activeModalWidget()
+    if dialog is None or dialog.windowTitle() != "Unexpected error — Layerloom":
+        QTimer.singleShot(20, shown)
+        return
+    print(json.dumps([dialog.message.text(), dialog.error.text()]), flush=True)
 
 def answer():
     box = app.activeModalWidget()
@@ -67,26 +84,42 @@ def report():
         return
     print(json.dumps({"title": window().windowTitle(), "path": str(session.path),
                       "doc": session.doc.to_data()}), flush=True)
-    app.exit(0)
 
-QTimer.singleShot(0, edit if mode == "edit" else answer)
+QTimer.singleShot(0, answer if mode == "recover" else edit)
 sys.exit(main.main([path]))
 """
 
 
-def _start(mode: str, path: Path, home: Path) -> subprocess.Popen[str]:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home),
-               XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"),
-               PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-c", DRIVER, mode, str(path)], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, text=True)
+class Program:
+    """The real program in a subprocess, driven by DRIVER; what it prints arrives on a
+    queue, so a window that never answers fails the test instead of hanging it."""
 
+    def __init__(self, mode: str, path: Path, home: Path) -> None:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home),
+                   XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"),
+                   PYTHONPATH=str(ROOT))
+        self.proc = subprocess.Popen([sys.executable, "-c", DRIVER, mode, str(path)],
+                                     cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
 
-def _line(proc: subprocess.Popen[str]) -> object:
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line, f"the window process ended (exit {proc.wait()})"
-    return json.loads(line)
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put("")
+
+    def read(self) -> Any:
+        try:
+            line = self.lines.get(timeout=TIMEOUT)
+        except queue.Empty:
+            raise AssertionError(f"the window said nothing for {TIMEOUT:.0f} s") from None
+        assert line, f"the window process ended (exit {self.proc.wait()})"
+        return json.loads(line)
+
+    def kill(self) -> int:
+        self.proc.send_signal(signal.SIGKILL)
+        return self.proc.wait(TIMEOUT)
 
 
 def _wait_for_copy(folder: Path, expected: object) -> Path:
@@ -108,24 +141,20 @@ def test_a_killed_window_s_last_edits_are_offered_and_recovered_at_the_next_star
 ) -> None:
     work = tmp_path / "moons.loom"
     shutil.copy(EXAMPLE, work)
-    window = _start("edit", work, tmp_path)
+    window = Program("edit", work, tmp_path)
     try:
-        edited = _line(window)
+        edited = window.read()
         copy = _wait_for_copy(tmp_path / "data", edited)
     finally:
-        window.send_signal(signal.SIGKILL)
-        window.wait(TIMEOUT)
-    assert window.returncode == -signal.SIGKILL
+        assert window.kill() == -signal.SIGKILL
     assert load_graph(work).to_data() != edited  # the edits were never saved
 
-    again = _start("recover", work, tmp_path)
+    again = Program("recover", work, tmp_path)
     try:
-        question = _line(again)
-        shown = _line(again)
-        assert again.wait(TIMEOUT) == 0
+        question = again.read()
+        shown = again.read()
     finally:
         again.kill()
-        again.wait()
     assert isinstance(question, str) and question.startswith(
         "Layerloom closed unexpectedly; recover the unsaved changes to moons.loom (saved ")
     assert shown == {"title": "moons.loom* — Layerloom", "path": str(work), "doc": edited}
