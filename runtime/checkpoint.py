@@ -2,7 +2,9 @@
 
 Weights are keyed ``<network>.<node id>.<parameter>`` so that renaming a node
 never orphans them. Checkpoints load with ``torch.load(weights_only=True)`` and
-weights through safetensors: loading either cannot execute code.
+weights through safetensors: loading either cannot execute code. What they hold
+is checked against the typed models of ``runtime.checkpoint_file`` and
+``runtime.records`` before anything is used.
 """
 
 from __future__ import annotations
@@ -23,17 +25,15 @@ from graph.compile import WeightsMismatch, load_state_dict_by_id, state_dict_by_
 from graph.document import Document
 from graph.fileformat import save_graph
 from graph.training import EarlyStoppingSpec
+from runtime.checkpoint_file import CHECKPOINT_FORMAT, CheckpointFile, check_fits
+from runtime.records import WEIGHTS_FORMAT, PreprocessingRecord, WeightsError, WeightsMetadata
 
 if TYPE_CHECKING:
     from runtime.run_data import RunData
     from runtime.trainer import Trainer
 
-CHECKPOINT_FORMAT = "layerloom-checkpoint"
-WEIGHTS_FORMAT = "layerloom-weights"
-
-
-class WeightsError(ValueError):
-    """A weights or checkpoint file cannot be used with this document."""
+__all__ = ["CHECKPOINT_FORMAT", "WEIGHTS_FORMAT", "RunState", "WeightsError", "load_checkpoint",
+           "load_weights", "read_weights", "restore", "save", "save_weights"]
 
 
 @dataclass
@@ -121,8 +121,9 @@ class CheckpointPacer:
 
 
 def save(path: Path, trainer: Trainer, state: RunState) -> None:
-    """Everything needed to continue the run exactly where it stopped."""
-    data = {
+    """Everything needed to continue the run exactly where it stopped, in the form
+    ``CheckpointFile`` reads back (checked here too, so writer and reader cannot drift)."""
+    data = CheckpointFile.model_validate({
         "format": CHECKPOINT_FORMAT, "version": 1,
         "epoch": state.epoch, "global_step": state.global_step, "history": state.history,
         "best_value": state.best_value, "best_epoch": state.best_epoch,
@@ -132,40 +133,38 @@ def save(path: Path, trainer: Trainer, state: RunState) -> None:
         "schedules": {n: s.state_dict() for n, s in trainer.schedules.items()},
         "scaler": trainer.ctx.scaler.state_dict() if trainer.ctx.scaler else None,
         "rng": torch.get_rng_state(),
-    }
+    }).model_dump()
     _atomic_write(path, lambda tmp: torch.save(data, tmp))
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise WeightsError(f"checkpoint {path} does not exist") from None
-    except Exception as exc:
-        raise WeightsError(f"{path} is not a readable Layerloom checkpoint ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-        raise WeightsError(f"{path} is not a Layerloom checkpoint")
-    return data
+def load_checkpoint(path: str | os.PathLike[str]) -> CheckpointFile:
+    """The checkpoint in ``path``, checked; a ``WeightsError`` naming the field if not."""
+    return CheckpointFile.read(path)
 
 
 def restore(path: str | os.PathLike[str], trainer: Trainer) -> RunState:
-    """Load a checkpoint into a set-up trainer and return the state to continue from."""
+    """Load a checkpoint into a set-up trainer and return the state to continue from.
+
+    Everything is checked before anything is loaded, so a refused checkpoint leaves
+    the trainer as it was."""
     data = load_checkpoint(path)
-    for name, module in trainer.networks.items():
-        if name not in data["weights"]:
+    for name in trainer.networks:
+        if name not in data.weights:
             raise WeightsError(f"checkpoint {path} has no weights for network '{name}'")
-        _load_by_id(module, data["weights"][name], f"checkpoint {path}")
+    check_fits(data, trainer, str(path))
+    for name, module in trainer.networks.items():
+        _load_by_id(module, data.weights[name], f"checkpoint {path}")
     for name, optimizer in trainer.optimizers.items():
-        optimizer.load_state_dict(data["optimizers"][name])
+        optimizer.load_state_dict(data.optimizers[name].model_dump())
     for name, schedule in trainer.schedules.items():
-        schedule.load_state_dict(data["schedules"].get(name, {}))
-    if trainer.ctx.scaler is not None and data.get("scaler"):
-        trainer.ctx.scaler.load_state_dict(data["scaler"])
-    torch.set_rng_state(data["rng"])
+        schedule.load_state_dict(data.schedules.get(name, {}))
+    if trainer.ctx.scaler is not None and data.scaler:
+        trainer.ctx.scaler.load_state_dict(data.scaler)
+    torch.set_rng_state(data.rng)
     return RunState(
-        epoch=data["epoch"], global_step=data["global_step"], history=list(data["history"]),
-        best_value=data["best_value"], best_epoch=data["best_epoch"],
-        bad_epochs=data["bad_epochs"], best_weights=data["best_weights"],
+        epoch=data.epoch, global_step=data.global_step, history=list(data.history),
+        best_value=data.best_value, best_epoch=data.best_epoch,
+        bad_epochs=data.bad_epochs, best_weights=data.best_weights,
     )
 
 
@@ -185,7 +184,7 @@ def write_run_files(out_dir: Path, doc: Document, data: RunData,
     """A copy of the graph and the preprocessing, so the run can be reproduced, and the
     metrics log so far (a resumed run's earlier epochs come from its checkpoint)."""
     save_graph(doc, out_dir / "graph.loom")
-    text = json.dumps(data.preprocessing_dict(), indent=2)
+    text = json.dumps(PreprocessingRecord.of(data.prepared.preprocessing).to_dict(), indent=2)
     _atomic_write(out_dir / "preprocessing.json", lambda tmp: Path(tmp).write_text(text))
     (out_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
 
@@ -202,23 +201,26 @@ def save_weights(path: Path, networks: dict[str, nn.Module], data: RunData | Non
     tensors = {f"{name}.{key}": value.detach().cpu().contiguous()
                for name, module in networks.items()
                for key, value in state_dict_by_id(module).items()}
-    metadata = {"format": WEIGHTS_FORMAT, "networks": json.dumps(list(networks))}
-    if data is not None:
-        metadata["preprocessing"] = json.dumps(data.preprocessing_dict())
+    record = PreprocessingRecord.of(data.prepared.preprocessing) if data is not None else None
+    metadata = WeightsMetadata(format=WEIGHTS_FORMAT, networks=list(networks),
+                               preprocessing=record).to_safetensors()
     _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 
 def read_weights(path: str | os.PathLike[str]) -> tuple[dict[str, dict[str, torch.Tensor]],
-                                                        dict[str, str]]:
-    """Weights per network and the file's metadata."""
+                                                        WeightsMetadata]:
+    """Weights per network and the file's metadata, checked."""
     from safetensors import safe_open
 
     try:
         with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
+            raw = f.metadata()
+            metadata = WeightsMetadata.read(raw, str(path))  # before any tensor is read
             tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
     except FileNotFoundError:
         raise WeightsError(f"weights file {path} does not exist") from None
+    except WeightsError:
+        raise
     except Exception as exc:
         raise WeightsError(f"{path} is not a readable safetensors file ({exc})") from None
     per_network: dict[str, dict[str, torch.Tensor]] = {}
@@ -228,7 +230,8 @@ def read_weights(path: str | os.PathLike[str]) -> tuple[dict[str, dict[str, torc
     return per_network, metadata
 
 
-def load_weights(path: str | os.PathLike[str], networks: dict[str, nn.Module]) -> dict[str, str]:
+def load_weights(path: str | os.PathLike[str],
+                 networks: dict[str, nn.Module]) -> WeightsMetadata:
     """Load a ``model.safetensors`` into compiled networks; returns the file's metadata."""
     per_network, metadata = read_weights(path)
     for name, module in networks.items():

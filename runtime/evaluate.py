@@ -6,7 +6,6 @@ prediction see inputs exactly as training did.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,9 +52,10 @@ def load_trained(doc: Document, weights: str | Path, device: str = "cpu") -> Tra
     metadata = load_weights(weights, networks)
     for module in networks.values():
         module.to(device).eval()
-    record = metadata.get("preprocessing")
-    pre = Preprocessing.from_dict(json.loads(record)) if record else None
-    return Trained(networks, pre)
+    record = metadata.preprocessing
+    if record is not None:
+        record.check_fits(doc, str(weights))
+    return Trained(networks, record.to_preprocessing() if record is not None else None)
 
 
 def _stored_split(data: RunData, split: str, pre: Preprocessing | None) -> torch.Tensor:

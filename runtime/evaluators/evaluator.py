@@ -10,7 +10,6 @@ the same thing for every generator judged by the same shipped weights.
 from __future__ import annotations
 
 import functools
-import json
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -135,10 +134,10 @@ def load_evaluator(info: EvaluatorInfo) -> Evaluator:
         metadata = load_weights(info.weights_path, {network: module})
     except (GraphFileError, CompileError, WeightsError) as exc:
         raise EvaluatorError(f"the '{info.dataset}' evaluator cannot be loaded: {exc}") from None
-    record = metadata.get("preprocessing")
-    if not record:
+    record = metadata.preprocessing
+    if record is None:
         raise EvaluatorError(f"{info.weights_path} has no preprocessing record")
-    return Evaluator(info, module, Preprocessing.from_dict(json.loads(record)))
+    return Evaluator(info, module, record.to_preprocessing())
 
 
 @functools.cache

@@ -28,7 +28,6 @@ Weights are read only through safetensors or ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -54,13 +53,13 @@ from runtime.export.base import (
     signature_of,
 )
 from runtime.export.files import (
-    NETWORK_WEIGHTS_FORMAT,
     export_pt2,
     export_python,
     export_safetensors,
     read_pt2_metadata,
 )
 from runtime.export.onnx_export import export_onnx
+from runtime.records import NETWORK_WEIGHTS_FORMAT, read_record_file
 
 __all__ = [
     "CHECK_BATCHES",
@@ -154,14 +153,14 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     if path.suffix == ".pt":
         data = ckpt.load_checkpoint(path)
         sidecar = path.with_name("preprocessing.json")
-        record = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else None
-        return dict(data["weights"]), record
+        record = read_record_file(sidecar) if sidecar.exists() else None
+        return dict(data.weights), record.to_dict() if record is not None else None
     per_network, metadata = ckpt.read_weights(path)
-    if metadata.get("format") == NETWORK_WEIGHTS_FORMAT:  # a Python export's weights file
-        per_network = {metadata.get("network", ""): {
+    if metadata.format == NETWORK_WEIGHTS_FORMAT:  # a Python export's weights file
+        per_network = {metadata.network or "": {
             f"{k}.{rest}": v for k, tensors in per_network.items() for rest, v in tensors.items()}}
-    text = metadata.get("preprocessing")
-    return per_network, json.loads(text) if text else None
+    record = metadata.preprocessing
+    return per_network, record.to_dict() if record is not None else None
 
 
 def _load(module: nn.Module, state: dict[str, Any], path: Path, network: str) -> None:

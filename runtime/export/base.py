@@ -163,17 +163,23 @@ def prepare_module(module: nn.Module, signature: Signature) -> nn.Module:
 # -- metadata ----------------------------------------------------------------------
 def preprocessing_record(preprocessing: Any) -> dict[str, Any] | None:
     """A checked ``Preprocessing.to_dict()`` record from a ``Preprocessing``, a dict or None."""
-    from runtime.data import DataError
+    from pydantic import ValidationError
+
     from runtime.data.preprocess import Preprocessing
+    from runtime.records import PreprocessingRecord, WeightsError, describe
 
     if preprocessing is None:
         return None
-    if isinstance(preprocessing, Preprocessing):
-        return preprocessing.to_dict()
     try:
-        return Preprocessing.from_dict(dict(preprocessing)).to_dict()
-    except (DataError, KeyError, TypeError, ValueError) as exc:
-        raise ExportError(f"the preprocessing record is not usable: {exc}") from None
+        if isinstance(preprocessing, Preprocessing):
+            return PreprocessingRecord.of(preprocessing).to_dict()
+        return PreprocessingRecord.model_validate(preprocessing).to_dict()
+    except WeightsError as exc:
+        raise ExportError(str(exc)) from None
+    except ValidationError as exc:
+        where, reason = describe(exc)
+        raise ExportError(f"the preprocessing record is not usable: '{where}': "
+                          f"{reason}") from None
 
 
 def export_metadata(signature: Signature, preprocessing: dict[str, Any] | None,

@@ -18,7 +18,7 @@ from graph.codegen import generate_code
 from graph.compile import CompileError, compile_network, state_dict_by_id
 from graph.document import Document
 from graph.fileformat import load_graph, save_graph
-from runtime.checkpoint import WEIGHTS_FORMAT, WeightsError, load_weights
+from runtime.checkpoint import WeightsError, load_weights
 from runtime.export.base import (
     TRACE_BATCH,
     ExportError,
@@ -32,9 +32,9 @@ from runtime.export.base import (
     quiet,
     require_checks,
 )
+from runtime.records import NETWORK_WEIGHTS_FORMAT, WEIGHTS_FORMAT, WeightsMetadata
 
 PT2_EXTRA_FILE = "layerloom.json"  # the export record inside the .pt2 archive
-NETWORK_WEIGHTS_FORMAT = "layerloom-network-weights"  # node-id keys, one network
 _WIDTH = 100  # generated lines fit the project's line length
 
 
@@ -80,10 +80,9 @@ def export_safetensors(doc: Document, module: nn.Module, signature: Signature,
     network = signature.network
     tensors = {f"{network}.{key}": value.detach().cpu().contiguous()
                for key, value in state_dict_by_id(module).items()}
-    metadata = {"format": WEIGHTS_FORMAT, "networks": json.dumps([network]),
-                "export": json.dumps(export_metadata(signature, preprocessing, "safetensors"))}
-    if preprocessing is not None:
-        metadata["preprocessing"] = json.dumps(preprocessing)
+    metadata = WeightsMetadata.model_validate({
+        "format": WEIGHTS_FORMAT, "networks": [network], "preprocessing": preprocessing,
+        "export": export_metadata(signature, preprocessing, "safetensors")}).to_safetensors()
     loom = out_path.with_suffix(".loom")
     with discard_on_error(out_path, loom):
         with atomic_path(out_path) as tmp:
@@ -164,10 +163,10 @@ def export_python(doc: Document, module: nn.Module, signature: Signature,
                              cls=_model_class(source))
     tensors = {key: value.detach().cpu().contiguous()
                for key, value in state_dict_by_id(module).items()}
-    metadata = {"format": NETWORK_WEIGHTS_FORMAT, "network": signature.network,
-                "export": json.dumps(export_metadata(signature, preprocessing, "codegen"))}
-    if preprocessing is not None:
-        metadata["preprocessing"] = json.dumps(preprocessing)
+    metadata = WeightsMetadata.model_validate({
+        "format": NETWORK_WEIGHTS_FORMAT, "network": signature.network,
+        "preprocessing": preprocessing,
+        "export": export_metadata(signature, preprocessing, "codegen")}).to_safetensors()
     with discard_on_error(source_path, weights_path):
         with atomic_path(weights_path) as tmp:
             save_file(tensors, str(tmp), metadata=metadata)

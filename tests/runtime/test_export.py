@@ -107,7 +107,9 @@ def trained_cnn(tmp_path_factory: pytest.TempPathFactory) -> Trained:
 
 
 def _record(weights: Path) -> dict:
-    return json.loads(read_weights(weights)[1]["preprocessing"])
+    record = read_weights(weights)[1].preprocessing
+    assert record is not None
+    return record.to_dict()
 
 
 def _inputs(module: nn.Module, doc: Document, batch: int, seed: int) -> tuple[torch.Tensor, ...]:
@@ -277,7 +279,8 @@ def test_safetensors_export_reloads_into_a_fresh_module(
     assert report.paths == [out, out.with_suffix(".loom")]
     fresh = compile_network(load_graph(out.with_suffix(".loom")))
     metadata = load_weights(out, {"main": fresh})
-    assert json.loads(metadata["preprocessing"]) == _record(weights)
+    assert metadata.preprocessing is not None
+    assert metadata.preprocessing.to_dict() == _record(weights)
     with safe_open(str(out), framework="pt") as f:
         keys = list(f.keys())
     assert keys and all(key.startswith("main.n") for key in keys)  # <network>.<node id>.…
@@ -300,7 +303,8 @@ def test_checkpoints_and_exported_weights_export_again(
         per_network, metadata = read_weights(report.path)
         assert set(per_network["main"]) == set(expected)
         assert all(torch.equal(per_network["main"][k], v) for k, v in expected.items())
-        assert json.loads(metadata["preprocessing"]) == _record(weights)
+        assert metadata.preprocessing is not None
+        assert metadata.preprocessing.to_dict() == _record(weights)
 
 
 # -- standalone Python ------------------------------------------------------------------

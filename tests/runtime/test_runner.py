@@ -51,7 +51,7 @@ def test_killed_trainer_is_reported_and_its_checkpoint_loads(tmp_path: Path) -> 
     crashed = events[-1]
     assert crashed["type"] == "crashed", [e["type"] for e in events]
     assert "SIGKILL" in crashed["message"] and str(tmp_path) in crashed["message"]
-    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] >= 1
+    assert load_checkpoint(tmp_path / "checkpoint.pt").epoch >= 1
 
 
 def test_stop_ends_the_run_cleanly() -> None:
@@ -85,8 +85,8 @@ def test_nan_weights_in_a_checkpoint_are_traced_to_their_layer(tmp_path: Path) -
 
     Trainer(moons_mlp(), RunOptions(epochs=1, out_dir=tmp_path)).run()
     data = load_checkpoint(tmp_path / "checkpoint.pt")
-    data["weights"]["main"]["n4.weight"][0, 0] = math.nan
-    torch.save(data, tmp_path / "corrupt.pt")
+    data.weights["main"]["n4.weight"][0, 0] = math.nan
+    torch.save(data.model_dump(), tmp_path / "corrupt.pt")
     runner = Runner(moons_mlp(), RunOptions(epochs=3, resume=tmp_path / "corrupt.pt"))
     runner.start()
     failed = runner.wait(TIMEOUT)[-1]

@@ -43,7 +43,7 @@ def test_classification_learns_and_writes_run_files(tmp_path: Path) -> None:
         assert (tmp_path / name).exists(), name
     per_network, metadata = read_weights(tmp_path / "model.safetensors")
     assert set(per_network["main"]) == set(_weights(trainer))
-    assert "preprocessing" in metadata
+    assert metadata.preprocessing is not None
     assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 6
 
 
@@ -65,7 +65,7 @@ def test_resume_from_checkpoint_matches_an_uninterrupted_run(tmp_path: Path, mak
     first = Trainer(make(), RunOptions(**options, out_dir=tmp_path, checkpoint_share=None),
                     sink=_stop_after_checkpoint(control, 2), control=control)
     assert first.run().status == "stopped"
-    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 2
+    assert load_checkpoint(tmp_path / "checkpoint.pt").epoch == 2
     resumed = Trainer(make(), RunOptions(**options, resume=tmp_path / "checkpoint.pt",
                                          out_dir=tmp_path))
     result = resumed.run()
@@ -156,5 +156,5 @@ def test_a_run_of_quick_epochs_checkpoints_only_now_and_then(tmp_path: Path) -> 
                                     activations=False), sink=events.append).run()
     saved = [e["epoch"] for e in events if e["type"] == "checkpoint"]
     assert saved[0] == 1 and saved[-1] == 30 and len(saved) < 30
-    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 30
+    assert load_checkpoint(tmp_path / "checkpoint.pt").epoch == 30
 

@@ -1,0 +1,246 @@
+"""A ``checkpoint.pt`` as a typed model, and the checks that it fits the run resuming it.
+
+``torch.load(weights_only=True)`` guarantees that loading runs no code; it does not
+guarantee that what comes out is a checkpoint. ``CheckpointFile.read`` checks the
+structure and types, and ``check_fits`` checks the optimizer, schedule and scaler
+states against the ones this run would save itself (same keys, same kinds, same
+tensor shapes, same configuration), so a damaged or foreign file is one
+``WeightsError`` naming the file and the field before anything is loaded from it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
+
+from graph.file_errors import location_of, show_value
+from runtime.records import HINT, WeightsError, located
+
+if TYPE_CHECKING:
+    from runtime.trainer import Trainer
+
+CHECKPOINT_FORMAT = "layerloom-checkpoint"
+MAX_EPOCHS = 100_000  # graph.training.TrainingSpec.epochs' bound
+
+Tensors = dict[str, torch.Tensor]
+
+
+class OptimizerState(BaseModel):
+    """``torch.optim.Optimizer.state_dict()``: per-parameter state and the groups."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True)
+
+    state: dict[int, dict[str, Any]]
+    param_groups: list[dict[str, Any]]
+
+
+class CheckpointFile(BaseModel):
+    """What ``runtime.checkpoint.save`` writes: everything needed to continue a run."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True)
+
+    format: Literal["layerloom-checkpoint"]
+    version: Literal[1]
+    epoch: int = Field(ge=0, le=MAX_EPOCHS)  # the next epoch to run
+    global_step: int = Field(ge=0)
+    history: list[dict[str, JsonValue]]
+    best_value: float | None
+    best_epoch: int = Field(ge=-1, le=MAX_EPOCHS)
+    bad_epochs: int = Field(ge=0, le=MAX_EPOCHS)
+    best_weights: dict[str, Tensors] | None
+    weights: dict[str, Tensors]
+    optimizers: dict[str, OptimizerState]
+    schedules: dict[str, dict[str, Any]]
+    scaler: dict[str, Any] | None
+    rng: torch.Tensor
+
+    @field_validator("rng")
+    @classmethod
+    def _rng_state(cls, rng: torch.Tensor) -> torch.Tensor:
+        expected = torch.get_rng_state()
+        if rng.dtype != expected.dtype or rng.shape != expected.shape:
+            raise ValueError(f"expected the {expected.numel()} bytes of a CPU random "
+                             f"generator state, got a {rng.dtype} tensor of shape "
+                             f"{list(rng.shape)}")
+        return rng
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> CheckpointFile:
+        """The checkpoint in ``path``, loaded without running code and checked."""
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise WeightsError(f"checkpoint {path} does not exist") from None
+        except Exception as exc:  # torch reports a bad archive or a refused type many ways
+            raise WeightsError(f"{path} is not a readable Layerloom checkpoint "
+                               f"({_first_line(exc)})") from None
+        if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+            raise WeightsError(f"{path} is not a Layerloom checkpoint (no \"format\": "
+                               f"\"{CHECKPOINT_FORMAT}\"); {HINT}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise located(str(path), "checkpoint field", exc) from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+# -- does it fit this run? -------------------------------------------------------------
+# Schedule entries that advance as the run goes; every other entry is configuration,
+# which must equal what this run's own schedule has (else it was made for another run).
+_PROGRESS = frozenset({"last_epoch", "_step_count", "_last_lr", "_is_initial",
+                       "_get_lr_called_within_step", "best", "num_bad_epochs",
+                       "cooldown_counter"})
+
+
+def check_fits(ckpt: CheckpointFile, trainer: Trainer, path: str) -> None:
+    """Raise ``WeightsError`` unless every state in ``ckpt`` can be loaded into ``trainer``."""
+    for name, module in trainer.networks.items():
+        if ckpt.best_weights is not None:
+            _fit_best(ckpt.best_weights.get(name), module.state_dict(), name, path)
+    for name, optimizer in trainer.optimizers.items():
+        saved = ckpt.optimizers.get(name)
+        if saved is None:
+            _refuse(path, ["optimizers"], f"there is no state for network '{name}'")
+        _fit_optimizer(saved, optimizer, ["optimizers", name], path)
+    steps = trainer.data.steps_per_epoch(trainer.training.batch_size, trainer.options)
+    if ckpt.global_step > ckpt.epoch * steps:
+        _refuse(path, ["global_step"], f"{ckpt.epoch} epochs of {steps} steps cannot have "
+                                       f"taken {ckpt.global_step} steps")
+    steps_done = {True: ckpt.global_step, False: ckpt.epoch}
+    for name, schedule in trainer.schedules.items():
+        state = ckpt.schedules.get(name)
+        if state:
+            at: list[str | int] = ["schedules", name]
+            _same_form(state, schedule.state_dict(), at, path, exact=True)
+            _fit_progress(state, steps_done[schedule.per_batch], at, path)
+    scaler = trainer.ctx.scaler
+    if scaler is not None and ckpt.scaler:
+        _same_form(ckpt.scaler, scaler.state_dict(), ["scaler"], path, exact=False)
+
+
+def _refuse(path: str, at: list[str | int], reason: str) -> NoReturn:
+    raise WeightsError(f"{path}: checkpoint field '{location_of(at)}': {reason}; this "
+                       "checkpoint does not fit this run (resume with the graph and training "
+                       "settings it was saved with)")
+
+
+def _fit_best(saved: Tensors | None, live: Mapping[str, torch.Tensor], name: str,
+              path: str) -> None:
+    at: list[str | int] = ["best_weights", name]
+    if saved is None or set(saved) != set(live):
+        _refuse(path, at, "the saved best weights do not fit the network's layers")
+    for key, tensor in live.items():
+        if saved[key].shape != tensor.shape:
+            _refuse(path, [*at, key], f"expected a tensor of shape {list(tensor.shape)}, got "
+                                      f"{list(saved[key].shape)}")
+
+
+def _fit_optimizer(saved: OptimizerState, optimizer: torch.optim.Optimizer,
+                   at: list[str | int], path: str) -> None:
+    live = optimizer.state_dict()
+    _same_form(saved.param_groups, live["param_groups"], [*at, "param_groups"], path,
+               exact=False)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for index, (group, mine) in enumerate(zip(saved.param_groups, live["param_groups"],
+                                              strict=True)):
+        if group["params"] != mine["params"]:
+            _refuse(path, [*at, "param_groups", index, "params"],
+                    "the parameters differ from this network's")
+    template = _state_template(optimizer)
+    for key, entry in saved.state.items():
+        if not 0 <= key < len(params):
+            _refuse(path, [*at, "state", key], f"there is no parameter {key}")
+        _same_form(entry, template[key], [*at, "state", key], path, exact=False)
+
+
+def _state_template(optimizer: torch.optim.Optimizer) -> dict[int, Any]:
+    """The per-parameter state this optimizer keeps after a step: one step of a twin on
+    zero gradients, so any optimizer's own layout is known without listing it here."""
+    groups = []
+    for group in optimizer.param_groups:
+        twins = [torch.zeros_like(p, requires_grad=True) for p in group["params"]]
+        for twin in twins:
+            twin.grad = torch.zeros_like(twin)
+        groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": twins})
+    twin_optimizer = type(optimizer)(groups)  # type: ignore[call-arg]  # subclasses default it
+    twin_optimizer.step()
+    state: dict[int, Any] = twin_optimizer.state_dict()["state"]
+    return state
+
+
+def _fit_progress(state: Mapping[str, Any], done: int, at: list[str | int],
+                  path: str) -> None:
+    """A schedule cannot be further along than the run that saved it."""
+    limits = {"last_epoch": done, "_step_count": done + 1, "num_bad_epochs": done,
+              "cooldown_counter": done}
+    for key, limit in limits.items():
+        value = state.get(key)
+        if isinstance(value, int) and not 0 <= value <= limit:
+            _refuse(path, [*at, key], f"expected a count from 0 to {limit}, got {value}")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return "a tensor"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "nothing" if value is None else type(value).__name__
+
+
+def _same_form(value: Any, template: Any, at: list[str | int], path: str, exact: bool) -> None:
+    """``value`` has ``template``'s form: keys, lengths, kinds and tensor shapes; with
+    ``exact``, configuration entries (not in ``_PROGRESS``) also have its values."""
+    want, got = _kind(template), _kind(value)
+    if template is None:
+        if got not in ("nothing", "an integer", "a number", "true or false", "a string"):
+            _refuse(path, at, f"expected a plain value, got {got}")
+        return
+    if want == "a number" and got == "an integer":
+        got = want
+    if want != got:
+        _refuse(path, at, f"expected {want}, got {_show(value)}")
+    if isinstance(template, dict):
+        if set(value) != set(template):
+            missing = sorted(map(str, set(template) - set(value)))
+            extra = sorted(map(str, set(value) - set(template)))
+            _refuse(path, at, f"expected the entries {', '.join(map(str, template))}"
+                              + (f" (missing: {', '.join(missing)})" if missing else "")
+                              + (f" (unknown: {', '.join(extra)})" if extra else ""))
+        for key, inner in template.items():
+            _same_form(value[key], inner, [*at, key], path,
+                       exact and key not in _PROGRESS)
+    elif isinstance(template, list | tuple):
+        if len(value) != len(template):
+            _refuse(path, at, f"expected {len(template)} items, got {len(value)}")
+        for i, (inner, mine) in enumerate(zip(value, template, strict=True)):
+            _same_form(inner, mine, [*at, i], path, exact)
+    elif isinstance(template, torch.Tensor):
+        if value.shape != template.shape or value.is_complex() != template.is_complex():
+            _refuse(path, at, f"expected a tensor of shape {list(template.shape)}, got "
+                              f"{list(value.shape)}")
+    elif exact and value != template:
+        _refuse(path, at, f"this run has {_show(template)}, the checkpoint "
+                          f"{_show(value)}")
+
+
+def _show(value: Any) -> str:
+    return f"a tensor of shape {list(value.shape)}" if isinstance(value, torch.Tensor) \
+        else show_value(value)
