@@ -1,0 +1,217 @@
+"""Multi-op ONNX subgraphs that exporters expand one catalog layer into.
+
+* Attention: torch's exporters write ``nn.MultiheadAttention`` as an input
+  projection, head-splitting reshapes, a scaled ``MatMul → Softmax → MatMul`` and
+  an output projection. Found from its Softmax, walked back to the projections
+  and forward to where the result is batch-first again, and checked to be
+  closed: nothing inside is read from outside.
+* Recurrent layers: the ONNX ``LSTM`` / ``GRU`` / ``RNN`` ops with the transposes
+  around them (``onnx_recurrent``), and an ``RNN`` unrolled step by step.
+
+A candidate that does not fit exactly is left alone; its nodes are then refused
+one by one by the single-op matchers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import onnx
+
+from graph.importers.onnx_graph import OnnxGraph, attr
+from graph.importers.onnx_ops import Layer, Projection, batch_first, projection
+from graph.importers.onnx_recurrent import recurrent_layers
+
+# Ops that only move values around (inside a block they are free).
+_LAYOUT = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Gather", "Split", "Identity",
+           "Cast", "Flatten", "Slice", "Shape", "Concat"}
+_ATTENTION_OPS = _LAYOUT | {"MatMul", "Gemm", "Add", "Mul", "Div", "Softmax"}
+
+
+def find_blocks(g: OnnxGraph) -> list[Layer]:
+    """Every attention and recurrent block in ``g`` (disjoint)."""
+    blocks: list[Layer] = []
+    for node in g.nodes:
+        if node.op_type == "Softmax":
+            block = _attention(g, node)
+            if block is not None:
+                blocks.append(block)
+    blocks.extend(recurrent_layers(g))
+    return blocks
+
+
+def _back(g: OnnxGraph, value: str) -> tuple[Projection, float, int | None] | None:
+    """From a q, k or v tensor back through layout ops to its projection.
+
+    Returns the projection, the product of the constant factors met on the way,
+    and which slice of a packed q|k|v projection the path took (a Gather index).
+    """
+    scale, index = 1.0, None
+    for _ in range(64):
+        proj = projection(g, value)
+        if proj is not None:
+            return proj, scale, index
+        node = g.producer.get(value)
+        if node is None:
+            return None
+        data = g.activations(node)
+        if node.op_type in ("Mul", "Div") and len(data) == 1:
+            factor = g.const(next(n for n in node.input if n != data[0]))
+            if factor is None or factor.size != 1:
+                return None
+            f = float(factor.reshape(()))
+            scale *= f if node.op_type == "Mul" or node.input[0] != data[0] else 1.0
+            scale /= f if node.op_type == "Div" and node.input[0] == data[0] else 1.0
+        elif node.op_type == "Gather" and index is None:
+            idx = g.const(node.input[1])
+            if idx is None or idx.size != 1:
+                return None
+            index = int(idx.reshape(()))
+        elif node.op_type == "Split" and index is None:
+            index = list(node.output).index(value)
+        elif node.op_type not in _LAYOUT or g.is_const(node.input[0]):
+            return None
+        value = data[0] if node.op_type in ("Mul", "Div") else node.input[0]
+    return None
+
+
+def _causal(g: OnnxGraph, softmax: onnx.NodeProto) -> tuple[str, bool] | None:
+    """The scores MatMul's output, and whether a causal mask is added to it."""
+    node = g.producer.get(softmax.input[0])
+    if node is None or node.op_type != "Add":
+        return softmax.input[0], False
+    data = g.activations(node)
+    mask = g.const(next((n for n in node.input if n not in data), ""))
+    if len(data) != 1 or mask is None:
+        return None
+    side = int(mask.shape[-1]) if mask.ndim >= 2 else 0
+    if side == 0 or mask.size != side * side:
+        return None
+    m = mask.reshape(side, side)
+    upper = np.triu(np.ones_like(m, dtype=bool), 1)
+    if np.all(m[~upper] == 0) and np.all(m[upper] < -1e4):
+        return data[0], True
+    return None
+
+
+def _attention(g: OnnxGraph, softmax: onnx.NodeProto) -> Layer | None:
+    found = _causal(g, softmax)
+    r = g.shape(softmax.input[0])
+    if found is None or r is None or attr(softmax, "axis", -1) % len(r) != len(r) - 1:
+        return None
+    scores, causal = found
+    qk = g.producer.get(scores)
+    av = g.sole_use(softmax.output[0])
+    if (qk is None or qk.op_type != "MatMul" or len(g.activations(qk)) != 2 or av is None
+            or av.op_type != "MatMul" or av.input[0] != softmax.output[0]):
+        return None
+    paths = [_back(g, qk.input[0]), _back(g, qk.input[1]), _back(g, av.input[1])]
+    if any(p is None for p in paths):
+        return None
+    (q, q_scale, q_i), (k, k_scale, k_i), (v, v_scale, v_i) = paths  # type: ignore[misc]
+    weights = _in_projection(q, k, v, (q_i, k_i, v_i))
+    if weights is None or abs(v_scale - 1.0) > 1e-6:
+        return None
+    width = q.weight.shape[1] if q.node is k.node else q.weight.shape[0]
+    heads = _heads(q_scale * k_scale, width, g.shape(scores))
+    exit_ = _exit(g, av.output[0], batch_first(g, q.source))
+    if heads is None or exit_ is None:
+        return None
+    out_proj, out = exit_
+    entries = [batch_first(g, q.source)]
+    if batch_first(g, k.source) != entries[0]:
+        entries.append(batch_first(g, k.source))
+    nodes = _closed_region(g, entries, out)
+    if nodes is None:
+        return None
+    weights.update({"attn.out_proj.weight": out_proj.weight, "attn.out_proj.bias": out_proj.bias})
+    return Layer("MultiheadAttention", {"num_heads": heads, "dropout": 0.0, "causal": causal},
+                 entries, out, nodes, weights)
+
+
+def _in_projection(q: Projection, k: Projection, v: Projection,
+                   indices: tuple[int | None, ...]) -> dict[str, np.ndarray] | None:
+    """nn.MultiheadAttention's input-projection weights from one packed or three projections."""
+    if q.node is k.node is v.node:
+        if [i % 3 if i is not None else None for i in indices] != [0, 1, 2]:
+            return None
+        if q.weight.shape[0] != 3 * q.weight.shape[1]:
+            return None
+        return {"attn.in_proj_weight": q.weight, "attn.in_proj_bias": q.bias}
+    if len({id(q.node), id(k.node), id(v.node)}) != 3 or k.source != v.source or any(i is not None
+                                                                         for i in indices):
+        return None
+    width = q.weight.shape[0]
+    if any(p.weight.shape[0] != width for p in (k, v)) or k.weight.shape != v.weight.shape:
+        return None
+    bias = np.concatenate([q.bias, k.bias, v.bias])
+    if q.weight.shape[1] == k.weight.shape[1]:
+        return {"attn.in_proj_weight": np.concatenate([q.weight, k.weight, v.weight]),
+                "attn.in_proj_bias": bias}
+    return {"attn.q_proj_weight": q.weight, "attn.k_proj_weight": k.weight,
+            "attn.v_proj_weight": v.weight, "attn.in_proj_bias": bias}
+
+
+def _heads(scale: float, width: int, scores_shape: tuple[int | str, ...] | None) -> int | None:
+    """The head count: the scores were scaled by 1/√(width / heads)."""
+    if scale <= 0:
+        return None
+    head_dim = round(1.0 / scale**2)
+    if head_dim < 1 or width % head_dim or abs(scale * math.sqrt(head_dim) - 1.0) > 1e-4:
+        return None
+    heads = width // head_dim
+    if scores_shape is not None and len(scores_shape) == 4 and isinstance(scores_shape[1], int):
+        return heads if scores_shape[1] == heads else None
+    return heads
+
+
+def _exit(g: OnnxGraph, value: str, entry: str) -> tuple[Projection, str] | None:
+    """Forward from the attention output to the output projection and back to batch-first."""
+    target = g.shape(entry)
+    proj: Projection | None = None
+    for _ in range(64):
+        user = g.sole_use(value)
+        if proj is not None and g.shape(value) == target and target is not None:
+            return proj, value
+        if user is None:
+            return None
+        if proj is None and user.op_type in ("MatMul", "Gemm"):
+            out = user.output[0]
+            after = g.sole_use(out)
+            if after is not None and after.op_type == "Add":
+                out = after.output[0]
+            proj = projection(g, out)
+            if proj is None or proj.node is not user:
+                return None
+            value = out
+        elif user.op_type in ("Reshape", "Transpose", "Identity"):
+            value = user.output[0]
+        else:
+            return None
+    return None
+
+
+def _closed_region(g: OnnxGraph, entries: list[str], out: str) -> list[onnx.NodeProto] | None:
+    """The nodes computing ``out`` from ``entries``, when nothing else reads inside them."""
+    region: dict[int, onnx.NodeProto] = {}
+    stack = [out]
+    seen: set[str] = set()
+    while stack:
+        value = stack.pop()
+        if value in seen or value in entries or g.is_const(value):
+            continue
+        seen.add(value)
+        node = g.producer.get(value)
+        if node is None or node.op_type not in _ATTENTION_OPS:
+            return None
+        region[id(node)] = node
+        if node.op_type != "Shape":  # reads only the size, e.g. the batch size
+            stack.extend(n for n in node.input if n)
+    for node in region.values():
+        for value in node.output:
+            if value == out or not value:
+                continue
+            if value in g.output_names or any(id(u) not in region for u in g.uses(value)):
+                return None
+    return sorted(region.values(), key=lambda n: g.position[id(n)])

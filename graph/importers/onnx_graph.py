@@ -1,0 +1,267 @@
+"""A read-only view of an ONNX graph for the importer: who makes and who reads each
+value, every value's shape, and the values that are constants.
+
+Constants are the initializers, ``Constant`` nodes and whatever a small numpy
+evaluator can compute from them (the exporters leave weight transposes, gate
+reordering and reshape targets as such side computations). A tensor filled with
+one number whose shape depends on the batch (an RNN's zero initial state) is a
+"fill": its value is known, its shape is not.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+# A dimension of an inferred shape: a size, or the name of a symbolic one ("batch").
+Dim = int | str
+Shape = tuple[Dim, ...]
+
+
+@dataclass(frozen=True)
+class Fill:
+    """A tensor of unknown (batch-dependent) shape whose every element is ``value``."""
+
+    value: float
+
+
+def attr(node: onnx.NodeProto, name: str, default: Any = None) -> Any:
+    """The value of attribute ``name`` of ``node`` (strings decoded), or ``default``."""
+    for a in node.attribute:
+        if a.name == name:
+            value = onnx.helper.get_attribute_value(a)
+            if isinstance(value, bytes):
+                return value.decode()
+            if isinstance(value, onnx.TensorProto):
+                return numpy_helper.to_array(value)
+            return value
+    return default
+
+
+class OnnxGraph:
+    """The main graph of a model, indexed for pattern matching."""
+
+    def __init__(self, model: onnx.ModelProto) -> None:
+        graph = model.graph
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
+                          1)
+        self.nodes: list[onnx.NodeProto] = list(graph.node)
+        self.position = {id(node): i for i, node in enumerate(self.nodes)}
+        self.producer: dict[str, onnx.NodeProto] = {}
+        self.consumers: dict[str, list[onnx.NodeProto]] = {}
+        for node in self.nodes:
+            for out in node.output:
+                if out:
+                    self.producer[out] = node
+            for name in node.input:
+                if name:
+                    self.consumers.setdefault(name, []).append(node)
+        self.consts: dict[str, np.ndarray] = {
+            t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        init_names = set(self.consts)
+        self.initializer_names = frozenset(init_names)
+        self.inputs = [v for v in graph.input if v.name not in init_names]
+        self.outputs = list(graph.output)
+        self.output_names = {v.name for v in graph.output}
+        self.fills: dict[str, Fill] = {}
+        self.shapes = _inferred_shapes(model)
+        self.dtypes = _inferred_dtypes(model)
+        self._fold_constants()
+
+    # -- queries ---------------------------------------------------------------------
+    def const(self, name: str) -> np.ndarray | None:
+        return self.consts.get(name)
+
+    def is_const(self, name: str) -> bool:
+        return name in self.consts or name in self.fills
+
+    def shape(self, name: str) -> Shape | None:
+        return self.shapes.get(name)
+
+    def uses(self, name: str) -> list[onnx.NodeProto]:
+        return self.consumers.get(name, [])
+
+    def sole_use(self, name: str) -> onnx.NodeProto | None:
+        """The one node reading ``name``, when exactly one does and it is no graph output."""
+        users = self.uses(name)
+        if len(users) == 1 and name not in self.output_names:
+            return users[0]
+        return None
+
+    def activations(self, node: onnx.NodeProto) -> list[str]:
+        """The node's inputs that are computed from the graph inputs (not constants)."""
+        return [n for n in node.input if n and not self.is_const(n)]
+
+    def is_constant_node(self, node: onnx.NodeProto) -> bool:
+        return all(o in self.consts or o in self.fills for o in node.output if o)
+
+    def module_path(self, node: onnx.NodeProto) -> tuple[str, ...]:
+        """The torch module a node came from, as torch's exporter records it:
+        ("encoder", "self_attn") for a node of ``encoder.self_attn``; () when unknown."""
+        for prop in node.metadata_props:
+            if prop.key == "pkg.torch.onnx.name_scopes":
+                try:
+                    scopes = ast.literal_eval(prop.value)
+                except (ValueError, SyntaxError):
+                    return ()
+                if isinstance(scopes, list) and len(scopes) >= 3 and scopes[-2]:
+                    return tuple(str(scopes[-2]).split("."))
+        return ()
+
+    def sole_data_use(self, name: str) -> onnx.NodeProto | None:
+        """Like ``sole_use``, ignoring ``Shape`` nodes (they read only the size)."""
+        users = [u for u in self.uses(name) if u.op_type != "Shape"]
+        if len(users) == 1 and name not in self.output_names:
+            return users[0]
+        return None
+
+    def walk_back(self, name: str) -> Iterator[onnx.NodeProto]:
+        """Producers of ``name`` and, transitively, of their first input."""
+        node = self.producer.get(name)
+        while node is not None:
+            yield node
+            node = self.producer.get(node.input[0]) if node.input else None
+
+    # -- constant folding ------------------------------------------------------------
+    def _fold_constants(self) -> None:
+        for node in self.nodes:
+            if node.op_type == "Constant":
+                value = _constant_value(node)
+                if value is not None:
+                    self.consts[node.output[0]] = value
+                continue
+            ins = [n for n in node.input if n]
+            if not ins or not all(self.is_const(n) for n in ins):
+                if node.op_type == "Expand" and ins and self._scalar(ins[0]) is not None:
+                    self.fills[node.output[0]] = Fill(float(self._scalar(ins[0])))  # type: ignore[arg-type]
+                continue
+            if any(n in self.fills for n in ins):
+                self._fold_fill(node)
+                continue
+            fold = _FOLDERS.get(node.op_type)
+            if fold is None:
+                continue
+            try:
+                values = fold(node, [self.consts[n] if n else None for n in node.input])
+            except (ValueError, IndexError, TypeError):
+                continue  # left unfolded; the matchers then see an unsupported op
+            for out, value in zip(node.output, values, strict=False):
+                self.consts[out] = value
+
+    def _scalar(self, name: str) -> float | None:
+        value = self.consts.get(name)
+        if value is not None and value.size == 1:
+            return float(value.reshape(()))
+        return None
+
+    def _fold_fill(self, node: onnx.NodeProto) -> None:
+        """Shape-only ops keep a fill a fill (slicing zeros gives zeros)."""
+        if node.op_type in ("Slice", "Squeeze", "Unsqueeze", "Reshape", "Transpose", "Expand",
+                            "Identity", "Cast", "Gather"):
+            self.fills[node.output[0]] = self.fills[node.input[0]]
+
+
+def _constant_value(node: onnx.NodeProto) -> np.ndarray | None:
+    for key in ("value", "value_float", "value_int", "value_floats", "value_ints"):
+        value = attr(node, key)
+        if value is not None:
+            return np.asarray(value)
+    return None
+
+
+def _inferred_shapes(model: onnx.ModelProto) -> dict[str, Shape]:
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:  # inference is a help, not a requirement: shapes may stay unknown
+        inferred = model
+    graph = inferred.graph
+    shapes: dict[str, Shape] = {}
+    for info in [*graph.input, *graph.value_info, *graph.output]:
+        ttype = info.type.tensor_type
+        if ttype.HasField("shape"):
+            shapes[info.name] = tuple(d.dim_param if d.dim_param or not d.HasField("dim_value")
+                                      else d.dim_value for d in ttype.shape.dim)
+    return shapes
+
+
+def _inferred_dtypes(model: onnx.ModelProto) -> dict[str, int]:
+    return {v.name: v.type.tensor_type.elem_type for v in model.graph.input}
+
+
+# -- numpy evaluation of the ops exporters leave around constants ------------------------
+Folder = Callable[[onnx.NodeProto, list[Any]], list[np.ndarray]]
+
+
+def _axes(node: onnx.NodeProto, ins: list[Any], index: int) -> list[int]:
+    if len(ins) > index and ins[index] is not None:
+        return [int(a) for a in ins[index].ravel()]
+    return list(attr(node, "axes", []))
+
+
+def _slice(node: onnx.NodeProto, ins: list[Any]) -> list[np.ndarray]:
+    data, starts, ends = ins[0], ins[1], ins[2]
+    axes = ins[3] if len(ins) > 3 and ins[3] is not None else np.arange(len(starts))
+    steps = ins[4] if len(ins) > 4 and ins[4] is not None else np.ones(len(starts), dtype=int)
+    index = [slice(None)] * data.ndim
+    for s, e, a, st in zip(starts, ends, axes, steps, strict=True):
+        index[int(a)] = slice(int(s), int(e), int(st))
+    return [data[tuple(index)]]
+
+
+def _unsqueeze(node: onnx.NodeProto, ins: list[Any]) -> list[np.ndarray]:
+    out = ins[0]
+    rank = out.ndim + len(_axes(node, ins, 1))
+    for a in sorted(a % rank for a in _axes(node, ins, 1)):
+        out = np.expand_dims(out, a)
+    return [out]
+
+
+def _squeeze(node: onnx.NodeProto, ins: list[Any]) -> list[np.ndarray]:
+    axes = _axes(node, ins, 1)
+    return [np.squeeze(ins[0], axis=tuple(axes)) if axes else np.squeeze(ins[0])]
+
+
+def _reshape(node: onnx.NodeProto, ins: list[Any]) -> list[np.ndarray]:
+    target = [int(d) for d in ins[1]]
+    if not attr(node, "allowzero", 0):
+        target = [ins[0].shape[i] if d == 0 else d for i, d in enumerate(target)]
+    return [ins[0].reshape(target)]
+
+
+def _cast(node: onnx.NodeProto, ins: list[Any]) -> list[np.ndarray]:
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(attr(node, "to"))
+    return [ins[0].astype(dtype)]
+
+
+def _split(node: onnx.NodeProto, ins: list[Any]) -> list[np.ndarray]:
+    axis = attr(node, "axis", 0)
+    sizes = ins[1] if len(ins) > 1 and ins[1] is not None else attr(node, "split")
+    if sizes is None:
+        return list(np.split(ins[0], len(node.output), axis=axis))
+    return list(np.split(ins[0], np.cumsum(sizes)[:-1], axis=axis))
+
+
+_FOLDERS: dict[str, Folder] = {
+    "Identity": lambda n, i: [i[0]],
+    "Cast": _cast,
+    "Transpose": lambda n, i: [np.transpose(i[0], attr(n, "perm"))],
+    "Reshape": _reshape,
+    "Slice": _slice,
+    "Concat": lambda n, i: [np.concatenate(i, axis=attr(n, "axis"))],
+    "Unsqueeze": _unsqueeze,
+    "Squeeze": _squeeze,
+    "Split": _split,
+    "Gather": lambda n, i: [np.take(i[0], i[1], axis=attr(n, "axis", 0))],
+    "Add": lambda n, i: [i[0] + i[1]],
+    "Sub": lambda n, i: [i[0] - i[1]],
+    "Mul": lambda n, i: [i[0] * i[1]],
+    "Div": lambda n, i: [i[0] / i[1]],
+    "Neg": lambda n, i: [-i[0]],
+    "Sqrt": lambda n, i: [np.sqrt(i[0])],
+}

@@ -1,0 +1,341 @@
+"""Import an ONNX file as an editable Layerloom network with its weights.
+
+    result = import_onnx("model.onnx")
+    module = compile_network(result.document, result.network)
+    load_state_dict_by_id(module, result.weights)
+
+The file is read with the ``onnx`` package and checked; nothing in it runs. Every
+ONNX node the output depends on must map onto catalog layers: single ops through
+``onnx_ops``, exporters' multi-op expansions (attention, recurrent layers) through
+``onnx_blocks``. Anything else is refused, one line per node. The ONNX graph's
+first dimension is the batch: each Input takes the rest as its per-sample shape.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import onnx
+import onnx.inliner
+
+from graph.document import Document
+from graph.importers.onnx_blocks import find_blocks
+from graph.importers.onnx_graph import OnnxGraph
+from graph.importers.onnx_ops import MATCHERS, Alias, Layer, Match, static
+from graph.importers.result import ImportedModel, ModelImportError
+
+if TYPE_CHECKING:
+    import torch
+
+# Larger files are refused before they are read (weights live inside the file).
+MAX_FILE_BYTES = 1 << 30
+NETWORK = "main"
+COLUMN_GAP, ROW_GAP = 220.0, 120.0
+# ops whose inputs after the first are sizes or indices, not data
+_SHAPED = {"Reshape", "Expand", "Slice", "Squeeze", "Unsqueeze", "Tile", "Pad", "Resize",
+           "Upsample", "Gather", "ConstantOfShape", "TopK", "Range"}
+_INT_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.INT16,
+              onnx.TensorProto.INT8, onnx.TensorProto.UINT8}
+
+
+def import_onnx(path: str | os.PathLike[str]) -> ImportedModel:
+    """Read the ONNX model at ``path`` into a new document (network "main").
+
+    Returns the document, the network's name, the weights keyed by node id (as
+    ``graph.compile.load_state_dict_by_id`` takes them) and notes for the user.
+    Raises ``ModelImportError`` naming the file, and every node that has no layer.
+    """
+    file = Path(path)
+    model = read_model(file)
+    try:
+        return _Importer(file, OnnxGraph(model)).run()
+    except ModelImportError:
+        raise
+    except Exception as exc:  # a malformed graph the checker let through: name the file
+        raise ModelImportError(f"{file}: cannot import this ONNX model ({_first_line(exc)})"
+                               ) from exc
+
+
+def read_model(file: Path) -> onnx.ModelProto:
+    """The checked model in ``file``, its local functions inlined; no external data."""
+    try:
+        size = file.stat().st_size
+    except OSError as exc:
+        raise ModelImportError(f"{file}: cannot read the file ({exc.strerror})") from None
+    if size > MAX_FILE_BYTES:
+        raise ModelImportError(f"{file} is {size / 2**20:.0f} MiB; ONNX files over "
+                               f"{MAX_FILE_BYTES >> 20} MiB are not imported")
+    try:
+        model = onnx.load(str(file), load_external_data=False)
+        if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
+            raise ModelImportError(f"{file} keeps its weights in separate files; save the "
+                                   "model with its weights inside and import that")
+        onnx.checker.check_model(model)
+        if model.functions:
+            model = onnx.inliner.inline_local_functions(model)
+    except ModelImportError:
+        raise
+    except Exception as exc:  # protobuf decode errors, checker failures, ...
+        raise ModelImportError(f"{file} is not a valid ONNX model ({_first_line(exc)})"
+                               ) from None
+    return model
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+class _Importer:
+    def __init__(self, file: Path, g: OnnxGraph) -> None:
+        self.file = file
+        self.g = g
+        self.matches: dict[str, Match] = {}  # by output value
+        self.node_of_match: dict[str, onnx.NodeProto] = {}
+        self.notes: list[str] = []
+
+    def run(self) -> ImportedModel:
+        if len(self.g.outputs) != 1:
+            names = ", ".join(f"'{o.name}'" for o in self.g.outputs)
+            raise ModelImportError(f"{self.file} has {len(self.g.outputs)} outputs ({names}); "
+                                   "a Layerloom network returns exactly one")
+        self._match_all()
+        order, problems = self._resolve(self.g.outputs[0].name)
+        if problems:
+            raise ModelImportError(
+                f"{self.file} cannot be imported: {len(problems)} node(s) have no layer in "
+                "the catalog:\n" + "\n".join(problems))
+        doc = Document.new(NETWORK)
+        weights = _Builder(self, doc).build(order)
+        return ImportedModel(doc, NETWORK, weights, self.notes)
+
+    # -- matching ----------------------------------------------------------------------
+    def _match_all(self) -> None:
+        blocks = find_blocks(self.g)
+        taken: set[int] = set()
+        for block in blocks:
+            taken.update(id(n) for n in block.nodes)
+            self.matches[block.output] = block
+            self.node_of_match[block.output] = block.nodes[0]
+        for node in self.g.nodes:
+            if id(node) in taken or node.op_type == "Constant" or self.g.is_constant_node(node):
+                continue
+            matcher = MATCHERS.get(node.op_type)
+            match: Match = (matcher(self.g, node) if matcher and node.domain in ("", "ai.onnx")
+                            else f"op {node.op_type} has no layer in the catalog")
+            if isinstance(match, Layer):
+                taken.update(id(n) for n in match.nodes)
+            outs = [match.output] if isinstance(match, Layer | Alias) else list(node.output)
+            for out in outs:
+                self.matches.setdefault(out, match)
+                self.node_of_match.setdefault(out, node)
+
+    def _resolve(self, output: str) -> tuple[list[Layer | str], list[str]]:
+        """Layers (and graph-input names) the output needs, inputs before users."""
+        order: list[Layer | str] = []
+        problems: list[str] = []
+        done: set[str] = set()
+        stack: list[tuple[str, bool]] = [(output, False)]
+        while stack:
+            value, expanded = stack.pop()
+            if value in done:
+                continue
+            match = self.matches.get(value)
+            if expanded or match is None:
+                done.add(value)
+                if isinstance(match, Layer):
+                    order.append(match)
+                elif match is None:
+                    problems.extend(self._leaf(value, order))
+                continue
+            stack.append((value, True))
+            if isinstance(match, Layer):
+                stack.extend((v, False) for v in reversed(match.inputs))
+            elif isinstance(match, Alias):
+                stack.append((match.source, False))
+            else:
+                node = self.node_of_match[value]
+                problem = f"node '{node.name or node.output[0]}': {match}"
+                if problem not in problems:
+                    problems.append(problem)
+                data = node.input[:1] if node.op_type in _SHAPED else node.input
+                stack.extend((v, False) for v in data if v and not self.g.is_const(v))
+        return order, problems
+
+    def _leaf(self, value: str, order: list[Layer | str]) -> list[str]:
+        if any(i.name == value for i in self.g.inputs):
+            order.append(value)
+            return []
+        if self.g.is_const(value):
+            return [f"value '{value}': the output is a constant, with no layer to compute it"]
+        node = self.g.producer.get(value)
+        if node is None:
+            return [f"value '{value}' is made by no node of the graph"]
+        return [f"node '{node.name or value}': its output '{value}' is read outside the "
+                f"{node.op_type} block it belongs to, which has no layer in the catalog"]
+
+    def source(self, value: str) -> str:
+        """The value an alias chain (Dropout, Identity) starts from."""
+        match = self.matches.get(value)
+        while isinstance(match, Alias):
+            value = match.source
+            match = self.matches.get(value)
+        return value
+
+
+class _Builder:
+    """Adds the resolved layers to the document, in order, with labels and positions."""
+
+    def __init__(self, importer: _Importer, doc: Document) -> None:
+        self.imp = importer
+        self.g = importer.g
+        self.doc = doc
+        self.ids: dict[str, str] = {}  # ONNX value → node id
+        self.depth: dict[str, int] = {}
+        self.rows: dict[int, int] = {}
+
+    def build(self, order: list[Layer | str]) -> dict[str, torch.Tensor]:
+        import torch
+
+        weights: dict[str, torch.Tensor] = {}
+        labels = _labels(self.g, [item for item in order if isinstance(item, Layer)])
+        for item in order:
+            if isinstance(item, str):
+                self._input(item, order)
+                continue
+            node_id = self._add(item.type_id, item.params, [self.imp.source(v)
+                                                             for v in item.inputs],
+                                labels[id(item)], item.output)
+            for key, array in item.weights.items():
+                weights[f"{node_id}.{key}"] = torch.from_numpy(np.array(array, copy=True))
+        result = self.imp.source(self.g.outputs[0].name)
+        self._add("Output", {}, [result], "output", "")
+        return _complete(self.doc, weights, self.imp.file)
+
+    def _input(self, name: str, order: list[Layer | str]) -> None:
+        shape = self.g.shape(name)
+        per_sample = static(shape[1:]) if shape else None
+        if not per_sample:
+            raise ModelImportError(
+                f"{self.imp.file}: input '{name}' has shape {list(shape or [])}; Layerloom needs "
+                "a batch dimension first and fixed sizes after it")
+        params: dict[str, Any] = {"shape": list(per_sample)}
+        if self.g.dtypes.get(name) in _INT_TYPES:
+            tables = [layer.weights["weight"].shape[0] for layer in order
+                      if isinstance(layer, Layer) and layer.type_id == "Embedding"
+                      and self.imp.source(layer.inputs[0]) == name]
+            params.update(kind="tokens", vocab_size=int(max(tables, default=2)))
+        self._add("Input", params, [], name, name)
+
+    def _add(self, type_id: str, params: dict[str, Any], inputs: list[str], label: str,
+             output: str) -> str:
+        depth = 1 + max((self.depth[v] for v in inputs), default=-1)
+        row = self.rows.get(depth, 0)
+        self.rows[depth] = row + 1
+        net = self.doc.network(NETWORK)
+        node_id = self.doc.add_node(NETWORK, type_id, params, label=_unique(net.labels, label),
+                                    pos=(depth * COLUMN_GAP, row * ROW_GAP))
+        port_keys = iter(net.node(node_id).spec.port_keys())
+        variadic = net.node(node_id).spec.variadic
+        for index, value in enumerate(inputs):
+            port = f"in{index}" if variadic else next(port_keys)
+            self.doc.connect(NETWORK, self.ids[value], node_id, port)
+        if output:
+            self.ids[output] = node_id
+            self.depth[output] = depth
+        return node_id
+
+
+def _complete(doc: Document, weights: dict[str, torch.Tensor], file: Path
+              ) -> dict[str, torch.Tensor]:
+    """Check that the network compiles and takes the weights; add buffers ONNX lacks."""
+    from graph.compile import CompileError, compile_network, load_state_dict_by_id, state_dict_by_id
+
+    try:
+        module = compile_network(doc, NETWORK)
+    except CompileError as exc:
+        raise ModelImportError(f"{file}: the imported network does not work: {exc}") from None
+    expected = state_dict_by_id(module)
+    for key, tensor in expected.items():
+        if key not in weights and key.endswith("num_batches_tracked"):
+            weights[key] = tensor.clone()
+    try:
+        load_state_dict_by_id(module, weights)
+    except (KeyError, ValueError) as exc:
+        raise ModelImportError(f"{file}: the weights do not fit the imported network: {exc}"
+                               ) from None
+    return weights
+
+
+def _labels(g: OnnxGraph, layers: list[Layer]) -> dict[int, str]:
+    """Readable, distinct names: the torch module each layer came from ("fc1",
+    "encoder.norm1"), else the ONNX node's path ("/fc1/Gemm" → "fc1"), else a
+    weight's name, else the layer type."""
+    paths = {id(layer): _module_path(g, layer) for layer in layers}
+    tops: dict[str, int] = {}
+    for path in paths.values():
+        if path:
+            tops[path[0]] = tops.get(path[0], 0) + 1
+    full: dict[tuple[str, ...], int] = {}
+    for path in paths.values():
+        full[path] = full.get(path, 0) + 1
+    labels = {}
+    for layer in layers:
+        path = paths[id(layer)]
+        if not path:
+            labels[id(layer)] = _plain_label(g, layer)
+        elif tops[path[0]] == 1:
+            labels[id(layer)] = path[0]
+        elif full[path] == 1 or len(layer.nodes) > 2:
+            labels[id(layer)] = ".".join(path)
+        else:  # e.g. the residual Add inside an encoder layer
+            labels[id(layer)] = ".".join(path) + "." + layer.nodes[0].op_type.lower()
+    return labels
+
+
+def _module_path(g: OnnxGraph, layer: Layer) -> tuple[str, ...]:
+    if len(layer.nodes) <= 2:  # a weight's own name beats a fused node's module (conv+bn)
+        own = _weight_name(g, layer)
+        if own:
+            return tuple(own.split("."))
+    paths = [p for p in (g.module_path(n) for n in layer.nodes) if p]
+    if not paths:
+        return ()
+    common = paths[0]
+    for path in paths[1:]:
+        k = 0
+        while k < min(len(common), len(path)) and common[k] == path[k]:
+            k += 1
+        common = common[:k]
+    return common
+
+
+def _weight_name(g: OnnxGraph, layer: Layer) -> str | None:
+    for node in layer.nodes:  # a weight read by one node only (exporters share equal ones)
+        for name in node.input:
+            if (g.const(name) is not None and "." in name and not name.startswith("val_")
+                    and len(g.uses(name)) == 1 and name in g.initializer_names):
+                return name.rsplit(".", 1)[0]
+    return None
+
+
+def _plain_label(g: OnnxGraph, layer: Layer) -> str:
+    for node in layer.nodes:
+        parts = [p for p in node.name.split("/") if p]
+        if node.name.startswith("/") and len(parts) > 1:
+            return ".".join(parts[:-1])
+    return _weight_name(g, layer) or re.sub(r"(?<!^)(?=[A-Z])", "_", layer.type_id).lower()
+
+
+def _unique(taken: dict[str, str], label: str) -> str:
+    label = label.strip() or "layer"
+    if label not in taken:
+        return label
+    k = 2
+    while f"{label}_{k}" in taken:
+        k += 1
+    return f"{label}_{k}"

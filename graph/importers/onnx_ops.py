@@ -1,0 +1,411 @@
+"""ONNX nodes that map one-to-one (or with a trailing bias add) onto catalog layers.
+
+Each matcher looks at one node and returns the ``Layer`` it becomes, an ``Alias``
+when it computes nothing at inference (Dropout, Identity), or a reason why the
+catalog cannot express it. Parameter names are the catalog's (graph/layers/*);
+weights are numpy arrays keyed by the tensor path inside the compiled layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import onnx
+
+from graph.importers.onnx_graph import OnnxGraph, Shape, attr
+
+
+@dataclass
+class Layer:
+    """One catalog node made from one or more ONNX nodes."""
+
+    type_id: str
+    params: dict[str, Any]
+    inputs: list[str]  # ONNX value names, in the layer's port order
+    output: str  # the ONNX value the layer computes
+    nodes: list[onnx.NodeProto]  # the ONNX nodes it replaces
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class Alias:
+    """A node that passes its input through unchanged at inference."""
+
+    output: str
+    source: str
+    node: onnx.NodeProto
+
+
+Match = Layer | Alias | str  # a str says why the node has no catalog layer
+Matcher = Callable[[OnnxGraph, onnx.NodeProto], Match]
+
+
+def per_sample(g: OnnxGraph, name: str) -> Shape | None:
+    shape = g.shape(name)
+    return None if shape is None or not shape else shape[1:]
+
+
+def rank(g: OnnxGraph, name: str) -> int | None:
+    shape = g.shape(name)
+    return None if shape is None else len(shape)
+
+
+def static(shape: Shape | None) -> tuple[int, ...] | None:
+    if shape is None or not all(isinstance(d, int) for d in shape):
+        return None
+    return tuple(int(d) for d in shape)
+
+
+def take_bias(g: OnnxGraph, value: str, width: int) -> tuple[np.ndarray | None, str,
+                                                               list[onnx.NodeProto]]:
+    """A constant vector added right after ``value`` (a projection's bias), if any."""
+    user = g.sole_use(value)
+    if user is None or user.op_type != "Add":
+        return None, value, []
+    other = [n for n in user.input if n != value]
+    if len(other) != 1 or g.const(other[0]) is None:
+        return None, value, []
+    bias = g.const(other[0])
+    assert bias is not None
+    if bias.size != width or any(d != 1 for d in bias.shape[:-1]):
+        return None, value, []
+    return bias.reshape(width).astype(np.float32), user.output[0], [user]
+
+
+@dataclass
+class Projection:
+    """x·Wᵀ + b with a constant W (torch layout, out × in) and bias."""
+
+    node: onnx.NodeProto
+    source: str
+    weight: np.ndarray
+    bias: np.ndarray
+
+
+def projection(g: OnnxGraph, value: str) -> Projection | None:
+    """The projection whose (biased) output is ``value``."""
+    node = g.producer.get(value)
+    bias: np.ndarray | None = None
+    if node is not None and node.op_type == "Add":
+        consts = [g.const(n) for n in node.input]
+        data = g.activations(node)
+        if len(data) != 1 or all(c is None for c in consts):
+            return None
+        bias = next(c for c in consts if c is not None)
+        node = g.producer.get(data[0])
+    if node is None or node.op_type not in ("MatMul", "Gemm") or g.is_const(node.input[0]):
+        return None
+    w = g.const(node.input[1])
+    if w is None or w.ndim != 2:
+        return None
+    if node.op_type == "Gemm":
+        if attr(node, "transA", 0) or attr(node, "alpha", 1.0) != 1.0:
+            return None
+        w = w if attr(node, "transB", 0) else w.T
+        if len(node.input) > 2 and node.input[2]:
+            c = g.const(node.input[2])
+            if c is None or bias is not None:
+                return None
+            bias = c * attr(node, "beta", 1.0)
+    else:
+        w = w.T
+    out = w.shape[0]
+    if bias is None:
+        bias = np.zeros(out, dtype=np.float32)
+    if bias.size != out:
+        return None
+    return Projection(node, node.input[0], np.ascontiguousarray(w, dtype=np.float32),
+                       bias.reshape(out).astype(np.float32))
+
+
+def batch_first(g: OnnxGraph, value: str) -> str:
+    """The batch-first tensor a projection reads (torch transposes it to time-first)."""
+    node = g.producer.get(value)
+    if (node is not None and node.op_type == "Transpose"
+            and list(attr(node, "perm", [])) == [1, 0, 2]):
+        return node.input[0]
+    return value
+
+
+# -- dense ---------------------------------------------------------------------------
+def _gemm(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    b = g.const(node.input[1])
+    if g.is_const(node.input[0]) or b is None or b.ndim != 2 or attr(node, "transA", 0):
+        return "Gemm needs a constant weight matrix B and a data input A"
+    weight = b if attr(node, "transB", 0) else b.T
+    weight = weight * attr(node, "alpha", 1.0)
+    out_features = weight.shape[0]
+    weights = {"weight": weight.astype(np.float32)}
+    if len(node.input) > 2 and node.input[2]:
+        c = g.const(node.input[2])
+        if c is None or c.size not in (1, out_features) or c.ndim > 2:
+            return "Gemm's C must be a constant bias vector"
+        bias = np.broadcast_to(c.reshape(-1), (out_features,)) * attr(node, "beta", 1.0)
+        weights["bias"] = bias.astype(np.float32)
+    return Layer("Linear", {"out_features": out_features, "bias": "bias" in weights},
+                 [node.input[0]], node.output[0], [node], weights)
+
+
+def _matmul(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    w = g.const(node.input[1])
+    if g.is_const(node.input[0]) or w is None or w.ndim != 2:
+        return ("MatMul of two computed tensors has no layer in the catalog "
+                "(only inside an attention block)")
+    weights = {"weight": np.ascontiguousarray(w.T).astype(np.float32)}
+    bias, out, extra = take_bias(g, node.output[0], w.shape[1])
+    if bias is not None:
+        weights["bias"] = bias
+    return Layer("Linear", {"out_features": int(w.shape[1]), "bias": bias is not None},
+                 [node.input[0]], out, [node, *extra], weights)
+
+
+def _batchnorm(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    consts = [g.const(n) for n in node.input[1:5]]
+    if any(c is None for c in consts) or (len(node.output) > 1 and any(node.output[1:])):
+        return "BatchNormalization needs constant statistics (inference mode)"
+    r = rank(g, node.input[0])
+    kind = {4: "BatchNorm2d", 2: "BatchNorm1d", 3: "BatchNorm1d"}.get(r or 0)
+    if kind is None:
+        return f"BatchNormalization of a rank-{r} tensor has no layer in the catalog"
+    scale, bias, mean, var = (np.asarray(c, dtype=np.float32) for c in consts)
+    momentum = 1.0 - float(attr(node, "momentum", 0.9))
+    return Layer(kind, {"eps": float(attr(node, "epsilon", 1e-5)), "momentum": momentum},
+                 [node.input[0]], node.output[0], [node],
+                 {"weight": scale, "bias": bias, "running_mean": mean, "running_var": var})
+
+
+def _layernorm(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    r = rank(g, node.input[0])
+    axis = attr(node, "axis", -1)
+    if r is None or axis % r != r - 1:
+        return "LayerNormalization over more than the last dimension has no layer in the catalog"
+    scale = g.const(node.input[1])
+    bias = g.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if scale is None or (len(node.input) > 2 and node.input[2] and bias is None):
+        return "LayerNormalization needs a constant scale and bias"
+    width = scale.size
+    return Layer("LayerNorm", {"eps": float(attr(node, "epsilon", 1e-5))}, [node.input[0]],
+                 node.output[0], [node],
+                 {"weight": scale.reshape(width).astype(np.float32),
+                  "bias": (bias.reshape(width) if bias is not None
+                           else np.zeros(width)).astype(np.float32)})
+
+
+def _gather(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    table = g.const(node.input[0])
+    axis = attr(node, "axis", 0)
+    if table is not None and table.ndim == 2 and axis == 0:
+        return Layer("Embedding", {"embedding_dim": int(table.shape[1])}, [node.input[1]],
+                     node.output[0], [node], {"weight": table.astype(np.float32)})
+    index = g.const(node.input[1])
+    r = rank(g, node.input[0])
+    if index is not None and index.size == 1 and int(index) == 0 and r == 3 and axis % 3 == 1:
+        return Layer("SequencePool", {"mode": "first"}, [node.input[0]], node.output[0], [node])
+    return "Gather other than an embedding lookup or the first time step has no layer"
+
+
+# -- activations -----------------------------------------------------------------------
+def _plain(type_id: str, **params: Callable[[onnx.NodeProto], Any]) -> Matcher:
+    def match(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+        values = {k: f(node) for k, f in params.items()}
+        return Layer(type_id, values, [node.input[0]], node.output[0], [node])
+
+    return match
+
+
+def _softmax(type_id: str) -> Matcher:
+    def match(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+        r = rank(g, node.input[0])
+        if r is None:
+            return f"{node.op_type} of a tensor of unknown rank"
+        axis = attr(node, "axis", -1 if g.opset >= 13 else 1) % r
+        if axis == 0 or (g.opset < 13 and axis != r - 1):
+            return f"{node.op_type} over the batch has no layer in the catalog"
+        return Layer(type_id, {"dim": axis - 1}, [node.input[0]], node.output[0], [node])
+
+    return match
+
+
+# -- convolution and pooling -----------------------------------------------------------
+def _uniform(node: onnx.NodeProto, name: str, count: int, default: int) -> int | None:
+    values = list(attr(node, name, [default] * count))
+    return values[0] if values and len(set(values)) == 1 else None
+
+
+def _window(node: onnx.NodeProto, spatial: int,
+            kernel_shape: tuple[int, ...] = ()) -> dict[str, int] | str:
+    """kernel, stride, padding and dilation when the same along every axis."""
+    if attr(node, "auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        return f"{node.op_type} with auto_pad {attr(node, 'auto_pad')} has no layer"
+    kernels = list(attr(node, "kernel_shape", kernel_shape))
+    kernel = kernels[0] if kernels and len(set(kernels)) == 1 else None
+    values = {"kernel_size": kernel, "stride": _uniform(node, "strides", spatial, 1),
+              "padding": _uniform(node, "pads", 2 * spatial, 0),
+              "dilation": _uniform(node, "dilations", spatial, 1)}
+    bad = [k for k, v in values.items() if v is None]
+    if bad:
+        return (f"{node.op_type} with a different {bad[0].replace('_', ' ')} per axis has no "
+                "layer in the catalog (its layers are square)")
+    return {k: int(v) for k, v in values.items() if v is not None}
+
+
+def _conv(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    w = g.const(node.input[1])
+    if w is None or g.is_const(node.input[0]):
+        return f"{node.op_type} needs a constant weight"
+    if attr(node, "group", 1) != 1:
+        return f"{node.op_type} with groups has no layer in the catalog"
+    transpose = node.op_type == "ConvTranspose"
+    kinds = {("Conv", 3): "Conv1d", ("Conv", 4): "Conv2d", ("ConvTranspose", 4): "ConvTranspose2d"}
+    kind = kinds.get((node.op_type, w.ndim))
+    if kind is None:
+        return f"{node.op_type} with a {w.ndim - 2}-d kernel has no layer in the catalog"
+    window = _window(node, w.ndim - 2, tuple(int(k) for k in w.shape[2:]))
+    if isinstance(window, str):
+        return window
+    out_channels = int(w.shape[1] if transpose else w.shape[0])
+    params: dict[str, Any] = {"out_channels": out_channels, **window}
+    if transpose:
+        if attr(node, "output_shape") is not None:
+            return "ConvTranspose with output_shape has no layer in the catalog"
+        padding = _uniform(node, "output_padding", 2, 0)
+        if padding is None:
+            return "ConvTranspose with a different output padding per axis has no layer"
+        params["output_padding"] = padding
+    weights = {"weight": w.astype(np.float32)}
+    if len(node.input) > 2 and node.input[2]:
+        b = g.const(node.input[2])
+        if b is None:
+            return f"{node.op_type} needs a constant bias"
+        weights["bias"] = b.astype(np.float32)
+    params["bias"] = "bias" in weights
+    return Layer(kind, params, [node.input[0]], node.output[0], [node], weights)
+
+
+def _pool(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    r = rank(g, node.input[0])
+    kinds = {("MaxPool", 3): "MaxPool1d", ("MaxPool", 4): "MaxPool2d",
+             ("AveragePool", 4): "AvgPool2d"}
+    kind = kinds.get((node.op_type, r or 0))
+    if kind is None:
+        return f"{node.op_type} over a rank-{r} tensor has no layer in the catalog"
+    if attr(node, "ceil_mode", 0) or (len(node.output) > 1 and node.output[1]):
+        return f"{node.op_type} with ceil_mode or indices has no layer in the catalog"
+    window = _window(node, (r or 2) - 2)
+    if isinstance(window, str):
+        return window
+    if window.pop("dilation") != 1:
+        return f"{node.op_type} with dilation has no layer in the catalog"
+    if kind == "AvgPool2d" and window["padding"] and not attr(node, "count_include_pad", 0):
+        return "AveragePool that leaves padding out of the average has no layer in the catalog"
+    return Layer(kind, window, [node.input[0]], node.output[0], [node])
+
+
+def _global_pool(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    if rank(g, node.input[0]) != 4:
+        return "GlobalAveragePool of anything but images has no layer in the catalog"
+    return Layer("AdaptiveAvgPool2d", {"output_size": 1}, [node.input[0]], node.output[0], [node])
+
+
+def _reduce_mean(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    r = rank(g, node.input[0]) or 0
+    axes_in = g.const(node.input[1]) if len(node.input) > 1 and node.input[1] else None
+    axes = sorted(int(a) % r for a in (axes_in.ravel() if axes_in is not None
+                                       else attr(node, "axes", []))) if r else []
+    keep = attr(node, "keepdims", 1)
+    if r == 4 and axes == [2, 3] and keep:
+        return Layer("AdaptiveAvgPool2d", {"output_size": 1}, [node.input[0]], node.output[0],
+                     [node])
+    if r == 3 and axes == [1] and not keep:
+        return Layer("SequencePool", {"mode": "mean"}, [node.input[0]], node.output[0], [node])
+    return "ReduceMean other than over time or over an image has no layer in the catalog"
+
+
+# -- shapes ----------------------------------------------------------------------------
+def _reshape(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    src, out = g.shape(node.input[0]), g.shape(node.output[0])
+    if src is None or out is None or not out or out[0] != src[0]:
+        return f"{node.op_type} that moves the batch dimension has no layer in the catalog"
+    target = static(out[1:])
+    if target is None:
+        return f"{node.op_type} to a shape of unknown size has no layer in the catalog"
+    before = static(src[1:])
+    if len(target) == 1 and before is not None and math.prod(before) == target[0]:
+        return Layer("Flatten", {}, [node.input[0]], node.output[0], [node])
+    if before == target:
+        return Alias(node.output[0], node.input[0], node)
+    return Layer("Reshape", {"shape": list(target)}, [node.input[0]], node.output[0], [node])
+
+
+def _transpose(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    perm = list(attr(node, "perm", []))
+    if not perm or perm[0] != 0:
+        return "Transpose that moves the batch dimension has no layer in the catalog"
+    return Layer("Permute", {"dims": [p - 1 for p in perm[1:]]}, [node.input[0]],
+                 node.output[0], [node])
+
+
+def _merge(type_id: str) -> Matcher:
+    def match(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+        data = g.activations(node)
+        if len(data) == len(node.input) >= 2:
+            shapes = {g.shape(n) for n in data}
+            if len(shapes) > 1:
+                return f"{node.op_type} of differently shaped tensors (broadcasting) has no layer"
+            return Layer(type_id, {}, list(node.input), node.output[0], [node])
+        if type_id == "Add" and len(data) == 1:
+            return _positional(g, node, data[0])
+        return f"{node.op_type} with a constant has no layer in the catalog"
+
+    return match
+
+
+def _positional(g: OnnxGraph, node: onnx.NodeProto, data: str) -> Match:
+    """x + a constant table shaped like one sample: a learned positional encoding."""
+    table = g.const(next(n for n in node.input if n != data))
+    shape = static(per_sample(g, data))
+    if table is None or shape is None or len(shape) != 2 or table.size != math.prod(shape):
+        return "Add with a constant has no layer in the catalog"
+    if table.shape[-2:] != shape:
+        return "Add with a broadcast constant has no layer in the catalog"
+    return Layer("PositionalEncoding", {"kind": "learned"}, [data], node.output[0], [node],
+                 {"table": table.reshape(1, *shape).astype(np.float32)})
+
+
+def _concat(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    r = rank(g, node.output[0])
+    if g.activations(node) != list(node.input) or r is None:
+        return "Concat with a constant has no layer in the catalog"
+    axis = attr(node, "axis", 0) % r
+    if axis == 0:
+        return "Concat along the batch has no layer in the catalog"
+    return Layer("Concat", {"dim": axis - 1}, list(node.input), node.output[0], [node])
+
+
+def _passthrough(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    if node.op_type == "Cast" and attr(node, "to") != onnx.TensorProto.FLOAT:
+        return "Cast to anything but float has no layer in the catalog"
+    return Alias(node.output[0], node.input[0], node)
+
+
+MATCHERS: dict[str, Matcher] = {
+    "Gemm": _gemm, "MatMul": _matmul,
+    "Conv": _conv, "ConvTranspose": _conv,
+    "BatchNormalization": _batchnorm, "LayerNormalization": _layernorm,
+    "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_pool,
+    "ReduceMean": _reduce_mean,
+    "Relu": _plain("ReLU"), "Sigmoid": _plain("Sigmoid"), "Tanh": _plain("Tanh"),
+    "LeakyRelu": _plain("LeakyReLU", negative_slope=lambda n: float(attr(n, "alpha", 0.01))),
+    "Elu": _plain("ELU", alpha=lambda n: float(attr(n, "alpha", 1.0))),
+    "Gelu": _plain("GELU", approximate=lambda n: attr(n, "approximate", "none")),
+    "Softmax": _softmax("Softmax"), "LogSoftmax": _softmax("LogSoftmax"),
+    "Flatten": _reshape, "Reshape": _reshape, "Squeeze": _reshape, "Unsqueeze": _reshape,
+    "Transpose": _transpose,
+    "Add": _merge("Add"), "Mul": _merge("Multiply"), "Concat": _concat,
+    "Gather": _gather,
+    "Dropout": _passthrough, "Identity": _passthrough, "Cast": _passthrough,
+}
