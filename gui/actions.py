@@ -32,6 +32,11 @@ class WindowActions:
         self.quit = self._make("&Quit", w.close, Key.Quit)
         self.undo = self._make("&Undo", w.undo, Key.Undo, "undo")
         self.redo = self._make("&Redo", w.redo, Key.Redo, "redo")
+        # the platform's redo keys plus Ctrl+Y, which most people press whatever the desktop
+        redo_keys = QKeySequence.keyBindings(Key.Redo)
+        if QKeySequence("Ctrl+Y") not in redo_keys:
+            redo_keys.append(QKeySequence("Ctrl+Y"))
+        self.redo.setShortcuts(redo_keys)
         self.cut = self._make("Cu&t", w.cut, Key.Cut)
         self.copy = self._make("&Copy", w.copy, Key.Copy)
         self.paste = self._make("&Paste", w.paste, Key.Paste)

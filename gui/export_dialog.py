@@ -139,8 +139,9 @@ class ExportModelDialog(QDialog):
         weights, output = self.weights.text().strip(), self.output.text().strip()
         problem = None
         if not weights:
-            problem = ("Choose the trained weights: the model.safetensors (or checkpoint.pt) "
-                       "that `main.py train` wrote.")
+            problem = ("There are no trained weights yet: train the network with "
+                       "Training > Train (F5), or choose a model.safetensors (or "
+                       "checkpoint.pt) that an earlier run wrote under runs/.")
         elif not Path(weights).is_file():
             problem = f"The weights file {weights} does not exist."
         elif not output:

@@ -340,6 +340,7 @@ class MainWindow(QMainWindow):
     def _training_state(self, state: str) -> None:
         acts = self.window_actions
         acts.train.setEnabled(state == "idle")
+        acts.evaluate.setEnabled(state == "idle")
         acts.pause_training.setEnabled(state in ("running", "paused"))
         acts.pause_training.setText("&Resume" if state == "paused" else "&Pause")
         acts.stop_training.setEnabled(state != "idle")

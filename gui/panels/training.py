@@ -113,7 +113,9 @@ class TrainingPanel(QWidget):
         self._failed_at: tuple[str, str] | None = None
         self._layout()
         self.evaluate_button.clicked.connect(self.evaluate_requested)
-        controller.weights_saved.connect(lambda _folder: self.evaluate_button.setEnabled(True))
+        self._has_weights = False
+        self._idle = True
+        controller.weights_saved.connect(self._weights_saved)
         controller.reported.connect(self.on_event)
         controller.state_changed.connect(self._state_changed)
 
@@ -232,6 +234,13 @@ class TrainingPanel(QWidget):
     def _state_changed(self, state: str) -> None:
         if state in STATE_TEXT:
             self.status.setText(STATE_TEXT[state])
+        # evaluating while a run writes new weights would report a moving target
+        self._idle = state == "idle"
+        self.evaluate_button.setEnabled(self._idle and self._has_weights)
+
+    def _weights_saved(self, _folder: object) -> None:
+        self._has_weights = True
+        self.evaluate_button.setEnabled(self._idle)
 
     def _link(self, _target: str) -> None:
         if self._failed_at is not None:

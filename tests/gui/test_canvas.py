@@ -258,3 +258,18 @@ def test_a_long_layer_type_moves_below_the_title_whole(window, gestures):
     title, *body = item.shown_texts()
     assert title.startswith("Transformer") and not any("Transformer" in t for t in body)
     assert item.height < header_only
+
+
+def test_ctrl_y_and_ctrl_shift_z_both_redo(window, qtbot, gestures):
+    view, session = window.current_view(), window.session
+    flat = gestures.node_id(window, "flat")
+    view.graph_scene.select_nodes([flat])
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    for modifiers, key in ((Qt.KeyboardModifier.ControlModifier, Qt.Key.Key_Y),
+                           (Qt.KeyboardModifier.ControlModifier
+                            | Qt.KeyboardModifier.ShiftModifier, Qt.Key.Key_Z)):
+        qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert flat in session.doc.network("main")  # undone
+        qtbot.keyClick(view, key, modifiers)
+        assert flat not in session.doc.network("main")  # redone

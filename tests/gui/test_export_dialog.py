@@ -51,6 +51,9 @@ def test_bad_weights_are_reported_in_the_dialog_and_nothing_is_written(window, q
                                                                       tmp_path):
     weights = _train(window, tmp_path)
     dialog = _open_dialog(window)
+    dialog.weights.setText("")
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    assert "train the network with Training > Train (F5)" in dialog.report.toPlainText()
     dialog.weights.setText(str(tmp_path / "missing.safetensors"))
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     assert not dialog.running

@@ -66,6 +66,9 @@ def test_pause_resume_and_stop_from_the_buttons(window, qtbot):
     panel = window.training_panel
     window.window_actions.train.trigger()
     qtbot.waitUntil(lambda: "train_loss" in panel.loss.data, timeout=RUN_TIMEOUT_MS)
+    # the first epoch's weights exist, but evaluating them mid-run would be a moving target
+    assert not window.window_actions.evaluate.isEnabled()
+    assert not panel.evaluate_button.isEnabled()
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     assert window.training.state == "paused" and panel.pause_button.text() == "Resume"
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
@@ -75,6 +78,7 @@ def test_pause_resume_and_stop_from_the_buttons(window, qtbot):
     qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
     assert panel.status.text().startswith("<b>Stopped after ")
     assert (window.training.out_dir / "model.safetensors").is_file()  # stopping keeps them
+    assert window.window_actions.evaluate.isEnabled() and panel.evaluate_button.isEnabled()
 
 
 def test_a_document_with_errors_is_not_trained_and_says_why(window, gestures):
