@@ -191,11 +191,15 @@ def _add_predict(subparsers: SubParsers) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from runtime.cli import EXIT_UNREADABLE
+    from runtime.data.inputs import InputError
     from runtime.evaluate import predict
 
     doc = load_document(args.file)
     try:
         results = predict(doc, args.weights, args.input)
+    except InputError as exc:  # INPUT cannot be read: exit 2, like an unreadable FILE
+        raise CliError(str(exc), EXIT_UNREADABLE) from None
     except user_errors() as exc:
         raise CliError(str(exc)) from None
     if args.json:

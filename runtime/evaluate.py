@@ -19,6 +19,7 @@ from graph.compile import CompileError, compile_network
 from graph.document import Document
 from runtime.checkpoint import WeightsError, load_weights
 from runtime.data import DataError, Preprocessing
+from runtime.data.inputs import read_inputs
 from runtime.evaluators import Evaluator, evaluator_for
 from runtime.latent import code_report
 from runtime.metrics import (
@@ -172,44 +173,6 @@ def _evaluator_report(evaluator: Evaluator, data: RunData, trained: Trained,
     held_out = np.asarray(pre.invert(real.reshape(len(real), *shape).numpy()))
     train = data.prepared.dataset.x[data.prepared.train.indices]
     return evaluator.report(generated, held_out, train)
-
-
-def read_inputs(path: str | Path, pre: Preprocessing | None) -> np.ndarray:
-    """Raw samples from an image file, a CSV of rows, or a .npy array."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"input file {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        x = np.load(path, allow_pickle=False)
-    elif suffix == ".csv":
-        x = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32)
-    else:
-        x = _read_image(path, pre)
-    shape = pre.sample_shape if pre else None
-    if shape is not None and x.shape == shape:
-        x = x[None]
-    if shape is not None and x.reshape(len(x), -1).shape[1] == int(np.prod(shape)):
-        x = x.reshape(len(x), *shape)
-    return x.astype(np.int64 if pre is not None and pre.dtype == "int64" else np.float32)
-
-
-def _read_image(path: Path, pre: Preprocessing | None) -> np.ndarray:
-    try:
-        from PIL import Image
-    except ImportError:
-        raise DataError("reading images needs Pillow: pip install pillow") from None
-    if pre is None or len(pre.sample_shape) != 3:
-        raise DataError(f"{path.name}: this network does not take images")
-    channels, height, width = pre.sample_shape
-    try:
-        image = Image.open(path).convert("L" if channels == 1 else "RGB")
-    except Exception as exc:
-        raise DataError(f"{path.name} is not a readable image ({exc})") from None
-    arr = np.asarray(image.resize((width, height)), dtype=np.float32)
-    high = (pre.extra or {}).get("value_range", [0, 255])[1]
-    arr = arr * (float(high) / 255.0)  # to the data set's own value range
-    return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
 def predict(doc: Document, weights: str | Path, inputs: str | Path) -> list[dict[str, Any]]:

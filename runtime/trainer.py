@@ -191,7 +191,8 @@ class Trainer:
 
     def _started_event(self, state: ckpt.RunState) -> Event:
         return {
-            "type": "started", "device": str(self.plan.device), "note": self.plan.note,
+            "type": "started", "device": str(self.plan.device),
+            "note": "; ".join(filter(None, [self.plan.note, *self.data.prepared.dataset.notes])),
             "task": self.training.task, "epochs": self.training.epochs,
             "first_epoch": state.epoch, "batch_size": self.training.batch_size,
             "samples": len(self.data.train_x),

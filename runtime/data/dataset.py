@@ -7,12 +7,20 @@ from typing import Any, Literal
 
 import numpy as np
 
+from runtime.data.errors import DataError
+from runtime.data.labels import encode_classes
+from runtime.data.limits import (
+    MAX_CLASSES,
+    MAX_SEQUENCE_LENGTH,
+    MAX_VOCAB,
+    array_locator,
+    check_finite,
+)
+
+__all__ = ["DataError", "Dataset", "Layout", "TargetKind", "encode_classes", "layout_of"]
+
 TargetKind = Literal["class", "value", "sequence_class"]
 Layout = Literal["tabular", "sequence", "image", "tokens", "other"]
-
-
-class DataError(ValueError):
-    """A data set cannot be loaded or prepared; the message names the culprit."""
 
 
 @dataclass
@@ -47,6 +55,7 @@ class Dataset:
             self.class_names = tuple(str(c) for c in self.class_names)
             if self.num_classes is None:
                 self.num_classes = len(self.class_names)
+        _check_sizes(self)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -55,6 +64,11 @@ class Dataset:
     def sample_shape(self) -> tuple[int, ...]:
         """Shape of one sample, without the batch dimension."""
         return tuple(int(d) for d in self.x.shape[1:])
+
+    @property
+    def notes(self) -> list[str]:
+        """Warnings about the data for the user (e.g. a file outside the graph's folder)."""
+        return list(self.metadata.get("notes", []))
 
     @property
     def layout(self) -> Layout:
@@ -70,37 +84,15 @@ def layout_of(sample_shape: tuple[int, ...], dtype: np.dtype | str) -> Layout:
     return by_rank.get(len(sample_shape), "other")
 
 
-def encode_classes(values: np.ndarray, keep_ids: bool = False
-                   ) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Map arbitrary labels (strings or numbers) to ids 0..K-1 in sorted label order.
-
-    With ``keep_ids``, non-negative integer labels stay as they are (classes ``0..max``),
-    so a subset that lacks some digit still calls a 7 class 7.
-    """
-    values = np.asarray(values)
-    if keep_ids and np.issubdtype(values.dtype, np.integer) and values.size and values.min() >= 0:
-        top = int(values.max())
-        return values.astype(np.int64).reshape(-1), tuple(str(k) for k in range(top + 1))
-    labels, codes = np.unique(values, return_inverse=True)
-    names = tuple(_label_name(v) for v in labels)
-    return codes.astype(np.int64).reshape(-1), names
-
-
-def _label_name(value: Any) -> str:
-    # 3.0 reads better as "3" in a confusion matrix.
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _as_input_array(name: str, x: np.ndarray, tokens: bool) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim < 2 or len(x) == 0:
         raise DataError(f"{name}: expected at least one sample with a shape, got {x.shape}")
     if tokens:
         return np.ascontiguousarray(x, dtype=np.int64)
-    if not np.issubdtype(x.dtype, np.number):
-        raise DataError(f"{name}: inputs must be numeric, got dtype {x.dtype}")
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise DataError(f"{name}: inputs must be real numbers, got dtype {x.dtype}")
+    check_finite(x, array_locator(f"{name} inputs"))
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
@@ -113,5 +105,23 @@ def _as_target_array(name: str, y: np.ndarray, kind: TargetKind | None, n: int) 
     if kind == "sequence_class":
         return np.ascontiguousarray(y, dtype=np.int64)
     if kind == "value":
+        if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating):
+            raise DataError(f"{name}: value targets must be real numbers, got dtype {y.dtype}")
+        check_finite(y, array_locator(f"{name} targets"))
         return np.ascontiguousarray(y.reshape(n, -1), dtype=np.float32)
     raise DataError(f"{name}: targets given without a target kind")
+
+
+def _check_sizes(dataset: Dataset) -> None:
+    """Counts that size a network or a loss (classes, vocabulary, time steps) are bounded."""
+    name = dataset.name
+    limit = MAX_VOCAB if dataset.target_kind == "sequence_class" else MAX_CLASSES
+    if dataset.num_classes is not None and not 0 < dataset.num_classes <= limit:
+        raise DataError(f"{name}: {dataset.num_classes:,} classes; at most {limit:,} are "
+                        "allowed")
+    if dataset.vocab_size is not None and not 0 < dataset.vocab_size <= MAX_VOCAB:
+        raise DataError(f"{name}: a vocabulary of {dataset.vocab_size:,} tokens; at most "
+                        f"{MAX_VOCAB:,} are allowed")
+    if dataset.layout in ("tokens", "sequence") and dataset.x.shape[1] > MAX_SEQUENCE_LENGTH:
+        raise DataError(f"{name}: sequences of {dataset.x.shape[1]:,} steps; at most "
+                        f"{MAX_SEQUENCE_LENGTH:,} are allowed")

@@ -9,12 +9,24 @@ from __future__ import annotations
 import csv
 import math
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from runtime.data.dataset import DataError, Dataset, TargetKind, encode_classes
+from runtime.data.arrays import npz_member
+from runtime.data.dataset import DataError, Dataset, TargetKind
+from runtime.data.labels import Locate, encode_classes
+from runtime.data.limits import (
+    FLOAT32_MAX,
+    MAX_CSV_BYTES,
+    MAX_CSV_CELLS,
+    MAX_VOCAB,
+    array_locator,
+    check_finite,
+    listing,
+    quote,
+)
 from runtime.data.registry import OptionSpec, register
 
 _TARGET_TYPES = ("auto", "class", "value", "none")
@@ -55,19 +67,24 @@ def load_csv(path: str, features: Sequence[str], target: str, target_type: str,
     if target_col is None:
         return Dataset(name="csv", x=x, y=None, target_kind=None,
                        description=f"{file.name}: {len(x)} rows, {len(names)} features",
-                       metadata={"feature_names": names, "path": str(file)})
+                       metadata=_csv_metadata(file, names, rows))
     cells = [(line, row[target_col]) for line, row in rows]
-    return _with_target(file, x, names, header[target_col], cells, target_type)
+    dataset = _with_target(file, x, names, header[target_col], cells, target_type)
+    dataset.metadata.update(_csv_metadata(file, names, rows))
+    return dataset
+
+
+def _csv_metadata(file: Path, names: list[str], rows: list[tuple[int, list[str]]]
+                  ) -> dict[str, object]:
+    # The spreadsheet row of each sample lets later checks (normalisation) name the row.
+    return {"feature_names": names, "path": str(file),
+            "source_rows": np.array([line for line, _ in rows], dtype=np.int64)}
 
 
 def _read_table(file: Path, delimiter: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     if len(delimiter) != 1:
         raise DataError(f"{file.name}: the delimiter must be one character, got {delimiter!r}")
-    try:
-        with file.open(newline="", encoding="utf-8-sig") as handle:
-            table = list(csv.reader(handle, delimiter=delimiter))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{file.name}: cannot read as CSV: {exc}") from exc
+    table = read_csv_rows(file, delimiter)
     if not table or not any(cell.strip() for cell in table[0]):
         raise DataError(f"{file.name}: the file is empty or has no header row")
     header = [cell.strip() for cell in table[0]]
@@ -84,11 +101,40 @@ def _read_table(file: Path, delimiter: str) -> tuple[list[str], list[tuple[int, 
     return header, rows
 
 
+def read_csv_rows(file: Path, delimiter: str = ",") -> list[list[str]]:
+    """Every row of a CSV file as text cells, refusing files beyond the size limits."""
+    size = file.stat().st_size if file.is_file() else 0
+    if size > MAX_CSV_BYTES:
+        raise DataError(f"{file.name}: {size / 2**20:,.0f} MiB is more than the limit of "
+                        f"{MAX_CSV_BYTES // 2**20:,} MiB for a CSV file; save large data as "
+                        ".npz instead")
+    table: list[list[str]] = []
+    cells = 0
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            for row in csv.reader(handle, delimiter=delimiter):
+                cells += len(row)
+                if cells > MAX_CSV_CELLS:
+                    raise DataError(f"{file.name}, row {len(table) + 1}: more than "
+                                    f"{MAX_CSV_CELLS:,} cells, the limit for a CSV file; "
+                                    "save large data as .npz instead")
+                table.append(row)
+    except (OSError, csv.Error) as exc:
+        raise DataError(f"{file.name}, row {len(table) + 1}: cannot read as CSV: {exc}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{file.name}, row {len(table) + 1}: not a text file in UTF-8; is "
+                        "it really a CSV file?") from None
+    except ValueError as exc:  # a NUL byte: a binary file
+        raise DataError(f"{file.name}, row {len(table) + 1}: not a text file ({exc})") from None
+    return table
+
+
 def _column(file: Path, header: list[str], name: str) -> int:
     if name not in header:
-        raise DataError(f"{file.name}: unknown column {name!r}; columns: {', '.join(header)}")
+        raise DataError(f"{file.name}: unknown column {quote(name)}; columns: "
+                        f"{listing(header)}")
     if header.count(name) > 1:
-        raise DataError(f"{file.name}: column name {name!r} appears more than once")
+        raise DataError(f"{file.name}: column name {quote(name)} appears more than once")
     return header.index(name)
 
 
@@ -106,8 +152,8 @@ def _feature_columns(file: Path, header: list[str], features: Sequence[str],
     if features:
         cols = [_column(file, header, name) for name in features]
         if target_col is not None and target_col in cols:
-            raise DataError(f"{file.name}: column {header[target_col]!r} is both a feature "
-                            "and the target")
+            raise DataError(f"{file.name}: column {quote(header[target_col])} is both a "
+                            "feature and the target")
         return cols
     return [c for c in range(len(header)) if c != target_col]
 
@@ -118,7 +164,7 @@ def _feature_matrix(file: Path, header: list[str], rows: list[tuple[int, list[st
     try:
         # numpy parses number strings in C: ~10× faster than float() per cell.
         x = np.array([[cells[c] for c in cols] for _, cells in rows], dtype=np.float64)
-        if np.all(np.isfinite(x)):
+        if np.all(np.abs(x) <= FLOAT32_MAX):  # also False for NaN
             return x.reshape(len(rows), len(cols))
     except ValueError:
         pass
@@ -130,15 +176,18 @@ def _feature_matrix(file: Path, header: list[str], rows: list[tuple[int, list[st
 
 def _number(file: Path, line: int, column: str, cell: str) -> float:
     text = cell.strip()
-    where = f"{file.name}, row {line}, column {column!r}"
+    where = f"{file.name}, row {line}, column {quote(column)}"
     if not text:
         raise DataError(f"{where}: missing value")
     try:
         value = float(text)
     except ValueError:
-        raise DataError(f"{where}: non-numeric value {text!r}") from None
+        raise DataError(f"{where}: non-numeric value {quote(text)}") from None
     if not math.isfinite(value):
-        raise DataError(f"{where}: missing or infinite value {text!r}")
+        raise DataError(f"{where}: missing or infinite value {quote(text)}")
+    if abs(value) > FLOAT32_MAX:
+        raise DataError(f"{where}: value {quote(text)} is too large for 32-bit floats "
+                        f"(beyond ±{FLOAT32_MAX:.3g}); rescale the column")
     return value
 
 
@@ -146,7 +195,8 @@ def _with_target(file: Path, x: np.ndarray, names: list[str], column: str,
                  cells: list[tuple[int, str]], target_type: str) -> Dataset:
     for line, cell in cells:
         if not cell.strip():
-            raise DataError(f"{file.name}, row {line}, column {column!r}: missing target")
+            raise DataError(f"{file.name}, row {line}, column {quote(column)}: missing "
+                            "target")
     texts = [cell.strip() for _, cell in cells]
     numeric = all(_is_number(t) for t in texts)
     if target_type == "value" or (target_type == "auto" and numeric):
@@ -156,7 +206,7 @@ def _with_target(file: Path, x: np.ndarray, names: list[str], column: str,
         class_names = None
     else:
         labels = np.array([float(t) for t in texts]) if numeric else np.array(texts)
-        y, class_names = encode_classes(labels)
+        y, class_names = encode_classes(labels, locate=_row_locator(file, column, cells))
         kind = "class"
     return Dataset(name="csv", x=x, y=y, target_kind=kind, class_names=class_names,
                    description=f"{file.name}: {len(x)} rows, {len(names)} features, target "
@@ -164,6 +214,10 @@ def _with_target(file: Path, x: np.ndarray, names: list[str], column: str,
                                                 if class_names else ""),
                    metadata={"feature_names": names, "target_name": column,
                              "path": str(file)})
+
+
+def _row_locator(file: Path, column: str, cells: list[tuple[int, str]]) -> Locate:
+    return lambda i: f"{file.name}, row {cells[i][0]}, column {quote(column)}"
 
 
 def _is_number(text: str) -> bool:
@@ -189,10 +243,14 @@ def load_npz(path: str, x_key: str, y_key: str, target_type: str, tokens: bool) 
             keys = list(archive.keys())
             x = _npz_array(file, archive, x_key, keys)
             y = _npz_array(file, archive, y_key, keys) if y_key and target_type != "none" else None
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{file.name}: cannot read as a NumPy .npz archive: {exc}") from exc
-    vocab = _vocab(file, x) if tokens else None
-    kind, y, class_names = _npz_targets(file, y, target_type, tokens)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{file.name}: cannot read as a NumPy .npz archive: {exc}") from None
+    vocab = _vocab(file, x_key, x) if tokens else None
+    if not tokens:
+        _check_inputs(file, x_key, x)
+    kind, y, class_names = _npz_targets(file, y_key, y, target_type, tokens)
     num_classes = None
     if kind == "sequence_class" and y is not None:
         num_classes = max(int(y.max()) + 1, vocab or 0)
@@ -205,32 +263,54 @@ def load_npz(path: str, x_key: str, y_key: str, target_type: str, tokens: bool) 
 
 def _npz_array(file: Path, archive: np.lib.npyio.NpzFile, key: str, keys: list[str]) -> np.ndarray:
     if key not in keys:
-        raise DataError(f"{file.name}: no array named {key!r}; arrays: {', '.join(keys)}")
-    return np.asarray(archive[key])
+        raise DataError(f"{file.name}: no array named {quote(key)}; arrays: {listing(keys)}")
+    return npz_member(file, archive, key)
 
 
-def _vocab(file: Path, x: np.ndarray) -> int:
+def _check_inputs(file: Path, key: str, x: np.ndarray) -> None:
+    where = f"{file.name}, array {quote(key)}"
+    if x.ndim < 2 or len(x) == 0:
+        raise DataError(f"{where}: expected samples along the first axis (N, ...), got shape "
+                        f"{x.shape}")
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{where}: inputs must be real numbers, got {x.dtype}")
+    check_finite(x, array_locator(where))
+
+
+def _vocab(file: Path, key: str, x: np.ndarray) -> int:
+    where = f"{file.name}, array {quote(key)}"
     if not np.issubdtype(x.dtype, np.integer):
-        raise DataError(f"{file.name}: token inputs must be integers, got {x.dtype}")
-    if x.size and x.min() < 0:
-        raise DataError(f"{file.name}: token ids must not be negative")
+        raise DataError(f"{where}: token inputs must be integers, got {x.dtype}")
+    _check_ids(x, array_locator(where), "token id")
     return int(x.max()) + 1 if x.size else 1
 
 
-def _npz_targets(file: Path, y: np.ndarray | None, target_type: str, tokens: bool
+def _check_ids(ids: np.ndarray, locate: Callable[[tuple[int, ...]], str], what: str) -> None:
+    """Token ids (and per-step classes) size an embedding: 0..MAX_VOCAB-1 only."""
+    bad = (ids < 0) | (ids >= MAX_VOCAB)
+    if ids.size and bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise DataError(f"{locate(index)}: {what} {ids[index]} is out of range; ids must be "
+                        f"0..{MAX_VOCAB - 1:,}")
+
+
+def _npz_targets(file: Path, key: str, y: np.ndarray | None, target_type: str, tokens: bool
                  ) -> tuple[TargetKind | None, np.ndarray | None, tuple[str, ...] | None]:
     if y is None:
         return None, None, None
+    where = f"{file.name}, array {quote(key)}"
     is_int = np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_
     if target_type == "value" or (target_type == "auto" and not is_int and
                                   np.issubdtype(y.dtype, np.number)):
-        if not np.issubdtype(y.dtype, np.number):
-            raise DataError(f"{file.name}: value targets must be numeric, got {y.dtype}")
+        if y.dtype.kind not in "biuf":
+            raise DataError(f"{where}: value targets must be real numbers, got {y.dtype}")
+        check_finite(y, array_locator(where))
         return "value", y, None
     if tokens and y.ndim == 2 and is_int:
+        _check_ids(y, array_locator(where), "target token")
         return "sequence_class", y, None
     if y.ndim != 1:
-        raise DataError(f"{file.name}: class targets must be one label per sample, got shape "
+        raise DataError(f"{where}: class targets must be one label per sample, got shape "
                         f"{y.shape}")
-    codes, names = encode_classes(y, keep_ids=True)
+    codes, names = encode_classes(y, keep_ids=True, locate=lambda i: f"{where}, index {i}")
     return "class", codes, names

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 
-from runtime.data.dataset import DataError, Dataset, encode_classes
+from runtime.data.dataset import DataError, Dataset
 from runtime.data.disk import existing_file
+from runtime.data.image_files import IMAGE_SUFFIXES, pillow, read_image
+from runtime.data.labels import encode_classes
+from runtime.data.limits import MAX_ARRAY_BYTES, MAX_CLASSES, MAX_IDX_RANK, check_array_size
 from runtime.data.registry import OptionSpec, register
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+__all__ = ["IMAGE_SUFFIXES", "load_idx", "load_image_folder", "read_idx"]
 
 
 @register("image_folder", title="Image folder", category="file",
@@ -32,10 +35,15 @@ def load_image_folder(path: str, size: int, color: str) -> Dataset:
     if not root.is_dir():
         raise DataError(f"image folder: not a folder: {root}")
     files, labels = _image_files(root)
-    image_module = _pillow()
-    x = np.stack([_read_image(image_module, f, size, color) for f in files])
-    y, class_names = encode_classes(np.array(labels))
     channels = 1 if color == "grey" else 3
+    total = len(files) * channels * size * size * 4
+    if total > MAX_ARRAY_BYTES:
+        raise DataError(f"image folder {root}: {len(files):,} images of {channels}×{size}×{size} "
+                        f"need {total / 2**30:.1f} GiB, more than the limit of "
+                        f"{MAX_ARRAY_BYTES / 2**30:.0f} GiB; use a smaller size or fewer images")
+    pillow()
+    x = np.stack([_read_image(f, size, color) for f in files])
+    y, class_names = encode_classes(np.array(labels))
     return Dataset(name="image_folder", x=x, y=y, target_kind="class", class_names=class_names,
                    value_range=(0.0, 255.0),
                    description=f"{root.name}: {len(x)} images, {channels}×{size}×{size}, "
@@ -47,6 +55,9 @@ def _image_files(root: Path) -> tuple[list[Path], list[str]]:
     classes = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
         raise DataError(f"image folder {root}: no class sub-folders (expected one per class)")
+    if len(classes) > MAX_CLASSES:
+        raise DataError(f"image folder {root}: {len(classes):,} class sub-folders; at most "
+                        f"{MAX_CLASSES:,} classes are allowed")
     files: list[Path] = []
     labels: list[str] = []
     for folder in classes:
@@ -60,23 +71,15 @@ def _image_files(root: Path) -> tuple[list[Path], list[str]]:
     return files, labels
 
 
-def _pillow() -> Any:
-    try:
-        from PIL import Image
-    except ImportError as exc:
-        raise DataError("reading image folders needs Pillow: pip install pillow") from exc
-    return Image
-
-
-def _read_image(image_module: Any, file: Path, size: int, color: str) -> np.ndarray:
-    try:
-        with image_module.open(file) as image:
-            image = image.convert("L" if color == "grey" else "RGB")
-            image = image.resize((size, size), image_module.Resampling.BILINEAR)
-            pixels = np.asarray(image, dtype=np.float32)
-    except (OSError, ValueError, SyntaxError) as exc:  # Pillow's decoders raise all three
-        raise DataError(f"cannot read image {file}: {exc}") from exc
+def _read_image(file: Path, size: int, color: str) -> np.ndarray:
+    pixels = read_image(file, (size, size), color)
     return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+
+
+class _Reader(Protocol):
+    """An open binary file, plain or gzipped."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 # IDX type codes → big-endian numpy dtypes (http://yann.lecun.com/exdb/mnist/ format).
@@ -84,29 +87,55 @@ _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (optionally gzipped), validating its magic number and size."""
+    """Read an IDX file (optionally gzipped), validating its magic number and size.
+
+    The header is checked before the data is read, so neither a header claiming
+    10^12 values nor a small gzip that inflates to gigabytes is ever held in memory.
+    """
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise DataError(f"cannot read IDX file {path}: {exc}") from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+            shape, dtype = _idx_header(path, handle)
+            expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            raw = _read_at_most(handle, expected + 1)
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        raise DataError(f"cannot read IDX file {path}: {exc}") from None
+    if len(raw) != expected:
+        held = f"{len(raw)}" if len(raw) <= expected else "more"
+        raise DataError(f"{path.name}: header says shape {shape} ({expected} bytes of data) "
+                        f"but the file holds {held}")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape)
+
+
+def _read_at_most(handle: _Reader, limit: int, chunk: int = 16 * 2**20) -> bytearray:
+    # In chunks: read(limit) would reserve the header's claimed size before reading.
+    data = bytearray()
+    while len(data) < limit:
+        part = handle.read(min(chunk, limit - len(data)))
+        if not part:
+            break
+        data += part
+    return data
+
+
+def _idx_header(path: Path, handle: _Reader) -> tuple[tuple[int, ...], np.dtype]:
+    magic = handle.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0:
         raise DataError(f"{path.name}: not an IDX file (bad magic number "
-                        f"{raw[:4].hex() or 'empty'}; expected 0000 then type and rank)")
-    type_code, rank = raw[2], raw[3]
+                        f"{magic.hex() or 'empty'}; expected 0000 then type and rank)")
+    type_code, rank = magic[2], magic[3]
     if type_code not in _IDX_TYPES:
         raise DataError(f"{path.name}: unknown IDX data type 0x{type_code:02x}")
-    header = 4 + 4 * rank
-    if rank == 0 or len(raw) < header:
-        raise DataError(f"{path.name}: IDX header truncated or rank 0")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
+    if rank == 0 or rank > MAX_IDX_RANK:
+        raise DataError(f"{path.name}: IDX header claims {rank} dimensions; expected 1 to "
+                        f"{MAX_IDX_RANK}")
+    dims = handle.read(4 * rank)
+    if len(dims) < 4 * rank:
+        raise DataError(f"{path.name}: IDX header truncated")
+    shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(rank))
     dtype = np.dtype(_IDX_TYPES[type_code])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise DataError(f"{path.name}: header says shape {shape} ({expected} bytes of data) "
-                        f"but the file holds {len(raw) - header}")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    check_array_size(path.name, shape, dtype.itemsize)
+    return shape, dtype
 
 
 @register("idx", title="IDX files (MNIST format)", category="file",
@@ -136,7 +165,8 @@ def load_idx(images: str, labels: str) -> Dataset:
     if len(y) != len(x):
         raise DataError(f"{label_file.name}: {len(y)} labels for {len(x)} images in "
                         f"{image_file.name}")
-    codes, names = encode_classes(y, keep_ids=True)
+    codes, names = encode_classes(y, keep_ids=True,
+                                  locate=lambda i: f"{label_file.name}, label {i}")
     return Dataset(name="idx", x=x, y=codes, target_kind="class", class_names=names,
                    value_range=value_range,
                    description=f"{description}, {len(names)} classes")

@@ -10,7 +10,7 @@ import numpy as np
 
 from graph.training import AugmentSpec, DataSpec
 from runtime.data.dataset import DataError, Dataset, encode_classes
-from runtime.data.preprocess import Preprocessing, fit_preprocessing
+from runtime.data.preprocess import Preprocessing, check_normalised, fit_preprocessing
 from runtime.data.registry import load_dataset
 from runtime.data.sequences import repeat_last_mse
 from runtime.data.split import split_indices
@@ -72,10 +72,13 @@ def prepare_dataset(dataset: Dataset, data_spec: DataSpec, task: str) -> Prepare
     check_augment(data_spec.augment, dataset)
     stratify = data_spec.split.stratify and dataset.target_kind == "class"
     rows = split_indices(len(dataset), data_spec.split, dataset.y if stratify else None)
-    record = fit_preprocessing(dataset, rows.train, data_spec.normalize)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
+        record = fit_preprocessing(dataset, rows.train, data_spec.normalize)
     splits = {}
     for name, index in rows.as_dict().items():
-        x = record.apply(dataset.x[index])
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = record.apply(dataset.x[index])
+        check_normalised(dataset, record.kind, x, index)
         y = dataset.y[index] if dataset.y is not None else None
         splits[name] = Split(np.ascontiguousarray(x, dtype=dataset.x.dtype), y, index)
     baselines = {}

@@ -8,11 +8,13 @@ describes it and ``invert`` is exact.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from runtime.data.dataset import DataError, Dataset, Layout, TargetKind, layout_of
+from runtime.data.limits import first_nonfinite, quote
 
 NORMALIZATIONS = ("none", "standard", "minmax", "unit", "symmetric")
 FORMAT_VERSION = 1
@@ -183,3 +185,29 @@ def fit_preprocessing(dataset: Dataset, train_rows: np.ndarray, kind: str) -> Pr
         # Prediction on new files scales them into the data set's own range.
         extra={"value_range": list(dataset.value_range)} if dataset.value_range else {},
     )
+
+
+def check_normalised(dataset: Dataset, kind: str, x: np.ndarray, rows: np.ndarray) -> None:
+    """Refuse normalised samples ``x`` (of ``dataset.x[rows]``) that overflowed float32.
+
+    Finite raw values can still overflow: ``minmax`` on a column spanning ±3e38
+    divides a difference of 6e38. Left alone, that ends a run as "loss became NaN".
+    """
+    index = first_nonfinite(x)
+    if index is None:
+        return
+    sample, rest = int(rows[index[0]]), index[1:]
+    raise DataError(f"{_locate(dataset, sample, rest)}: value {quote(dataset.x[(sample, *rest)])}"
+                    f" overflows 32-bit floats after {kind!r} normalisation; rescale that "
+                    "column or choose another normalisation")
+
+
+def _locate(dataset: Dataset, sample: int, rest: tuple[int, ...]) -> str:
+    """``file, row 7, column 'price'`` for a CSV; ``npz, sample 6, position (0, 3)`` else."""
+    meta = dataset.metadata
+    source = Path(str(meta["path"])).name if meta.get("path") else dataset.name
+    rows, names = meta.get("source_rows"), meta.get("feature_names")
+    if rows is not None and names and len(rest) == 1:
+        return f"{source}, row {int(rows[sample])}, column {quote(names[rest[0]])}"
+    where = f"{source}, sample {sample}"
+    return where + (f", position {rest[0] if len(rest) == 1 else rest}" if rest else "")

@@ -131,7 +131,34 @@ def load_dataset(name: str, options: Mapping[str, Any] | None = None,
                  base_dir: Path | None = None) -> Dataset:
     """Load a data set by name; ``base_dir`` anchors relative file paths (the document's folder)."""
     info = get_dataset_info(name)
-    return info.loader(**info.resolve(options or {}, base_dir))
+    resolved = info.resolve(options or {}, base_dir)
+    dataset = info.loader(**resolved)
+    notes = outside_folder(info, resolved, base_dir)
+    if notes:
+        dataset.metadata["notes"] = [*dataset.metadata.get("notes", []), *notes]
+    return dataset
+
+
+def outside_folder(info: DatasetInfo, resolved: Mapping[str, Any],
+                   base_dir: Path | None) -> list[str]:
+    """A warning for each data path that leads out of the graph file's folder.
+
+    A shared ``.loom`` file can name any file on disk; saying so lets the user see
+    that a graph they were sent reads, say, a file in their home folder.
+    """
+    if base_dir is None:
+        return []
+    folder = base_dir.resolve()
+    notes = []
+    for opt in info.options:
+        value = resolved.get(opt.name)
+        if opt.type != "path" or not value:
+            continue
+        target = Path(value).resolve()
+        if not target.is_relative_to(folder):
+            notes.append(f"data option {opt.name!r} reads {target}, outside the graph file's "
+                         f"folder {folder}")
+    return notes
 
 
 def _listing(names: Any) -> str:
