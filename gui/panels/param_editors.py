@@ -185,6 +185,9 @@ class IntsEditor(QLineEdit):
             values = parse_ints(self.text())
         except ValueError as exc:
             self.invalid.emit(str(exc))
+            # the field shows what the layer holds; the message keeps what was refused
+            with QSignalBlocker(self):
+                self.setText(self._shown)
             return
         self.committed.emit(values)
 

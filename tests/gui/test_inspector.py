@@ -82,6 +82,7 @@ def test_the_ints_editor_parses_lists_and_explains_bad_text(window, gestures, qt
     qtbot.keyClick(edit, Qt.Key.Key_Return)
     assert window.session.doc.network("main").node(image).params["shape"] == (1, 8, 8)
     assert "'x' is not a whole number" in window.statusBar().currentMessage()
+    assert edit.text() == "1, 8, 8"  # the field shows what the layer still holds
 
     edit.selectAll()
     qtbot.keyClicks(edit, "1, 16, 16")
