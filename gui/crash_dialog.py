@@ -62,7 +62,11 @@ class CrashDialog(QDialog):
         self.open_button = QPushButton("Open log folder")
         self.copy_button = QPushButton("Copy details")
         for button in (self.open_button, self.copy_button):
+            button.setAutoDefault(False)  # Enter closes the dialog
             buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
+        close = buttons.button(QDialogButtonBox.StandardButton.Close)
+        close.setDefault(True)
+        close.setFocus()
         self.open_button.clicked.connect(self.open_folder.emit)
         self.copy_button.clicked.connect(self.copy_details)
         buttons.rejected.connect(self.reject)
