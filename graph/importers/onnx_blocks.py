@@ -212,6 +212,7 @@ def _closed_region(g: OnnxGraph, entries: list[str], out: str) -> list[onnx.Node
         for value in node.output:
             if value == out or not value:
                 continue
-            if value in g.output_names or any(id(u) not in region for u in g.uses(value)):
+            if value in g.output_names or any(id(u) not in region and not g.reads_size_only(u)
+                                              for u in g.uses(value)):
                 return None
     return sorted(region.values(), key=lambda n: g.position[id(n)])

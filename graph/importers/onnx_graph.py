@@ -70,6 +70,8 @@ class OnnxGraph:
         self.outputs = list(graph.output)
         self.output_names = {v.name for v in graph.output}
         self.fills: dict[str, Fill] = {}
+        # values computed from tensor sizes only (Shape and arithmetic on its result)
+        self.sizes: set[str] = set()
         self.shapes = _inferred_shapes(model)
         self.dtypes = _inferred_dtypes(model)
         self._fold_constants()
@@ -114,9 +116,14 @@ class OnnxGraph:
                     return tuple(str(scopes[-2]).split("."))
         return ()
 
+    def reads_size_only(self, node: onnx.NodeProto) -> bool:
+        """Whether ``node`` only feeds size computations (e.g. a reshape's target)."""
+        return node.op_type == "Shape" or all(
+            o in self.sizes or self.is_const(o) for o in node.output if o)
+
     def sole_data_use(self, name: str) -> onnx.NodeProto | None:
         """Like ``sole_use``, ignoring ``Shape`` nodes (they read only the size)."""
-        users = [u for u in self.uses(name) if u.op_type != "Shape"]
+        users = [u for u in self.uses(name) if not self.reads_size_only(u)]
         if len(users) == 1 and name not in self.output_names:
             return users[0]
         return None
@@ -137,9 +144,14 @@ class OnnxGraph:
                     self.consts[node.output[0]] = value
                 continue
             ins = [n for n in node.input if n]
+            fill = self._fill_made_by(node)
+            if fill is not None:
+                self._add_fill(node.output[0], fill)
+                continue
+            if node.op_type == "Shape" or (ins and any(n in self.sizes for n in ins) and all(
+                    self.is_const(n) or n in self.sizes for n in ins)):
+                self.sizes.update(o for o in node.output if o)
             if not ins or not all(self.is_const(n) for n in ins):
-                if node.op_type == "Expand" and ins and self._scalar(ins[0]) is not None:
-                    self.fills[node.output[0]] = Fill(float(self._scalar(ins[0])))  # type: ignore[arg-type]
                 continue
             if any(n in self.fills for n in ins):
                 self._fold_fill(node)
@@ -154,6 +166,24 @@ class OnnxGraph:
             for out, value in zip(node.output, values, strict=False):
                 self.consts[out] = value
 
+    def _fill_made_by(self, node: onnx.NodeProto) -> Fill | None:
+        """Expand(scalar, shape) and ConstantOfShape(shape): one value, maybe batch-sized."""
+        if node.op_type == "Expand" and node.input and not self.is_const(node.input[1]):
+            value = self._scalar(node.input[0])
+            return None if value is None else Fill(value)
+        if node.op_type == "ConstantOfShape" and not self.is_const(node.input[0]):
+            tensor = attr(node, "value")
+            return Fill(float(tensor.reshape(-1)[0]) if tensor is not None else 0.0)
+        return None
+
+    def _add_fill(self, name: str, fill: Fill) -> None:
+        """A fill whose shape inference knows (no batch in it) becomes a plain constant."""
+        shape = self.shapes.get(name)
+        if shape is not None and all(isinstance(d, int) for d in shape):
+            self.consts[name] = np.full(shape, fill.value, dtype=np.float32)
+        else:
+            self.fills[name] = fill
+
     def _scalar(self, name: str) -> float | None:
         value = self.consts.get(name)
         if value is not None and value.size == 1:
@@ -162,9 +192,10 @@ class OnnxGraph:
 
     def _fold_fill(self, node: onnx.NodeProto) -> None:
         """Shape-only ops keep a fill a fill (slicing zeros gives zeros)."""
-        if node.op_type in ("Slice", "Squeeze", "Unsqueeze", "Reshape", "Transpose", "Expand",
-                            "Identity", "Cast", "Gather"):
-            self.fills[node.output[0]] = self.fills[node.input[0]]
+        if node.input[0] in self.fills and node.op_type in (
+                "Slice", "Squeeze", "Unsqueeze", "Reshape", "Transpose", "Expand", "Identity",
+                "Cast", "Gather"):
+            self._add_fill(node.output[0], self.fills[node.input[0]])
 
 
 def _constant_value(node: onnx.NodeProto) -> np.ndarray | None:
@@ -247,6 +278,11 @@ def _split(node: onnx.NodeProto, ins: list[Any]) -> list[np.ndarray]:
     return list(np.split(ins[0], np.cumsum(sizes)[:-1], axis=axis))
 
 
+def _trilu(node: onnx.NodeProto, ins: list[Any]) -> list[np.ndarray]:
+    k = int(ins[1]) if len(ins) > 1 and ins[1] is not None else 0
+    return [np.triu(ins[0], k) if attr(node, "upper", 1) else np.tril(ins[0], k)]
+
+
 _FOLDERS: dict[str, Folder] = {
     "Identity": lambda n, i: [i[0]],
     "Cast": _cast,
@@ -264,4 +300,11 @@ _FOLDERS: dict[str, Folder] = {
     "Div": lambda n, i: [i[0] / i[1]],
     "Neg": lambda n, i: [-i[0]],
     "Sqrt": lambda n, i: [np.sqrt(i[0])],
+    "Equal": lambda n, i: [np.equal(i[0], i[1])],
+    "Where": lambda n, i: [np.where(i[0], i[1], i[2])],
+    "Trilu": _trilu,
+    "Expand": lambda n, i: [i[0] * np.ones(tuple(int(d) for d in i[1]), dtype=i[0].dtype)],
+    "ConstantOfShape": lambda n, i: [np.full(tuple(int(d) for d in i[0]), (
+        attr(n, "value") if attr(n, "value") is not None else np.zeros(1, np.float32)
+    ).reshape(-1)[0])],
 }

@@ -328,7 +328,7 @@ def _reduce_mean(g: OnnxGraph, node: onnx.NodeProto) -> Match:
 # -- shapes ----------------------------------------------------------------------------
 def _reshape(g: OnnxGraph, node: onnx.NodeProto) -> Match:
     src, out = g.shape(node.input[0]), g.shape(node.output[0])
-    if src is None or out is None or not out or out[0] != src[0]:
+    if not src or not out or out[0] != src[0]:
         return f"{node.op_type} that moves the batch dimension has no layer in the catalog"
     target = static(out[1:])
     if target is None:
