@@ -179,8 +179,9 @@ class OnnxGraph:
     def _add_fill(self, name: str, fill: Fill) -> None:
         """A fill whose shape inference knows (no batch in it) becomes a plain constant."""
         shape = self.shapes.get(name)
-        if shape is not None and all(isinstance(d, int) for d in shape):
-            self.consts[name] = np.full(shape, fill.value, dtype=np.float32)
+        sizes = tuple(d for d in shape or () if isinstance(d, int))
+        if shape is not None and len(sizes) == len(shape):
+            self.consts[name] = np.full(sizes, fill.value, dtype=np.float32)
         else:
             self.fills[name] = fill
 
@@ -301,7 +302,7 @@ _FOLDERS: dict[str, Folder] = {
     "Neg": lambda n, i: [-i[0]],
     "Sqrt": lambda n, i: [np.sqrt(i[0])],
     "Equal": lambda n, i: [np.equal(i[0], i[1])],
-    "Where": lambda n, i: [np.where(i[0], i[1], i[2])],
+    "Where": lambda n, i: [np.asarray(np.where(i[0], i[1], i[2]))],
     "Trilu": _trilu,
     "Expand": lambda n, i: [i[0] * np.ones(tuple(int(d) for d in i[1]), dtype=i[0].dtype)],
     "ConstantOfShape": lambda n, i: [np.full(tuple(int(d) for d in i[0]), (
