@@ -133,6 +133,8 @@ class MainWindow(QMainWindow):
         session.changed.connect(self._update_state)
         session.path_changed.connect(self._update_state)
         session.diagnostics_changed.connect(self._update_problem_count)
+        if self.training.state == "idle":  # a running run keeps showing until it ends
+            self.training_panel.document_opened(session.last_run_dir is not None)
         self.tabs.set_session(session)
         self.inspector.set_session(session)
         self.problems.set_session(session)

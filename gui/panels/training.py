@@ -223,13 +223,25 @@ class TrainingPanel(QWidget):
     # -- buttons -------------------------------------------------------------------
     def run_started(self) -> None:
         """A new run: clear the previous one's curves."""
-        self.loss.clear()
-        self.metrics.clear()
-        self.layer.clear()
-        self.samples.clear()
+        self._clear()
+        self.status.setText("Starting: loading the data and compiling the network…")
+
+    def document_opened(self, has_weights: bool) -> None:
+        """Another document in the window: nothing of the last one's runs stays on show."""
+        self._clear()
+        self.status.setText("")
+        self._has_weights = has_weights
+        self.evaluate_button.setEnabled(self._idle and has_weights)
+
+    def _clear(self) -> None:
+        for view in (self.loss, self.metrics, self.layer, self.samples):
+            view.clear()
+        for widget in self.plot_widgets:  # an empty plot forgets the last run's axes
+            box = widget.getPlotItem().getViewBox()
+            box.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            box.enableAutoRange()
         self.progress.setValue(0)
         self._failed_at = None
-        self.status.setText("Starting: loading the data and compiling the network…")
 
     def _state_changed(self, state: str) -> None:
         if state in STATE_TEXT:

@@ -80,6 +80,12 @@ def test_pause_resume_and_stop_from_the_buttons(window, qtbot):
     assert (window.training.out_dir / "model.safetensors").is_file()  # stopping keeps them
     assert window.window_actions.evaluate.isEnabled() and panel.evaluate_button.isEnabled()
 
+    window.documents.confirm_discard = lambda: True
+    window.window_actions.new.trigger()  # another document: the last one's run goes away
+    assert panel.loss.data == {} and panel.metrics.data == {} and panel.status.text() == ""
+    assert panel.loss.plot.getViewBox().viewRange() == [[0, 1], [0, 1]]
+    assert not panel.evaluate_button.isEnabled()
+
 
 def test_a_document_with_errors_is_not_trained_and_says_why(window, gestures):
     conv = gestures.node_id(window, "conv")
