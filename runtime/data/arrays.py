@@ -9,7 +9,9 @@ Pickled (object) arrays are refused: a data file must never run code.
 
 from __future__ import annotations
 
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO
 
@@ -21,6 +23,12 @@ from runtime.data.limits import check_array_size
 
 _HEADER_LIMIT = 10_000  # numpy's own default bound on the header's text
 
+# What numpy and zipfile raise for damaged files: a garbled header reaches Python's
+# tokenizer; a damaged or exotic zip member fails in zlib or is "not supported".
+READ_ERRORS: tuple[type[Exception], ...] = (
+    OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile,
+    zlib.error, NotImplementedError)
+
 
 def load_npy(path: Path) -> np.ndarray:
     """The array in a ``.npy`` file; :class:`DataError` for anything but a plain array."""
@@ -28,7 +36,7 @@ def load_npy(path: Path) -> np.ndarray:
         with path.open("rb") as handle:
             _check_header(path.name, handle, path.stat().st_size)
         return np.asarray(np.load(path, allow_pickle=False))
-    except (OSError, ValueError, EOFError) as exc:
+    except READ_ERRORS as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{path.name}: cannot read as a NumPy .npy file ({exc})") from None
@@ -46,7 +54,7 @@ def npz_member(file: Path, archive: np.lib.npyio.NpzFile, key: str) -> np.ndarra
         with zip_file.open(member) as handle:
             _check_header(where, handle, info.file_size)
         return np.asarray(archive[key])
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+    except (*READ_ERRORS, KeyError) as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{where}: cannot read ({exc})") from None

@@ -89,8 +89,10 @@ def _as_input_array(name: str, x: np.ndarray, tokens: bool) -> np.ndarray:
     if x.ndim < 2 or len(x) == 0:
         raise DataError(f"{name}: expected at least one sample with a shape, got {x.shape}")
     if tokens:
+        if x.dtype.kind not in "biu":
+            raise DataError(f"{name}: token ids must be integers, got dtype {x.dtype}")
         return np.ascontiguousarray(x, dtype=np.int64)
-    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+    if x.dtype.kind not in "biuf":  # not complex, dates or durations
         raise DataError(f"{name}: inputs must be real numbers, got dtype {x.dtype}")
     check_finite(x, array_locator(f"{name} inputs"))
     return np.ascontiguousarray(x, dtype=np.float32)
@@ -105,7 +107,7 @@ def _as_target_array(name: str, y: np.ndarray, kind: TargetKind | None, n: int) 
     if kind == "sequence_class":
         return np.ascontiguousarray(y, dtype=np.int64)
     if kind == "value":
-        if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating):
+        if y.dtype.kind not in "biuf":
             raise DataError(f"{name}: value targets must be real numbers, got dtype {y.dtype}")
         check_finite(y, array_locator(f"{name} targets"))
         return np.ascontiguousarray(y.reshape(n, -1), dtype=np.float32)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import csv
 import math
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from runtime.data.arrays import npz_member
+from runtime.data.arrays import READ_ERRORS, npz_member
 from runtime.data.dataset import DataError, Dataset, TargetKind
 from runtime.data.labels import Locate, encode_classes
 from runtime.data.limits import (
@@ -243,7 +242,7 @@ def load_npz(path: str, x_key: str, y_key: str, target_type: str, tokens: bool) 
             keys = list(archive.keys())
             x = _npz_array(file, archive, x_key, keys)
             y = _npz_array(file, archive, y_key, keys) if y_key and target_type != "none" else None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except READ_ERRORS as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{file.name}: cannot read as a NumPy .npz archive: {exc}") from None
@@ -279,7 +278,7 @@ def _check_inputs(file: Path, key: str, x: np.ndarray) -> None:
 
 def _vocab(file: Path, key: str, x: np.ndarray) -> int:
     where = f"{file.name}, array {quote(key)}"
-    if not np.issubdtype(x.dtype, np.integer):
+    if x.dtype.kind not in "iu":  # np.integer would let timedelta64 in
         raise DataError(f"{where}: token inputs must be integers, got {x.dtype}")
     _check_ids(x, array_locator(where), "token id")
     return int(x.max()) + 1 if x.size else 1
@@ -299,9 +298,8 @@ def _npz_targets(file: Path, key: str, y: np.ndarray | None, target_type: str, t
     if y is None:
         return None, None, None
     where = f"{file.name}, array {quote(key)}"
-    is_int = np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_
-    if target_type == "value" or (target_type == "auto" and not is_int and
-                                  np.issubdtype(y.dtype, np.number)):
+    is_int = y.dtype.kind in "biu"
+    if target_type == "value" or (target_type == "auto" and y.dtype.kind == "f"):
         if y.dtype.kind not in "biuf":
             raise DataError(f"{where}: value targets must be real numbers, got {y.dtype}")
         check_finite(y, array_locator(where))

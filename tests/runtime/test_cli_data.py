@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers import moons_mlp
-from test_data_limits import _folder_with, _png_header
+from test_data_limits import _folder_with, _garbled_npy, _png_header
 
 from graph import save_graph
 from runtime.cli import EXIT_FAILED, EXIT_UNREADABLE, main
@@ -75,6 +75,7 @@ PREDICT_INPUTS = [
                                                            r"objects \(a pickle\)"),
     ("wide.csv", b"1,2,3\n", r"wide\.csv: holds shape \(1, 3\) but the network takes samples "
                              r"of shape \(2,\)"),
+    ("garbled.npy", _garbled_npy(), r"garbled\.npy: cannot read as a NumPy \.npy file"),
     ("nan.npy", _npy(np.array([[1.0, np.nan]])), r"nan\.npy, index \(0, 1\): value nan is "
                                                  r"missing \(NaN\)"),
 ]

@@ -100,6 +100,27 @@ def test_npz_inputs_with_nan_or_float32_overflow_name_the_index(tmp_path: Path) 
         load_dataset("npz", {"path": str(path)})
 
 
+def _garbled_npy() -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((2, 2), np.float32))
+    return buffer.getvalue().replace(b"), }", b"), (")  # an unclosed bracket in the header
+
+
+def test_npz_member_with_a_garbled_header_or_odd_dtype_is_a_data_error(tmp_path: Path) -> None:
+    # Before: tokenize.TokenError from numpy's header parser, and a TypeError from
+    # timedelta64 "token ids", escaped as raw exceptions.
+    garbled = tmp_path / "garbled.npz"
+    with zipfile.ZipFile(garbled, "w") as archive:
+        archive.writestr("x.npy", _garbled_npy())
+    with pytest.raises(DataError, match=r"garbled\.npz"):
+        load_dataset("npz", {"path": str(garbled), "y_key": ""})
+    durations = tmp_path / "durations.npz"
+    np.savez(durations, x=np.zeros((3, 2), "m8[s]"), y=np.zeros((3, 2), np.int64))
+    with pytest.raises(DataError, match=r"durations\.npz, array 'x': token inputs must be "
+                                        "integers, got timedelta64"):
+        load_dataset("npz", {"path": str(durations), "tokens": True})
+
+
 def test_gzipped_idx_that_inflates_beyond_its_header_is_never_held(tmp_path: Path) -> None:
     # Before: the whole decompressed file was read before its size was compared.
     path = tmp_path / "bomb-idx3.gz"
