@@ -58,10 +58,12 @@ def _start_gui(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in HEADLESS:
+    command = [arg for arg in argv if arg != "--traceback"]
+    if command and command[0] in HEADLESS:
         from runtime.cli import main as cli_main
 
-        return cli_main(argv)
+        # "Run again with --traceback" is answered wherever the option is typed.
+        return cli_main(["--traceback"] * (command != argv) + command)
     return _start_gui(_gui_args(argv))
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from graph.fileformat import GraphFileError, load_graph
-from gui.files import RecoveryCopy, blank_document
+from gui.files import RecoveryCopy, blank_document, write_atomically
 from gui.session import Session
 from gui.warmup import warmup
 
@@ -149,7 +149,7 @@ class DocumentActions:
         if not name:
             return
         try:
-            Path(name).write_text(code, encoding="utf-8")
+            write_atomically(Path(name), code)
         except OSError as exc:
             QMessageBox.warning(self.window, "Cannot export code", f"{name}:\n{exc}")
             return

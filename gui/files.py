@@ -170,7 +170,7 @@ class Autosave(QObject):
         try:
             # The original's path first: a copy is never found without it.
             original = str(session.path) if session.path else None
-            _write_atomically(_meta(self.copy), json.dumps({"path": original}))
+            write_atomically(_meta(self.copy), json.dumps({"path": original}))
             save_graph(session.doc, self.copy)
         except OSError as exc:
             session.message.emit(f"Autosave failed: {exc.strerror or exc}")
@@ -191,7 +191,12 @@ class Autosave(QObject):
             self._lock = None
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` so that a crash leaves the old file or the new one, never half."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -106,3 +106,25 @@ def test_theme_switch_is_remembered(window):
     assert window.settings.value("theme") == "dark"
     assert window.tabs.colors.background.name() == "#1e2127"
     window.set_theme("light")
+
+
+def test_export_code_replaces_the_file_whole_or_not_at_all(window, monkeypatch, tmp_path):
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / "model.py"
+    target.write_text("old", encoding="utf-8")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[-1]))
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", full_disk)
+    window.window_actions.export_code.trigger()
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in target.parent.iterdir()] == ["model.py"]  # no temporary left
+    assert "No space left on device" in warnings[0]
+    monkeypatch.undo()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    window.window_actions.export_code.trigger()
+    assert "class " in target.read_text(encoding="utf-8")
