@@ -55,8 +55,8 @@ from graph.builder import NetworkBuilder
 from graph.commands import Move
 from graph.document import Document
 from graph.fileformat import save_graph
+from graph.layout import COLUMN_GAP, layered_positions
 from gui.app import application, open_window
-from gui.canvas.layout import COLUMN_GAP, layered_positions
 from gui.canvas.node_item import WIDTH
 from gui.canvas.view import GraphView
 from gui.main_window import MainWindow

@@ -11,6 +11,7 @@ from graph.builder import NetworkBuilder
 from graph.catalog import LayerSpec, TensorSpec, catalog
 from graph.document import Document, EditError, Network, Node
 from graph.fileformat import GraphFileError, load_graph, save_graph
+from graph.importers import import_module  # loads torch when called, not before
 from graph.training import TrainingSpec
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ __all__ = [
     "TrainingSpec",
     "catalog",
     "compile_graph",
+    "import_module",
     "load_graph",
     "load_state_dict_by_id",
     "load_torch_state_dict",

@@ -28,7 +28,7 @@ from graph.shapes import NodeShape
 
 _WIDTH = 100  # the project's line length; long calls are wrapped to fit
 _MODULE_NAMES = {"torch", "nn", "math", "annotations", "init_weights", "load_weights",
-                 "NODE_ATTRIBUTES"}
+                 "NODE_ATTRIBUTES", "causal_mask"}
 
 _LOAD_WEIGHTS = '''\
 def load_weights(model: nn.Module, path: str) -> None:
@@ -58,6 +58,8 @@ def generate_code(
     uses_init = any(_init_scheme(step) != "default" for step in plan.layers)
     name = _class_name(class_name, network, {cls.__name__ for cls in copied})
     sources = [inspect.getsource(cls).rstrip() for cls in copied]
+    if any("causal_mask(" in source for source in sources):
+        sources.append(inspect.getsource(modules.causal_mask).rstrip())
     if uses_init:
         sources.append(inspect.getsource(modules.init_weights).rstrip())
     parts = [

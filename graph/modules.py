@@ -120,7 +120,11 @@ class PositionalEncoding(nn.Module):
 
 
 class Attention(nn.Module):
-    """Multi-head attention: self-attention, or cross-attention to ``key_value``."""
+    """Multi-head attention: self-attention, or cross-attention to ``key_value``.
+
+    A causal layer hides later positions; its mask is made for each call's length, so
+    sequences shorter than the ones it was built for work too.
+    """
 
     def __init__(
         self,
@@ -128,21 +132,46 @@ class Attention(nn.Module):
         num_heads: int,
         kdim: int | None = None,
         dropout: float = 0.0,
-        causal_length: int = 0,
+        causal: bool = False,
     ) -> None:
         super().__init__()
         self.attn = nn.MultiheadAttention(
             embed_dim, num_heads, dropout=dropout, kdim=kdim, vdim=kdim, batch_first=True
         )
-        self.causal = causal_length > 0
-        mask = torch.triu(torch.full((causal_length, causal_length), float("-inf")), diagonal=1)
-        self.register_buffer("mask", mask, persistent=False)
+        self.causal = causal
 
     def forward(self, query: torch.Tensor, key_value: torch.Tensor | None = None) -> torch.Tensor:
         kv = query if key_value is None else key_value
-        mask = self.mask if self.causal else None
+        mask = causal_mask(query) if self.causal else None
         out, _ = self.attn(query, kv, kv, attn_mask=mask, need_weights=False, is_causal=self.causal)
         return out
+
+
+class CausalEncoderLayer(nn.Module):
+    """A Transformer encoder layer (batch first) in which no position sees later ones."""
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int,
+        dropout: float,
+        activation: str,
+        norm_first: bool,
+    ) -> None:
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(
+            d_model,
+            nhead,
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            activation=activation,
+            batch_first=True,
+            norm_first=norm_first,
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x, src_mask=causal_mask(x), is_causal=True)
 
 
 class DecoderLayer(nn.Module):
@@ -156,7 +185,7 @@ class DecoderLayer(nn.Module):
         dropout: float,
         activation: str,
         norm_first: bool,
-        causal_length: int = 0,
+        causal: bool = False,
     ) -> None:
         super().__init__()
         self.layer = nn.TransformerDecoderLayer(
@@ -168,24 +197,38 @@ class DecoderLayer(nn.Module):
             batch_first=True,
             norm_first=norm_first,
         )
-        self.causal = causal_length > 0
-        mask = torch.triu(torch.full((causal_length, causal_length), float("-inf")), diagonal=1)
-        self.register_buffer("mask", mask, persistent=False)
+        self.causal = causal
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-        mask = self.mask if self.causal else None
+        mask = causal_mask(x) if self.causal else None
         return self.layer(x, memory, tgt_mask=mask, tgt_is_causal=self.causal)
 
 
 class SequencePool(nn.Module):
-    """Sequence (length × dim) to one vector: the mean over time, or the first token."""
+    """Sequence (length × dim) to one vector: the mean over time, the first or last step."""
 
     def __init__(self, mode: str = "mean") -> None:
         super().__init__()
         self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=1) if self.mode == "mean" else x[:, 0]
+        if self.mode == "mean":
+            return x.mean(dim=1)
+        return x[:, 0] if self.mode == "first" else x[:, -1]
+
+
+class Scale(nn.Module):
+    """Multiplies every value by a fixed ``factor`` (e.g. an embedding by √d)."""
+
+    def __init__(self, factor: float = 1.0) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
 
 
 class Add(nn.Module):
@@ -217,6 +260,13 @@ class Concat(nn.Module):
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         return torch.cat(xs, dim=self.dim)
+
+
+def causal_mask(x: torch.Tensor) -> torch.Tensor:
+    """The mask that hides later positions of ``x`` (N × T × D) from earlier ones."""
+    # built from x itself, so it fits any length and device, and torch.fx can trace it
+    steps = torch.ones_like(x[0, :, 0], dtype=torch.bool)
+    return (steps.unsqueeze(1) & steps.unsqueeze(0)).triu(1)
 
 
 def init_weights(module: nn.Module, scheme: str) -> None:

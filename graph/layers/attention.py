@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from graph.catalog import CATALOG, LayerSpec, Params, ParamSpec, PortSpec, TensorSpec
+from typing import Any
+
+from graph.catalog import CATALOG, LayerSpec, ModuleCall, Params, ParamSpec, PortSpec, TensorSpec
 from graph.layers._helpers import (
     all_checks,
     flag,
@@ -15,6 +17,7 @@ from graph.layers._helpers import (
     same_shape,
     shape_text,
 )
+from graph.migrations import layer_migration
 
 CATEGORY = "Attention"
 
@@ -113,7 +116,7 @@ CATALOG.register(LayerSpec(
     build=lambda p, ins: own_call(
         "Attention", embed_dim=ins[0].shape[-1], num_heads=p["num_heads"],
         kdim=ins[1].shape[-1] if len(ins) > 1 else None, dropout=p["dropout"],
-        causal_length=ins[0].shape[0] if p["causal"] else 0,
+        causal=p["causal"],
     ),
     check=all_checks(needs_float, _SEQUENCES, _heads_check, _cross_causal_check),
     shape=same_shape,
@@ -121,8 +124,8 @@ CATALOG.register(LayerSpec(
 ))
 
 
-def _transformer_params(causal: bool | None) -> tuple[ParamSpec, ...]:
-    params: tuple[ParamSpec, ...] = (
+def _transformer_params(causal: bool) -> tuple[ParamSpec, ...]:
+    return (
         positive("nhead", 4, "Attention heads; must divide the width.", maximum=256),
         positive("dim_feedforward", 128, "Width of the feed-forward block.", maximum=1 << 16,
                  torch_default="2048"),
@@ -131,26 +134,38 @@ def _transformer_params(causal: bool | None) -> tuple[ParamSpec, ...]:
                   choices=("relu", "gelu")),
         flag("norm_first", True, "Pre-norm (steadier training) or post-norm (the original).",
              torch_default="False"),
+        flag("causal", causal, "Hide later positions of the input sequence."),
     )
-    if causal is not None:
-        params += (flag("causal", causal, "Hide later positions of the input sequence."),)
-    return params
+
+
+def _encoder_layer(p: Params, ins: list[TensorSpec]) -> ModuleCall:
+    # a plain torch layer unless causal, so weights saved before "causal" existed still load
+    kwargs = {"d_model": ins[0].shape[-1], "nhead": p["nhead"],
+              "dim_feedforward": p["dim_feedforward"], "dropout": p["dropout"],
+              "activation": p["activation"], "norm_first": p["norm_first"]}
+    if p["causal"]:
+        return own_call("CausalEncoderLayer", **kwargs)
+    return nn_call("TransformerEncoderLayer", batch_first=True, **kwargs)
 
 
 CATALOG.register(LayerSpec(
     id="TransformerEncoderLayer", category=CATEGORY, display_name="TransformerEncoderLayer",
     description="Self-attention plus a feed-forward block, each with a residual connection.",
-    doc="The building block of BERT and ViT. Input and output are T×D.",
+    doc=("The building block of BERT and ViT (and, causal, of GPT). Input and output are "
+         "T×D. A causal layer hides later positions, whatever the sequence's length."),
     torch_note="batch_first=True (PyTorch's default is False): sequences are N×T×D",
-    params=_transformer_params(None),
-    build=lambda p, ins: nn_call(
-        "TransformerEncoderLayer", d_model=ins[0].shape[-1], nhead=p["nhead"],
-        dim_feedforward=p["dim_feedforward"], dropout=p["dropout"],
-        activation=p["activation"], batch_first=True, norm_first=p["norm_first"],
-    ),
+    params=_transformer_params(False),
+    build=_encoder_layer,
     check=all_checks(needs_float, _SEQUENCES, _heads_check), shape=same_shape,
-    has_weights=True, key_params=("nhead", "dim_feedforward"),
+    has_weights=True, key_params=("nhead", "dim_feedforward"), version=2,
 ))
+
+
+@layer_migration("TransformerEncoderLayer", 1)
+def _encoder_layer_v1(params: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 had no "causal" parameter: its layers saw every position."""
+    params.setdefault("causal", False)
+    return params
 
 
 def _memory_width_check(p: Params, ins: list[TensorSpec]) -> str | None:
@@ -172,7 +187,7 @@ CATALOG.register(LayerSpec(
         "DecoderLayer", d_model=ins[0].shape[-1], nhead=p["nhead"],
         dim_feedforward=p["dim_feedforward"], dropout=p["dropout"],
         activation=p["activation"], norm_first=p["norm_first"],
-        causal_length=ins[0].shape[0] if p["causal"] else 0,
+        causal=p["causal"],
     ),
     check=all_checks(needs_float, _SEQUENCES, _heads_check, _memory_width_check),
     shape=same_shape,
@@ -181,10 +196,12 @@ CATALOG.register(LayerSpec(
 
 CATALOG.register(LayerSpec(
     id="SequencePool", category=CATEGORY, display_name="SequencePool",
-    description="Turns a sequence into one vector: the mean over time, or the first token.",
-    doc="Use it before the classifier head of a Transformer encoder.",
-    params=(ParamSpec("mode", "choice", "mean", "Average all positions, or take the first.",
-                      choices=("mean", "first")),),
+    description="Turns a sequence into one vector: the mean over time, or the first or last step.",
+    doc=("Use it before the classifier head of a Transformer encoder; 'last' reads a "
+         "recurrent layer's final step."),
+    params=(ParamSpec("mode", "choice", "mean",
+                      "Average all positions, or take the first or the last.",
+                      choices=("mean", "first", "last")),),
     build=lambda p, ins: own_call("SequencePool", mode=p["mode"]),
     check=all_checks(needs_float, _SEQUENCES), key_params=("mode",),
     shape=lambda p, ins: ins[0].shape[1:],

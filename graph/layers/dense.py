@@ -155,3 +155,13 @@ CATALOG.register(LayerSpec(
     check=_permute_check, key_params=("dims",),
     shape=lambda p, ins: tuple(ins[0].shape[d] for d in p["dims"]),
 ))
+
+CATALOG.register(LayerSpec(
+    id="Scale", category=CATEGORY, display_name="Scale",
+    description="Multiplies every value by a fixed number (e.g. embeddings by √d).",
+    doc="Not learned; a factor of 1 passes values through unchanged.",
+    params=(ParamSpec("factor", "float", 1.0, "The number every value is multiplied by.",
+                      minimum=-1e6, maximum=1e6),),
+    build=lambda p, ins: own_call("Scale", factor=p["factor"]),
+    check=needs_float, shape=same_shape, key_params=("factor",),
+))

@@ -7,7 +7,7 @@ import math
 from PySide6.QtCore import QLineF, QRectF
 from PySide6.QtGui import QPainter, QPen
 
-from gui.canvas.interaction import GRID
+from graph.layout import GRID
 from gui.theme import CanvasColors
 
 MAJOR_EVERY = 5

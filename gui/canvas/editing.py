@@ -15,9 +15,8 @@ from graph.commands import (
     duplicate,
     fragment_problem,
 )
+from graph.layout import layout_command, snap
 from gui import mime
-from gui.canvas.interaction import snap
-from gui.canvas.layout import layout_command
 from gui.canvas.node_item import WIDTH
 from gui.canvas.view import GraphView
 

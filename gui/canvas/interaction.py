@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QGraphicsPathItem
 
 from graph.commands import Command, Connect, Disconnect, Macro, Move
 from graph.document import Edge
+from graph.layout import snap
 from gui.canvas.edge_item import wire_path
 from gui.canvas.node_item import NodeItem
 from gui.canvas.port_item import PortItem
@@ -17,12 +18,7 @@ from gui.canvas.port_item import PortItem
 if TYPE_CHECKING:
     from gui.canvas.scene import GraphScene
 
-GRID = 20.0
 DRAG_THRESHOLD = 3.0
-
-
-def snap(value: float) -> float:
-    return round(value / GRID) * GRID
 
 
 class NodeDrag:

@@ -20,8 +20,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsView, QMenu
 
 from graph.commands import AddNode
+from graph.layout import snap
 from gui import mime
-from gui.canvas.interaction import snap
 from gui.canvas.node_item import HEADER, WIDTH
 from gui.canvas.overview import overview_zoom
 from gui.canvas.quick_add import QuickAddPopup

@@ -55,7 +55,7 @@ CONTEXTS: dict[str, list[list[dict[str, Any]]]] = {
     "Input": [[]], "Noise": [[]], "Output": [[FEATURES], [TOKENS]],
     "Linear": [[FEATURES], [SEQUENCE], [IMAGE]], "Dropout": _ELEMENTWISE,
     "BatchNorm1d": [[FEATURES], [CHANNELS]], "LayerNorm": [[FEATURES], [SEQUENCE]],
-    "Flatten": [[IMAGE], [SEQUENCE]], "Reshape": [[{"shape": [64]}], [CUBE]],
+    "Flatten": [[IMAGE], [SEQUENCE]], "Scale": _ELEMENTWISE, "Reshape": [[{"shape": [64]}], [CUBE]],
     "Permute": [[SEQUENCE], [CUBE]],
     **dict.fromkeys(("ReLU", "SiLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU", "ELU"),
                     _ELEMENTWISE),
@@ -84,7 +84,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
 INT_CHOICES: dict[str, tuple[int, ...]] = {
     "nhead": (1, 2, 4, 8), "num_heads": (1, 2), "patch_size": (1, 2, 4, 8),
 }
-FLOAT_RANGES: dict[str, tuple[float, float]] = {"scale_factor": (1.0, 3.0)}
+FLOAT_RANGES: dict[str, tuple[float, float]] = {"scale_factor": (1.0, 3.0), "factor": (-3.0, 3.0)}
 
 
 def _sample_ints(
@@ -299,17 +299,25 @@ EQUIVALENTS: dict[str, list[Equivalent]] = {
          lambda m, x: m.attn(x, x, x, need_weights=False)[0]),
         ({"embed_dim": 8, "num_heads": 2, "kdim": 6}, [(5, 8), (7, 6)],
          lambda m, q, kv: m.attn(q, kv, kv)[0]),
-        ({"embed_dim": 8, "num_heads": 2, "causal_length": 5}, [(5, 8)],
+        ({"embed_dim": 8, "num_heads": 2, "causal": True}, [(5, 8)],
          lambda m, x: m.attn(x, x, x, attn_mask=_mask(5))[0]),
     ],
     "DecoderLayer": [
         ({"d_model": 8, "nhead": 2, "dim_feedforward": 16, "dropout": 0.1, "activation": "relu",
-          "norm_first": nf, "causal_length": causal}, [(5, 8), (7, 8)],
+          "norm_first": nf, "causal": causal}, [(5, 8), (7, 8)],
          lambda m, x, mem, c=causal: m.layer(x, mem, tgt_mask=_mask(5) if c else None))
-        for nf in (False, True) for causal in (0, 5)
+        for nf in (False, True) for causal in (False, True)
+    ],
+    "CausalEncoderLayer": [
+        ({"d_model": 8, "nhead": 2, "dim_feedforward": 16, "dropout": 0.1, "activation": act,
+          "norm_first": nf}, [(5, 8)],
+         lambda m, x: m.layer(x, src_mask=_mask(5)))
+        for nf in (False, True) for act in ("relu", "gelu")
     ],
     "SequencePool": [({"mode": "mean"}, [(5, 8)], lambda m, x: x.mean(dim=1)),
-                     ({"mode": "first"}, [(5, 8)], lambda m, x: x[:, 0])],
+                     ({"mode": "first"}, [(5, 8)], lambda m, x: x[:, 0]),
+                     ({"mode": "last"}, [(5, 8)], lambda m, x: x[:, -1])],
+    "Scale": [({"factor": -2.5}, [(3, 4)], lambda m, x: x * -2.5)],
     "Add": [({}, [(3, 4)] * 3, lambda m, a, b, c: a + b + c)],
     "Multiply": [({}, [(3, 4)] * 3, lambda m, a, b, c: a * b * c)],
     "Concat": [({"dim": d}, [(2, 3, 4), (2, 3, 4)],
