@@ -354,12 +354,23 @@ class MainWindow(QMainWindow):
     def _confirm_stop_training(self) -> bool:
         if not self.training.active:
             return True
-        answer = QMessageBox.question(
-            self, "Training under way",
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Training under way",
             "A network is still training. Stop it and close? Its last checkpoint stays on "
-            "disk.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
-        return answer == QMessageBox.StandardButton.Yes
+            "disk.", buttons.Yes | buttons.Cancel, self)
+        box.setDefaultButton(buttons.Cancel)
+
+        def ended(state: str) -> None:  # nothing is left to stop: the question is moot
+            if state == "idle":
+                box.done(buttons.Yes)
+
+        self.training.state_changed.connect(ended)
+        try:
+            return box.exec() == buttons.Yes
+        finally:
+            self.training.state_changed.disconnect(ended)
+            box.deleteLater()
 
     def set_theme(self, name: str) -> None:
         self.theme = name

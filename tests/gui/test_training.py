@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 
 from graph.commands import SetParam, SetTraining
 from gui.export_dialog import default_weights
@@ -123,19 +123,56 @@ def test_a_failure_at_a_layer_links_to_it(window, gestures):
     assert window.current_view().graph_scene.selected_node_ids() == [conv]
 
 
-def test_closing_the_window_mid_run_asks_and_then_ends_the_run(window, qtbot, monkeypatch):
+def _answer_the_question(window, button, after_ms: int = 0) -> list[str]:
+    """Press ``button`` of the modal question once it is up; returns its text when seen.
+
+    The timer belongs to the window, so it cannot fire into a later test."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    seen: list[str] = []
+
+    def press() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            seen.append(box.text())
+            box.button(button).click()
+
+    timer = QTimer(window, singleShot=True, interval=after_ms)
+    timer.timeout.connect(press)
+    timer.start()
+    window.destroyed.connect(timer.stop)
+    return seen
+
+
+def test_closing_the_window_mid_run_asks_and_then_ends_the_run(window, qtbot):
     from PySide6.QtWidgets import QMessageBox
 
     _short(window, epochs=500)
     window.documents.confirm_discard = lambda: True
     window.window_actions.train.trigger()
     runner = window.training.runner
-    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
-    monkeypatch.setattr(QMessageBox, "question", lambda *args: answers.pop(0))
+    seen = _answer_the_question(window, QMessageBox.StandardButton.Cancel)
     assert not window.close()  # cancelled: the run goes on
+    assert seen and seen[0].startswith("A network is still training")
     assert window.training.state == "running"
+    _answer_the_question(window, QMessageBox.StandardButton.Yes)
     assert window.close()
     assert window.training.state == "idle" and runner.ended is not None
+
+
+def test_the_close_question_goes_away_when_the_run_ends_by_itself(window, qtbot):
+    from PySide6.QtWidgets import QMessageBox
+
+    _short(window, epochs=2)
+    window.documents.confirm_discard = lambda: True
+    window.window_actions.train.trigger()
+    # unanswered, the question would stay up; a fallback cancels it so the test cannot hang
+    fallback = _answer_the_question(window, QMessageBox.StandardButton.Cancel,
+                                    after_ms=RUN_TIMEOUT_MS)
+    assert window.close()  # the run ended while the question was up: the window closes
+    assert window.training.state == "idle" and not fallback
+    for timer in window.findChildren(QTimer):
+        timer.stop()
 
 
 def test_samples_show_as_points_images_or_inputs_over_reconstructions(window):
