@@ -4,6 +4,7 @@ FLOPs are counted per sample by running each node's module on the ``meta``
 device (no memory, no weights initialised) under torch's ``FlopCounterMode``,
 which counts matrix multiplications, convolutions and attention as two FLOPs
 per multiply-add. Element-wise layers (activations, norms, pooling) count 0.
+The last line estimates the memory a training run needs (``graph.memory``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import networkx as nx
 from graph.catalog import TensorSpec, catalog
 from graph.document import Document, Network, Node
 from graph.layers._helpers import same_shape
+from graph.memory import estimate_memory
 from graph.shapes import NodeShape, ShapeInference, module_call
 
 
@@ -65,7 +67,17 @@ def format_summary(doc: Document, shapes: ShapeInference | None = None) -> str:
     """Every network's summary table with its totals, as plain text."""
     if shapes is None:
         shapes = ShapeInference(doc)
-    return "\n\n".join(_table(name, summarize(doc, name, shapes)) for name in doc.networks)
+    tables = [_table(name, summarize(doc, name, shapes)) for name in doc.networks]
+    return "\n\n".join([*tables, memory_line(doc, shapes)])
+
+
+def memory_line(doc: Document, shapes: ShapeInference | None = None) -> str:
+    """The training run's memory estimate, and the layer that needs the most."""
+    estimate = estimate_memory(doc, shapes)
+    text = f"Training memory: {estimate.describe()}"
+    if estimate.largest is not None:
+        text += f"; the largest layer is {estimate.largest.title}"
+    return text
 
 
 def format_count(n: int) -> str:

@@ -16,6 +16,7 @@ from typing import Literal
 import networkx as nx
 
 from graph.catalog import TensorSpec
+from graph.datafit import DataFacts, output_fit
 from graph.document import Document, Network, Node
 from graph.shapes import NodeShape, ShapeInference, input_problem, param_problem
 from graph.training import GanSpec, TrainingSpec
@@ -44,12 +45,14 @@ def validate(
     doc: Document,
     shapes: ShapeInference | None = None,
     sample_shape: tuple[int, ...] | None = None,
+    data: DataFacts | None = None,
 ) -> list[Diagnostic]:
     """Every problem in ``doc``, sorted by network, then by the nodes' topological order.
 
     ``shapes`` is the live inference that follows ``doc`` (it is brought up to
     date here); without it a fresh one is run. ``sample_shape`` is the shape of
-    one sample of the training data, when the caller knows it.
+    one sample of the training data, when the caller knows it; ``data`` describes
+    the data set (the runtime loads it), so the Output is checked against its targets.
     """
     if shapes is None:
         shapes = ShapeInference(doc)
@@ -60,7 +63,11 @@ def validate(
         found += _cycles(net)
         found += _endpoints(net)
         found += _nodes(net, results)
+    if data is not None and sample_shape is None:
+        sample_shape = data.sample_shape
     found += _training(doc, shapes, sample_shape)
+    if data is not None:
+        found += _data_fit(doc, shapes, data)
     return _sorted(doc, found)
 
 
@@ -313,6 +320,15 @@ def _training(
             yield from _autoencoder(net, results)
         if sample_shape is not None:
             yield from _sample_check(net, sample_shape)
+
+
+def _data_fit(doc: Document, shapes: ShapeInference, data: DataFacts) -> Iterator[Diagnostic]:
+    for name in doc.training.networks:
+        net = doc.networks.get(name)
+        if net is not None:
+            out = _out(shapes.results.get(name, {}), _the_output(net))
+            for node, severity, message in output_fit(net, out, doc.training, data):
+                yield Diagnostic(name, node, severity, message)
 
 
 def _sample_check(net: Network, sample: tuple[int, ...]) -> Iterator[Diagnostic]:

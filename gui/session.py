@@ -17,7 +17,8 @@ from graph.commands import Command, History
 from graph.document import Document, EditError
 from graph.fileformat import save_graph
 from graph.shapes import NodeShape, ShapeInference
-from graph.validate import Diagnostic, validate
+from graph.validate import Diagnostic
+from gui.data_check import DataCheck
 from gui.warmup import warmup
 
 VALIDATE_DELAY_MS = 150
@@ -60,6 +61,8 @@ class Session(QObject):
         self._validate_timer.setSingleShot(True)
         self._validate_timer.setInterval(VALIDATE_DELAY_MS)
         self._validate_timer.timeout.connect(self.validate_now)
+        self.data_check = DataCheck(self)  # the Output against the data, off this thread
+        self.data_check.ready.connect(self._data_checked)
         self.history.changed.connect(self._history_changed)
         self.shapes.changed.connect(self.shapes_changed.emit)
 
@@ -167,12 +170,17 @@ class Session(QObject):
         self._validate_timer.stop()
         if not self.shapes_complete:
             return
-        self.diagnostics = validate(self.doc, self.shapes)
+        base_dir = self.path.parent if self.path else None
+        self.diagnostics = self.data_check.validate(self.doc, self.shapes, base_dir)
         self._by_node = {}
         for d in self.diagnostics:
             if d.node is not None:
                 self._by_node.setdefault((d.network, d.node), []).append(d)
         self.diagnostics_changed.emit()
+
+    def _data_checked(self) -> None:
+        if not self._closed:
+            self.validate_now()
 
     def _history_changed(self) -> None:
         if self.shapes_ready:

@@ -165,7 +165,9 @@ def _summary(args: argparse.Namespace) -> int:
 def _add_validate(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
         "validate", help="check a graph file and list its problems",
-        description="Check wiring, parameters, shapes and the training settings. Prints one "
+        description="Check wiring, parameters, shapes and the training settings, and that "
+                    "the network's Output fits the data set's targets and the run fits in "
+                    "the device's memory. Prints one "
                     "line per problem as network:node: message. Exit status 0 when there are "
                     "no errors (warnings are shown but allowed), 1 when there are errors, 2 "
                     "when the file cannot be read.",
@@ -177,10 +179,13 @@ def _add_validate(subparsers: SubParsers) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from graph.validate import validate
+    from runtime.preflight import check_document
 
     doc = load_document(args.file)
-    found = validate(doc, sample_shape=args.sample_shape)
+    # Also against the data set and the device: an Output that does not fit the targets,
+    # or a run that cannot fit in memory, fails here rather than minutes into training.
+    found = check_document(doc, Path(args.file).resolve().parent,
+                           sample_shape=args.sample_shape)
     for diagnostic in found:
         print(format_diagnostic(doc, diagnostic))
     errors = sum(1 for d in found if d.is_error)

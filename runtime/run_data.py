@@ -19,6 +19,7 @@ from graph.training import TrainingSpec
 from runtime.data import DataError, PreparedData, prepare
 from runtime.data.augment import Augmenter
 from runtime.data.batches import BatchIterator, epoch_seed
+from runtime.preflight import check_output, facts_of
 
 if TYPE_CHECKING:
     from runtime.trainer import RunOptions
@@ -151,6 +152,7 @@ def load_run_data(doc: Document, training: TrainingSpec, device: torch.device,
                         "document does not have")
     shape = fit_shape(prepared.sample_shape, input_shape(doc, network),
                       f"the Input of network '{network}'")
+    check_output(doc, facts_of(prepared.dataset), training)  # before the loss finds out
     tensors: dict[str, Any] = {}
     for name in ("train", "val", "test"):
         split = prepared.split(name)

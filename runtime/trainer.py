@@ -18,12 +18,15 @@ from torch import nn
 
 from graph.compile import CompileError, compile_network, locate_error
 from graph.document import Document
+from graph.memory import eval_batch_size
 from graph.training import TrainingSpec
 from runtime import checkpoint as ckpt
 from runtime.control import RunControl
 from runtime.data import DataError
 from runtime.device import DevicePlan, pick_device
+from runtime.oom import is_out_of_memory, out_of_memory
 from runtime.optim import Schedule, make_training
+from runtime.preflight import RunRefused, check_memory, facts_of
 from runtime.recipes import RECIPES, NonFiniteLoss, Recipe, StepContext
 from runtime.run_data import DataMismatch, RunData, load_run_data
 from runtime.telemetry import Budget, Event, Sink, Throttle, grad_norms
@@ -112,7 +115,13 @@ class Trainer:
         except (DataError, DataMismatch, RuntimeError, ValueError) as exc:
             if isinstance(exc, TrainingFailed):
                 raise
+            if isinstance(exc, RunRefused):
+                raise TrainingFailed(str(exc), exc.node_id, exc.network) from None
+            if is_out_of_memory(exc):
+                raise self._out_of_memory(exc, "while setting up the run") from None
             raise TrainingFailed(str(exc)) from None
+        except MemoryError as exc:
+            raise self._out_of_memory(exc, "while setting up the run") from None
 
     def _setup(self) -> None:
         if self.options.threads:
@@ -120,6 +129,7 @@ class Trainer:
         self.plan: DevicePlan = pick_device(self.training.device, self.training.precision)
         self.data: RunData = load_run_data(self.doc, self.training, self.plan.device,
                                            self.options.base_dir)
+        check_memory(self.doc, facts_of(self.data.prepared.dataset), str(self.plan.device))
         torch.manual_seed(self.training.seed)  # initial weights depend on the training seed
         self.networks = self._compile()
         recipe_cls = RECIPES[self.training.task]
@@ -240,15 +250,26 @@ class Trainer:
         except NonFiniteLoss:
             self._fail_nonfinite(epoch, x)
             raise
-        except torch.cuda.OutOfMemoryError:
-            raise TrainingFailed(
-                f"the GPU ran out of memory at epoch {epoch + 1}; lower the batch size "
-                f"({self.training.batch_size}) or the layer sizes") from None
         except Exception as exc:
+            if is_out_of_memory(exc):
+                raise self._out_of_memory(exc, f"in epoch {epoch + 1}") from None
             for name, module in self.networks.items():
                 located = locate_error(module, exc)
                 if located is not None:
                     raise TrainingFailed(str(located), located.node_id, name) from None
+            raise
+
+    def _out_of_memory(self, exc: BaseException, where: str) -> TrainingFailed:
+        found = out_of_memory(exc, getattr(self, "networks", {}), where,
+                              self.training.batch_size)
+        return TrainingFailed(found.message, found.node_id, found.network)
+
+    def _evaluate(self, x: torch.Tensor, y: torch.Tensor | None, split: str) -> dict[str, float]:
+        try:
+            return self.recipe.evaluate(x, y, self._eval_batch, self.ctx)
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise self._out_of_memory(exc, f"evaluating the {split} split") from None
             raise
 
     def _report_step(self, epoch: int, step: int, steps: int,
@@ -278,8 +299,7 @@ class Trainer:
     def _end_epoch(self, epoch: int, state: ckpt.RunState) -> dict[str, Any]:
         metrics = {f"train_{k}": v for k, v in state.train_metrics.items()}
         if self.data.has_val:
-            val = self.recipe.evaluate(self.data.val_x, self.data.val_y,
-                                       self._eval_batch, self.ctx)
+            val = self._evaluate(self.data.val_x, self.data.val_y, "validation")
             metrics.update({f"val_{k}": v for k, v in val.items()})
         key = self._monitor_key()
         monitored = metrics.get(key)
@@ -305,8 +325,7 @@ class Trainer:
 
     @property
     def _eval_batch(self) -> int:
-        # Evaluation keeps no activations for backward, so it can take big batches.
-        return max(1024, self.training.batch_size * 4)
+        return eval_batch_size(self.training.batch_size)  # as the memory estimate counts
 
     def _ddp_checks(self) -> dict[str, Any]:
         """Sanity of the distributed run: identical weights, disjoint shards."""
@@ -330,8 +349,7 @@ class Trainer:
         metrics = dict(state.history[-1]) if state.history else {}
         metrics.pop("lr", None)
         if self.data.has_test and status != "stopped":
-            test = self.recipe.evaluate(self.data.test_x, self.data.test_y,
-                                        self._eval_batch, self.ctx)
+            test = self._evaluate(self.data.test_x, self.data.test_y, "test")
             metrics.update({f"test_{k}": v for k, v in test.items()})
         if self.options.world_size > 1:
             metrics.update(self._ddp_checks())

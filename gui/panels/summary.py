@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from graph.memory import estimate_memory
 from graph.summary import format_count, format_flops, summarize
 from gui.session import Session
 
@@ -151,8 +152,10 @@ class SummaryPanel(QWidget):
         total = sum(r.params for r in rows)
         trainable = sum(r.trainable for r in rows)
         flops = format_flops(sum(r.flops or 0 for r in rows))
+        memory = estimate_memory(session.doc, session.shapes)
         self.totals.setText(f"Total params {format_count(total)} (trainable "
-                            f"{format_count(trainable)}) · {flops} FLOPs per sample")
+                            f"{format_count(trainable)}) · {flops} FLOPs per sample · "
+                            f"training needs {memory.describe()}")
         self.code.setPlainText(self._code(session, name))
 
     def _code(self, session: Session, name: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from graph import Document, NetworkBuilder, save_graph
+from graph.training import DataSpec, TrainingSpec
 from runtime import cli
 from runtime.cli import main
 
@@ -23,6 +24,8 @@ def classifier(last: str | None = None, out_features: int = 3) -> Document:
     if last is not None:
         h = b.add(last, h, label="last")
     b.add("Output", h, label="out")
+    # validate checks the network against its data: 4 features and 3 classes are iris
+    doc.set_training(TrainingSpec(data=DataSpec(name="iris")))
     return doc
 
 
