@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Literal
 
 import numpy as np
@@ -46,9 +47,9 @@ class Dataset:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.x = _as_input_array(self.name, self.x, tokens=self.vocab_size is not None)
+        self.x = _as_input_array(self.source, self.x, tokens=self.vocab_size is not None)
         if self.y is not None:
-            self.y = _as_target_array(self.name, self.y, self.target_kind, len(self.x))
+            self.y = _as_target_array(self.source, self.y, self.target_kind, len(self.x))
         elif self.target_kind is not None:
             raise DataError(f"{self.name}: target kind {self.target_kind!r} but no targets")
         if self.class_names is not None:
@@ -64,6 +65,12 @@ class Dataset:
     def sample_shape(self) -> tuple[int, ...]:
         """Shape of one sample, without the batch dimension."""
         return tuple(int(d) for d in self.x.shape[1:])
+
+    @property
+    def source(self) -> str:
+        """What messages call the data: its file's name, or the data set's name."""
+        path = self.metadata.get("path")
+        return PurePath(str(path)).name if path else self.name
 
     @property
     def notes(self) -> list[str]:
@@ -116,7 +123,7 @@ def _as_target_array(name: str, y: np.ndarray, kind: TargetKind | None, n: int) 
 
 def _check_sizes(dataset: Dataset) -> None:
     """Counts that size a network or a loss (classes, vocabulary, time steps) are bounded."""
-    name = dataset.name
+    name = dataset.source
     limit = MAX_VOCAB if dataset.target_kind == "sequence_class" else MAX_CLASSES
     if dataset.num_classes is not None and not 0 < dataset.num_classes <= limit:
         raise DataError(f"{name}: {dataset.num_classes:,} classes; at most {limit:,} are "

@@ -82,7 +82,7 @@ def _csv_metadata(file: Path, names: list[str], rows: list[tuple[int, list[str]]
 
 def _read_table(file: Path, delimiter: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     if len(delimiter) != 1:
-        raise DataError(f"{file.name}: the delimiter must be one character, got {delimiter!r}")
+        raise DataError(f"{file.name}: the delimiter must be one character, got {quote(delimiter)}")
     table = read_csv_rows(file, delimiter)
     if not table or not any(cell.strip() for cell in table[0]):
         raise DataError(f"{file.name}: the file is empty or has no header row")
@@ -102,14 +102,14 @@ def _read_table(file: Path, delimiter: str) -> tuple[list[str], list[tuple[int, 
 
 def read_csv_rows(file: Path, delimiter: str = ",") -> list[list[str]]:
     """Every row of a CSV file as text cells, refusing files beyond the size limits."""
-    size = file.stat().st_size if file.is_file() else 0
-    if size > MAX_CSV_BYTES:
-        raise DataError(f"{file.name}: {size / 2**20:,.0f} MiB is more than the limit of "
-                        f"{MAX_CSV_BYTES // 2**20:,} MiB for a CSV file; save large data as "
-                        ".npz instead")
     table: list[list[str]] = []
     cells = 0
     try:
+        size = file.stat().st_size
+        if size > MAX_CSV_BYTES:
+            raise DataError(f"{file.name}: {size / 2**20:,.0f} MiB is more than the limit of "
+                            f"{MAX_CSV_BYTES // 2**20:,} MiB for a CSV file; save large data "
+                            "as .npz instead")
         with file.open(newline="", encoding="utf-8-sig") as handle:
             for row in csv.reader(handle, delimiter=delimiter):
                 cells += len(row)

@@ -12,7 +12,14 @@ from runtime.data.dataset import DataError, Dataset
 from runtime.data.disk import existing_file
 from runtime.data.image_files import IMAGE_SUFFIXES, pillow, read_image
 from runtime.data.labels import encode_classes
-from runtime.data.limits import MAX_ARRAY_BYTES, MAX_CLASSES, MAX_IDX_RANK, check_array_size
+from runtime.data.limits import (
+    MAX_ARRAY_BYTES,
+    MAX_CLASSES,
+    MAX_IDX_RANK,
+    array_locator,
+    check_array_size,
+    check_finite,
+)
 from runtime.data.registry import OptionSpec, register
 
 __all__ = ["IMAGE_SUFFIXES", "load_idx", "load_image_folder", "read_idx"]
@@ -34,7 +41,10 @@ def load_image_folder(path: str, size: int, color: str) -> Dataset:
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"image folder: not a folder: {root}")
-    files, labels = _image_files(root)
+    try:
+        files, labels = _image_files(root)
+    except OSError as exc:  # an unreadable sub-folder
+        raise DataError(f"image folder {root}: cannot list its files ({exc})") from None
     channels = 1 if color == "grey" else 3
     total = len(files) * channels * size * size * 4
     if total > MAX_ARRAY_BYTES:
@@ -151,6 +161,7 @@ def load_idx(images: str, labels: str) -> Dataset:
     if pixels.ndim != 3:
         raise DataError(f"{image_file.name}: images must have 3 dimensions (N×H×W), got "
                         f"shape {pixels.shape}")
+    check_finite(pixels, array_locator(image_file.name))
     value_range = (0.0, 255.0) if pixels.dtype == np.uint8 else None
     x = pixels[:, None, :, :]
     description = f"{image_file.name}: {len(x)} images, 1×{x.shape[2]}×{x.shape[3]}"

@@ -8,7 +8,6 @@ describes it and ``invert`` is exact.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -204,8 +203,7 @@ def check_normalised(dataset: Dataset, kind: str, x: np.ndarray, rows: np.ndarra
 
 def _locate(dataset: Dataset, sample: int, rest: tuple[int, ...]) -> str:
     """``file, row 7, column 'price'`` for a CSV; ``npz, sample 6, position (0, 3)`` else."""
-    meta = dataset.metadata
-    source = Path(str(meta["path"])).name if meta.get("path") else dataset.name
+    meta, source = dataset.metadata, dataset.source
     rows, names = meta.get("source_rows"), meta.get("feature_names")
     if rows is not None and names and len(rest) == 1:
         return f"{source}, row {int(rows[sample])}, column {quote(names[rest[0]])}"

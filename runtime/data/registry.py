@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from runtime.data.dataset import DataError, Dataset
+from runtime.data.limits import quote
 
 OptionType = Literal["int", "float", "bool", "str", "path", "choice", "list"]
 Loader = Callable[..., Dataset]
@@ -70,7 +71,7 @@ class DatasetInfo:
         for opt in self.options:
             if opt.name == name:
                 return opt
-        raise DataError(f"{self.name}: unknown option {name!r}; valid options: "
+        raise DataError(f"{self.name}: unknown option {quote(name)}; valid options: "
                         f"{_listing(o.name for o in self.options)}")
 
     def resolve(self, options: Mapping[str, Any], base_dir: Path | None = None) -> dict[str, Any]:
@@ -124,7 +125,8 @@ def get_dataset_info(name: str) -> DatasetInfo:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise DataError(f"unknown data set {name!r}; available: {_listing(_REGISTRY)}") from None
+        raise DataError(f"unknown data set {quote(name)}; available: "
+                        f"{_listing(_REGISTRY)}") from None
 
 
 def load_dataset(name: str, options: Mapping[str, Any] | None = None,
@@ -167,33 +169,33 @@ def _listing(names: Any) -> str:
 
 def _to_int(where: str, value: Any, spec: OptionSpec) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise DataError(f"{where} must be an integer, got {value!r}")
+        raise DataError(f"{where} must be an integer, got {quote(value)}")
     if int(value) != value:
-        raise DataError(f"{where} must be an integer, got {value!r}")
+        raise DataError(f"{where} must be an integer, got {quote(value)}")
     return int(value)
 
 
 def _to_float(where: str, value: Any, spec: OptionSpec) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise DataError(f"{where} must be a number, got {value!r}")
+        raise DataError(f"{where} must be a number, got {quote(value)}")
     return float(value)
 
 
 def _to_bool(where: str, value: Any, spec: OptionSpec) -> bool:
     if not isinstance(value, bool):
-        raise DataError(f"{where} must be true or false, got {value!r}")
+        raise DataError(f"{where} must be true or false, got {quote(value)}")
     return value
 
 
 def _to_str(where: str, value: Any, spec: OptionSpec) -> str:
     if not isinstance(value, str):
-        raise DataError(f"{where} must be text, got {value!r}")
+        raise DataError(f"{where} must be text, got {quote(value)}")
     return value
 
 
 def _to_choice(where: str, value: Any, spec: OptionSpec) -> str:
     if value not in spec.choices:
-        raise DataError(f"{where} must be one of {', '.join(spec.choices)}; got {value!r}")
+        raise DataError(f"{where} must be one of {', '.join(spec.choices)}; got {quote(value)}")
     return str(value)
 
 
@@ -203,7 +205,7 @@ def _to_list(where: str, value: Any, spec: OptionSpec) -> tuple[str, ...]:
         return tuple(part.strip() for part in value.split(",") if part.strip())
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise DataError(f"{where} must be a list of names, got {value!r}")
+    raise DataError(f"{where} must be a list of names, got {quote(value)}")
 
 
 _COERCERS: dict[str, Callable[[str, Any, OptionSpec], Any]] = {

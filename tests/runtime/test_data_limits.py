@@ -71,6 +71,13 @@ def test_token_ids_beyond_the_vocabulary_limit_are_refused(tmp_path: Path) -> No
         load_dataset("npz", {"path": str(path), "tokens": True})
 
 
+def test_sequences_longer_than_the_limit_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "long.npz"
+    np.savez(path, x=np.zeros((1, 100_001), np.int8), y=np.zeros((1, 100_001), np.int8))
+    with pytest.raises(DataError, match=r"long\.npz: sequences of 100,001 steps; at most 100,000"):
+        load_dataset("npz", {"path": str(path), "tokens": True})
+
+
 # -- array headers ------------------------------------------------------------
 def _npz_with_header(path: Path, shape: tuple[int, ...], descr: str = "<f8") -> Path:
     header = io.BytesIO()
@@ -237,6 +244,9 @@ def test_errors_quote_at_most_the_start_of_the_offending_cell(tmp_path: Path) ->
     with pytest.raises(DataError, match="unknown column 'zz'") as info:
         load_dataset("csv", {"path": str(wide), "target": "zz"})
     assert len(str(info.value)) < 1000 and "(50 in all)" in str(info.value)
+    with pytest.raises(DataError, match="option 'n_samples' must be an integer, got 'xxx") as info:
+        load_dataset("moons", {"n_samples": "x" * 5000})  # an option as a .loom file gives it
+    assert len(str(info.value)) < 120
 
 
 # -- data paths (issue 13, case 12) -------------------------------------------
