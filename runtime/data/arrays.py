@@ -28,6 +28,7 @@ _HEADER_LIMIT = 10_000  # numpy's own default bound on the header's text
 READ_ERRORS: tuple[type[Exception], ...] = (
     OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile,
     zlib.error, NotImplementedError)
+_MEMBER_ERRORS: tuple[type[Exception], ...] = (*READ_ERRORS, KeyError)
 
 
 def load_npy(path: Path) -> np.ndarray:
@@ -54,7 +55,7 @@ def npz_member(file: Path, archive: np.lib.npyio.NpzFile, key: str) -> np.ndarra
         with zip_file.open(member) as handle:
             _check_header(where, handle, info.file_size)
         return np.asarray(archive[key])
-    except (*READ_ERRORS, KeyError) as exc:
+    except _MEMBER_ERRORS as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{where}: cannot read ({exc})") from None
