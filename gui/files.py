@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from gui.session import Session
 
 MAX_RECENT = 10
 AUTOSAVE_DELAY_MS = 1_000  # after the last edit: a drag or a burst of typing saves once
+AUTOSAVE_SHARE = 0.05  # the delay grows so that saving a large graph takes at most 5 %
 AUTOSAVE_MS = 30_000  # at the latest, while edits keep coming
 
 
@@ -128,7 +130,8 @@ def _mtime(found: RecoveryCopy) -> float:
 
 class Autosave(QObject):
     """Keeps the session's unsaved changes in a locked recovery copy: a second after
-    the last edit, at the latest every 30 s, and at once when a document is attached."""
+    the last edit (longer for a graph that takes long to save), at the latest every
+    30 s, and at once when a document is attached."""
 
     def __init__(self, folder: Path | None = None, interval_ms: int = AUTOSAVE_MS,
                  delay_ms: int = AUTOSAVE_DELAY_MS) -> None:
@@ -140,6 +143,7 @@ class Autosave(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.save_now)
+        self._delay_ms = delay_ms
         self._soon = QTimer(self)
         self._soon.setSingleShot(True)
         self._soon.setInterval(delay_ms)
@@ -156,6 +160,11 @@ class Autosave(QObject):
             self._timer.start()
         self.save_now()
 
+    @property
+    def delay_ms(self) -> int:
+        """How long after an edit the copy is written now."""
+        return self._soon.interval()
+
     def save_now(self) -> bool:
         """Write the recovery copy if there are unsaved changes; True when written."""
         self._soon.stop()
@@ -167,6 +176,7 @@ class Autosave(QObject):
         if self._lock is None:
             self._lock = QLockFile(str(_lock(self.copy)))
             self._lock.tryLock(0)
+        started = time.perf_counter()
         try:
             # The original's path first: a copy is never found without it.
             original = str(session.path) if session.path else None
@@ -175,6 +185,9 @@ class Autosave(QObject):
         except OSError as exc:
             session.message.emit(f"Autosave failed: {exc.strerror or exc}")
             return False
+        took_ms = (time.perf_counter() - started) * 1000
+        self._soon.setInterval(min(self._timer.interval(),
+                                   max(self._delay_ms, round(took_ms / AUTOSAVE_SHARE))))
         return True
 
     def stop(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from conftest import drag_event
@@ -9,6 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
+import gui.files
 from graph.commands import SetParam
 from graph.fileformat import load_graph
 from gui.files import Autosave, orphaned_copies
@@ -75,6 +77,21 @@ def test_autosave_leaves_a_copy_that_can_be_recovered(window, gestures, tmp_path
     assert not autosave.copy.exists()
 
 
+def test_a_graph_slow_to_save_is_autosaved_less_often(window, gestures, tmp_path, monkeypatch):
+    real = gui.files.save_graph
+
+    def slow(doc, path):
+        time.sleep(0.05)
+        real(doc, path)
+
+    monkeypatch.setattr(gui.files, "save_graph", slow)
+    autosave = Autosave(tmp_path / "recovery", delay_ms=100)
+    window.session.push(SetParam("main", gestures.node_id(window, "conv"), "out_channels", 5))
+    autosave.attach(window.session)  # saves at once: the document has unsaved changes
+    assert autosave.copy.exists()
+    assert autosave.delay_ms >= 1000  # 50 ms of saving is at most 5 % of the time
+
+
 def test_a_clean_close_removes_the_recovery_copy(window, gestures, tmp_path):
     autosave = Autosave(tmp_path / "recovery")
     autosave.attach(window.session)
@@ -128,3 +145,27 @@ def test_export_code_replaces_the_file_whole_or_not_at_all(window, monkeypatch, 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
     window.window_actions.export_code.trigger()
     assert "class " in target.read_text(encoding="utf-8")
+
+
+def test_an_example_opens_under_its_own_name_with_its_description(window, monkeypatch):
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QLabel
+
+    window.documents.confirm_discard = lambda: True
+    example = next(a for a in window.findChildren(QAction) if a.text() == "Example: mlp moons")
+    example.trigger()
+    assert window.windowTitle() == "mlp_moons.loom (example, not saved yet) — Layerloom"
+    window.current_view().graph_scene.select_nodes([])
+    labels = {label.objectName(): label.text()
+              for label in window.inspector.widget().findChildren(QLabel)}
+    assert labels["DocumentDescription"].startswith("A multilayer perceptron")
+
+    offered: list[str] = []
+
+    def save_dialog(_parent, _title, start, _filter):
+        offered.append(start)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    window.window_actions.save_as.trigger()
+    assert Path(offered[0]).name == "mlp_moons.loom"  # Save As starts from the example's name
