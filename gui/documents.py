@@ -43,6 +43,7 @@ class DocumentActions:
         session = self._load(example)
         if session is not None:
             session.path = None
+            session.example = example  # named after it, saved wherever the user chooses
             self.window.set_session(session)
 
     def open_dialog(self) -> None:

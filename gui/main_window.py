@@ -199,7 +199,8 @@ class MainWindow(QMainWindow):
         if session is None:
             return
         star = "*" if session.dirty else ""
-        self.setWindowTitle(f"{session.display_name}{star} — {APP_NAME}")
+        unsaved = " (example, not saved yet)" if session.path is None and session.example else ""
+        self.setWindowTitle(f"{session.display_name}{star}{unsaved} — {APP_NAME}")
         history, acts = session.history, self.window_actions
         acts.undo.setEnabled(history.can_undo)
         acts.redo.setEnabled(history.can_redo)

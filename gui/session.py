@@ -55,6 +55,7 @@ class Session(QObject):
         self._closed = False
         self.recovered = False  # opened from a recovery copy: unsaved until saved
         self.last_run_dir: Path | None = None  # where the window's last training run wrote
+        self.example: Path | None = None  # the gallery file an unsaved document came from
         self.diagnostics: list[Diagnostic] = []
         self._by_node: dict[tuple[str, str], list[Diagnostic]] = {}
         self._validate_timer = QTimer(self)
@@ -123,7 +124,9 @@ class Session(QObject):
 
     @property
     def display_name(self) -> str:
-        return self.path.name if self.path else "untitled.loom"
+        if self.path is not None:
+            return self.path.name
+        return self.example.name if self.example is not None else "untitled.loom"
 
     def save(self, path: Path) -> None:
         """Write the document to ``path`` (raises ``GraphFileError`` or ``OSError``)."""

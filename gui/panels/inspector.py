@@ -80,6 +80,12 @@ class InspectorPanel(QScrollArea):
         self.editors, self.name_edit = {}, None
         page = QWidget()
         layout = QVBoxLayout(page)
+        description = self.session.doc.ui.get("description") if self.session else None
+        if isinstance(description, str) and description.strip():
+            layout.addWidget(_label("<b>About this network</b>"))
+            text = _label(description.strip(), name="DocumentDescription")
+            text.setTextFormat(Qt.TextFormat.PlainText)  # a file's text, never markup
+            layout.addWidget(text)
         layout.addWidget(_label("Select one node to see and edit its parameters.", muted=True))
         layout.addStretch()
         self.setWidget(page)
