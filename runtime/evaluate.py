@@ -19,7 +19,7 @@ from graph.compile import CompileError, compile_network
 from graph.document import Document
 from runtime.checkpoint import WeightsError, load_weights
 from runtime.data import DataError, Preprocessing
-from runtime.data.inputs import read_inputs
+from runtime.data.inputs import network_inputs
 from runtime.evaluators import Evaluator, evaluator_for
 from runtime.latent import code_report
 from runtime.metrics import (
@@ -180,8 +180,7 @@ def predict(doc: Document, weights: str | Path, inputs: str | Path) -> list[dict
     trained = load_trained(doc, weights)
     module = next(iter(trained.networks.values()))
     pre = trained.preprocessing
-    raw = read_inputs(inputs, pre)
-    x = torch.as_tensor(pre.apply(raw) if pre else raw)
+    x = torch.as_tensor(network_inputs(inputs, pre))
     out = _outputs(module, x)
     results = []
     for row in out:

@@ -16,7 +16,7 @@ from runtime.data.arrays import load_npy
 from runtime.data.disk import read_csv_rows
 from runtime.data.errors import DataError
 from runtime.data.image_files import read_image
-from runtime.data.limits import array_locator, check_finite, quote
+from runtime.data.limits import array_locator, check_finite, first_nonfinite, quote
 
 if TYPE_CHECKING:
     from runtime.data.preprocess import Preprocessing
@@ -45,6 +45,21 @@ def read_inputs(path: str | Path, pre: Preprocessing | None) -> np.ndarray:
     except DataError as exc:
         raise InputError(str(exc)) from None
     return _fit(path, x, pre)
+
+
+def network_inputs(path: str | Path, pre: Preprocessing | None) -> np.ndarray:
+    """:func:`read_inputs` with the training preprocessing applied, checked for overflow."""
+    raw = read_inputs(path, pre)
+    if pre is None:
+        return raw
+    with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+        x = np.asarray(pre.apply(raw))
+    index = first_nonfinite(x)
+    if index is not None:
+        raise InputError(f"{array_locator(Path(path).name)(index)}: value {quote(raw[index])} "
+                         f"overflows 32-bit floats after the {pre.kind!r} normalisation the "
+                         "network was trained with; it is far outside the training data")
+    return x
 
 
 def _npy_samples(path: Path) -> np.ndarray:

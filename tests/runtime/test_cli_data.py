@@ -75,6 +75,8 @@ PREDICT_INPUTS = [
                                                            r"objects \(a pickle\)"),
     ("wide.csv", b"1,2,3\n", r"wide\.csv: holds shape \(1, 3\) but the network takes samples "
                              r"of shape \(2,\)"),
+    ("huge.csv", b"0.5,-3.4e38\n", r"huge\.csv, index \(0, 1\): value -3.4e\+38 overflows "
+                                    "32-bit floats after the 'standard' normalisation"),
     ("garbled.npy", _garbled_npy(), r"garbled\.npy: cannot read as a NumPy \.npy file"),
     ("nan.npy", _npy(np.array([[1.0, np.nan]])), r"nan\.npy, index \(0, 1\): value nan is "
                                                  r"missing \(NaN\)"),

@@ -195,6 +195,19 @@ def test_image_folder_refuses_decompression_bombs_by_header(tmp_path: Path, make
         load_dataset("image_folder", {"path": str(root), "size": 8})
 
 
+def test_predict_reads_images_through_the_same_guarded_opener(tmp_path: Path) -> None:
+    pytest.importorskip("PIL")
+    from runtime.data import Preprocessing
+    from runtime.data.inputs import InputError, read_inputs
+
+    pre = Preprocessing(kind="none", sample_shape=(1, 4, 4), offset=np.zeros((1, 1, 1)),
+                        scale=np.ones((1, 1, 1)))
+    bomb = _png_header(tmp_path / "bomb.png", 10_000, 6_000)
+    with pytest.raises(InputError, match=r"bomb\.png: the image header claims 10,000×6,000 "
+                                         "pixels, more than the limit of 50,000,000"):
+        read_inputs(bomb, pre)
+
+
 def test_image_folder_total_size_is_bounded_before_decoding(tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:
