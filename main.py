@@ -10,7 +10,8 @@ import argparse
 import os
 import sys
 
-HEADLESS = ("summary", "validate", "export-code", "train", "evaluate", "predict", "export")
+HEADLESS = ("summary", "validate", "export-code", "train", "evaluate", "predict", "export",
+            "import")
 
 
 def _gui_args(argv: list[str]) -> argparse.Namespace:

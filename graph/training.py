@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+MAX_EPOCHS = 100_000  # also bounds --epochs and a checkpoint's epoch
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -100,7 +102,7 @@ class TrainingSpec(_Section):
     networks: dict[str, NetworkTrainingSpec] = Field(
         default_factory=lambda: {"main": NetworkTrainingSpec()}
     )
-    epochs: int = Field(20, ge=1, le=100_000)
+    epochs: int = Field(20, ge=1, le=MAX_EPOCHS)
     batch_size: int = Field(64, ge=1, le=1 << 16)
     seed: int = Field(0, ge=0)
     early_stopping: EarlyStoppingSpec = EarlyStoppingSpec()

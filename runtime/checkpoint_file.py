@@ -10,6 +10,7 @@ tensor shapes, same configuration), so a damaged or foreign file is one
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
@@ -18,13 +19,13 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
 from graph.file_errors import location_of, show_value
+from graph.training import MAX_EPOCHS
 from runtime.records import HINT, WeightsError, located
 
 if TYPE_CHECKING:
     from runtime.trainer import Trainer
 
 CHECKPOINT_FORMAT = "layerloom-checkpoint"
-MAX_EPOCHS = 100_000  # graph.training.TrainingSpec.epochs' bound
 
 Tensors = dict[str, torch.Tensor]
 
@@ -93,11 +94,13 @@ def _first_line(exc: Exception) -> str:
 
 
 # -- does it fit this run? -------------------------------------------------------------
-# Schedule entries that advance as the run goes; every other entry is configuration,
-# which must equal what this run's own schedule has (else it was made for another run).
-_PROGRESS = frozenset({"last_epoch", "_step_count", "_last_lr", "_is_initial",
-                       "_get_lr_called_within_step", "best", "num_bad_epochs",
-                       "cooldown_counter"})
+# Entries that advance as the run goes; every other entry of a schedule or an optimizer's
+# parameter group is configuration, which must equal what this run's own has (else the
+# checkpoint was made for another run).
+_SCHEDULE_PROGRESS = frozenset({"last_epoch", "_step_count", "_last_lr", "_is_initial",
+                                "_get_lr_called_within_step", "best", "num_bad_epochs",
+                                "cooldown_counter"})
+_GROUP_PROGRESS = frozenset({"lr", "betas", "momentum"})  # schedules move these
 
 
 def check_fits(ckpt: CheckpointFile, trainer: Trainer, path: str) -> None:
@@ -119,11 +122,11 @@ def check_fits(ckpt: CheckpointFile, trainer: Trainer, path: str) -> None:
         state = ckpt.schedules.get(name)
         if state:
             at: list[str | int] = ["schedules", name]
-            _same_form(state, schedule.state_dict(), at, path, exact=True)
+            _same_form(state, schedule.state_dict(), at, path, _SCHEDULE_PROGRESS)
             _fit_progress(state, steps_done[schedule.per_batch], at, path)
     scaler = trainer.ctx.scaler
     if scaler is not None and ckpt.scaler:
-        _same_form(ckpt.scaler, scaler.state_dict(), ["scaler"], path, exact=False)
+        _same_form(ckpt.scaler, scaler.state_dict(), ["scaler"], path, None)
 
 
 def _refuse(path: str, at: list[str | int], reason: str) -> NoReturn:
@@ -138,27 +141,24 @@ def _fit_best(saved: Tensors | None, live: Mapping[str, torch.Tensor], name: str
     if saved is None or set(saved) != set(live):
         _refuse(path, at, "the saved best weights do not fit the network's layers")
     for key, tensor in live.items():
-        if saved[key].shape != tensor.shape:
-            _refuse(path, [*at, key], f"expected a tensor of shape {list(tensor.shape)}, got "
-                                      f"{list(saved[key].shape)}")
+        if saved[key].shape != tensor.shape or _number_kind(saved[key]) != _number_kind(tensor):
+            _refuse(path, [*at, key], f"expected {_number_kind(tensor)} tensor of shape "
+                                      f"{list(tensor.shape)}, got {_show(saved[key])}")
 
 
 def _fit_optimizer(saved: OptimizerState, optimizer: torch.optim.Optimizer,
                    at: list[str | int], path: str) -> None:
     live = optimizer.state_dict()
     _same_form(saved.param_groups, live["param_groups"], [*at, "param_groups"], path,
-               exact=False)
+               _GROUP_PROGRESS)
+    for index, group in enumerate(saved.param_groups):
+        _fit_hyperparameters(group, [*at, "param_groups", index], path)
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    for index, (group, mine) in enumerate(zip(saved.param_groups, live["param_groups"],
-                                              strict=True)):
-        if group["params"] != mine["params"]:
-            _refuse(path, [*at, "param_groups", index, "params"],
-                    "the parameters differ from this network's")
     template = _state_template(optimizer)
     for key, entry in saved.state.items():
         if not 0 <= key < len(params):
             _refuse(path, [*at, "state", key], f"there is no parameter {key}")
-        _same_form(entry, template[key], [*at, "state", key], path, exact=False)
+        _same_form(entry, template[key], [*at, "state", key], path, None)
 
 
 def _state_template(optimizer: torch.optim.Optimizer) -> dict[int, Any]:
@@ -174,6 +174,18 @@ def _state_template(optimizer: torch.optim.Optimizer) -> dict[int, Any]:
     twin_optimizer.step()
     state: dict[int, Any] = twin_optimizer.state_dict()["state"]
     return state
+
+
+def _fit_hyperparameters(group: Mapping[str, Any], at: list[str | int], path: str) -> None:
+    """The values schedules move stay where an optimizer step is defined."""
+    if "lr" in group and not 0 <= group["lr"] < math.inf:
+        _refuse(path, [*at, "lr"], f"expected a learning rate of at least 0, got "
+                                   f"{_show(group['lr'])}")
+    factors = [*group.get("betas", ()), *([group["momentum"]] if "momentum" in group else [])]
+    if not all(0 <= factor < 1 for factor in factors):
+        name = "betas" if "betas" in group else "momentum"
+        _refuse(path, [*at, name], f"expected factors from 0 to below 1, got "
+                                   f"{_show(group[name])}")
 
 
 def _fit_progress(state: Mapping[str, Any], done: int, at: list[str | int],
@@ -205,9 +217,10 @@ def _kind(value: Any) -> str:
     return "nothing" if value is None else type(value).__name__
 
 
-def _same_form(value: Any, template: Any, at: list[str | int], path: str, exact: bool) -> None:
-    """``value`` has ``template``'s form: keys, lengths, kinds and tensor shapes; with
-    ``exact``, configuration entries (not in ``_PROGRESS``) also have its values."""
+def _same_form(value: Any, template: Any, at: list[str | int], path: str,
+               free: frozenset[str] | None) -> None:
+    """``value`` has ``template``'s form: keys, lengths, kinds and tensor shapes. Unless
+    ``free`` is None, it also has ``template``'s values, except under the keys in ``free``."""
     want, got = _kind(template), _kind(value)
     if template is None:
         if got not in ("nothing", "an integer", "a number", "true or false", "a string"):
@@ -226,21 +239,31 @@ def _same_form(value: Any, template: Any, at: list[str | int], path: str, exact:
                               + (f" (unknown: {', '.join(extra)})" if extra else ""))
         for key, inner in template.items():
             _same_form(value[key], inner, [*at, key], path,
-                       exact and key not in _PROGRESS)
+                       None if free is None or key in free else free)
     elif isinstance(template, list | tuple):
         if len(value) != len(template):
             _refuse(path, at, f"expected {len(template)} items, got {len(value)}")
         for i, (inner, mine) in enumerate(zip(value, template, strict=True)):
-            _same_form(inner, mine, [*at, i], path, exact)
+            _same_form(inner, mine, [*at, i], path, free)
     elif isinstance(template, torch.Tensor):
-        if value.shape != template.shape or value.is_complex() != template.is_complex():
-            _refuse(path, at, f"expected a tensor of shape {list(template.shape)}, got "
-                              f"{list(value.shape)}")
-    elif exact and value != template:
+        if value.shape != template.shape or _number_kind(value) != _number_kind(template):
+            _refuse(path, at, f"expected {_number_kind(template)} tensor of shape "
+                              f"{list(template.shape)}, got {_show(value)}")
+    elif free is not None and value != template:
         _refuse(path, at, f"this run has {_show(template)}, the checkpoint "
                           f"{_show(value)}")
 
 
+def _number_kind(tensor: torch.Tensor) -> str:
+    """What a tensor holds, as far as loading it into another one cares."""
+    if tensor.dtype == torch.bool:
+        return "a boolean"
+    if tensor.is_complex():
+        return "a complex"
+    return "a floating-point" if tensor.is_floating_point() else "an integer"
+
+
 def _show(value: Any) -> str:
-    return f"a tensor of shape {list(value.shape)}" if isinstance(value, torch.Tensor) \
-        else show_value(value)
+    if isinstance(value, torch.Tensor):
+        return f"{_number_kind(value)} tensor of shape {list(value.shape)}"
+    return show_value(value)

@@ -10,10 +10,20 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runtime.cli import EXIT_FAILED, EXIT_OK, CliError, SubParsers, load_document
+from runtime import cli_checks
+from runtime.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNREADABLE,
+    CliError,
+    SubParsers,
+    load_document,
+)
+from runtime.out_paths import OutputPathError, check_output_folder
 
 
 def _file(parser: argparse.ArgumentParser) -> None:
@@ -42,14 +52,20 @@ def _add_train(subparsers: SubParsers) -> None:
                     "(metrics.jsonl), checkpoint.pt (every epoch), model.safetensors and a copy "
                     "of the graph. Under torchrun it trains with DistributedDataParallel.")
     _file(parser)
-    parser.add_argument("--epochs", type=int, metavar="N", help="override the epoch budget")
-    parser.add_argument("--seed", type=int, metavar="S", help="override the training seed")
+    parser.add_argument("--epochs", type=cli_checks.epochs, metavar="N",
+                        help="override the epoch budget")
+    parser.add_argument("--seed", type=cli_checks.seed, metavar="S",
+                        help="override the training seed")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
                         help="override the device (auto: CUDA, then MPS, then CPU)")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="output folder (default: runs/<file name>)")
     parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint.pt")
-    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
+    parser.add_argument("--init-weights", metavar="FILE",
+                        help="start from these weights (a model.safetensors, e.g. an imported "
+                             "model's); layers they do not fit start fresh")
+    parser.add_argument("--threads", type=cli_checks.threads, metavar="N",
+                        help="CPU threads for torch")
     parser.add_argument("--json", action="store_true",
                         help="print the final metrics as one JSON object on the last line")
     parser.set_defaults(handler=_train)
@@ -61,10 +77,12 @@ def _train(args: argparse.Namespace) -> int:
 
     doc = load_document(args.file)
     out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
+    _check_output(check_output_folder, out)
     dist = distributed.from_environment()
     # Activation probes feed the GUI's live plots; nothing reads them here.
     options = RunOptions(epochs=args.epochs, seed=args.seed, device=args.device, out_dir=out,
                          resume=args.resume, threads=args.threads, activations=False,
+                         init_weights=args.init_weights,
                          base_dir=Path(args.file).resolve().parent,
                          rank=dist.rank if dist else 0, world_size=dist.world_size if dist else 1)
     if dist is not None and dist.device is not None and args.device is None:
@@ -85,6 +103,14 @@ def _train(args: argparse.Namespace) -> int:
                  **{k: v for k, v in result.metrics.items() if isinstance(v, int | float)}}
         print(json.dumps(final) if args.json else _final_text(final))
     return EXIT_OK
+
+
+def _check_output(check: Callable[[Path], None], path: Path) -> None:
+    """Before any work: a bad output path is a wrong command line (exit 2)."""
+    try:
+        check(path)
+    except OutputPathError as exc:
+        raise CliError(str(exc), EXIT_UNREADABLE) from None
 
 
 def _final_text(final: dict[str, Any]) -> str:
@@ -229,9 +255,13 @@ def _add_export(subparsers: SubParsers) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from runtime.export import ExportError, export_model
+    from runtime.export import ExportError, check_output, export_model
 
     doc = load_document(args.file)
+    try:
+        check_output(args.format, args.output)
+    except ExportError as exc:  # a wrong -o is a wrong command line: exit 2
+        raise CliError(str(exc), EXIT_UNREADABLE) from None
     refusals: tuple[type[Exception], ...] = (ExportError, *user_errors())
     try:
         report = export_model(doc, args.weights, args.format, args.output, args.network)

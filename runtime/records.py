@@ -285,6 +285,9 @@ class WeightsMetadata(BaseModel):
                 except ValueError as exc:
                     raise WeightsError(f"{file}: metadata '{key}': not valid JSON ({exc}); "
                                        f"{HINT}") from None
+                if data[key] is None:  # the writer leaves a key out rather than write null
+                    raise WeightsError(f"{file}: metadata '{key}': expected a value, got "
+                                       f"null; {HINT}")
         try:
             metadata = cls.model_validate(data)
         except ValidationError as exc:

@@ -56,6 +56,7 @@ class RunOptions:
     device: str | None = None
     out_dir: str | Path | None = None
     resume: str | Path | None = None
+    init_weights: str | Path | None = None  # start from these (layers they fit; not on resume)
     threads: int | None = None
     step_interval: float = 0.25  # seconds between step events
     activations: bool = True  # probe every node's output at each epoch's end
@@ -175,6 +176,10 @@ class Trainer:
         state = ckpt.RunState()
         if self.options.resume:
             state = ckpt.restore(self.options.resume, self)
+        elif self.options.init_weights:
+            from runtime.model_source import load_fitting_weights
+
+            load_fitting_weights(self.options.init_weights, self.networks)
         out_dir = Path(self.options.out_dir) if self.options.out_dir else None
         if out_dir is not None and self.main_rank:
             out_dir.mkdir(parents=True, exist_ok=True)

@@ -59,6 +59,7 @@ from runtime.export.files import (
     read_pt2_metadata,
 )
 from runtime.export.onnx_export import export_onnx
+from runtime.out_paths import OutputPathError, check_output_file, check_output_folder
 from runtime.records import NETWORK_WEIGHTS_FORMAT, read_record_file
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "TOLERANCE",
     "ExportError",
     "ExportReport",
+    "check_output",
     "export_model",
     "export_module",
     "load_trained",
@@ -90,6 +92,7 @@ def export_model(doc: Document, weights_path: PathLike, fmt: str, out_path: Path
     'main', is exported. Raises ``ExportError`` with a message for the user.
     """
     _check_format(fmt)
+    check_output(fmt, out_path)
     name = pick_network(doc, network)
     module, preprocessing = load_trained(doc, name, weights_path)
     return export_module(doc, name, module, preprocessing, fmt, out_path)
@@ -125,6 +128,18 @@ def export_module(doc: Document, network: str, module: nn.Module, preprocessing:
 def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format '{fmt}'; choose one of {', '.join(FORMATS)}")
+
+
+def check_output(fmt: str, out_path: PathLike) -> None:
+    """Refuse an output path that cannot be written, before any work: a folder (except
+    for ``python``, which writes ``model.py`` into one), or a place files cannot be made."""
+    try:
+        if fmt == "python" and Path(out_path).suffix != ".py":
+            check_output_folder(out_path)
+        else:
+            check_output_file(out_path)
+    except OutputPathError as exc:
+        raise ExportError(str(exc)) from None
 
 
 # -- trained weights -----------------------------------------------------------------
