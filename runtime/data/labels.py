@@ -40,9 +40,10 @@ def encode_classes(values: np.ndarray, keep_ids: bool = False, locate: Locate | 
     labels, first, codes = np.unique(values, return_index=True, return_inverse=True)
     if len(labels) > MAX_CLASSES:
         row = int(np.sort(first)[MAX_CLASSES])
-        raise DataError(f"{where(row)}: label {quote(values[row])} is the {MAX_CLASSES + 1:,}th "
-                        f"different label ({len(labels):,} in all); at most {MAX_CLASSES:,} "
-                        "classes are allowed. If these are measurements, read them as values")
+        raise DataError(f"{where(row)}: label {quote(values[row])} is one class too many: at "
+                        f"most {MAX_CLASSES:,} classes are allowed, and there are "
+                        f"{len(labels):,} different labels. If these are measurements, read "
+                        "them as values")
     names = tuple(_label_name(v) for v in labels)
     return codes.astype(np.int64).reshape(-1), names
 

@@ -108,7 +108,8 @@ def fit_to_task(dataset: Dataset, task: str) -> Dataset:
         if values.shape[1] != 1 or not np.all(values == np.round(values)):
             raise DataError(f"{dataset.name} has continuous targets; use regression, or read "
                             "the target as classes")
-        codes, names = encode_classes(values[:, 0])
+        codes, names = encode_classes(values[:, 0],
+                                      locate=lambda i: f"{dataset.source}, index {i}")
         return dataclasses.replace(dataset, y=codes, target_kind="class", class_names=names,
                                    num_classes=len(names))
     return dataset
