@@ -130,16 +130,6 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _shape(text: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(d) for d in text.replace("x", ",").replace("×", ",").split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a shape like 1,8,8") from None
-    if not shape or min(shape) < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a shape like 1,8,8")
-    return shape
-
-
 def _file_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE.loom", help="the Layerloom graph file")
 
@@ -173,8 +163,10 @@ def _add_validate(subparsers: SubParsers) -> None:
                     "no errors (warnings are shown but allowed), 1 when there are errors, 2 "
                     "when the file cannot be read.",
     )
+    from runtime import cli_checks
+
     _file_argument(parser)
-    parser.add_argument("--sample-shape", type=_shape, metavar="D,D,…",
+    parser.add_argument("--sample-shape", type=cli_checks.shape, metavar="D,D,…",
                         help="also check that samples of this shape (e.g. 1,8,8) fit the Input")
     parser.set_defaults(handler=_validate)
 
