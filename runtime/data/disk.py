@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +103,6 @@ def _read_table(file: Path, delimiter: str) -> tuple[list[str], list[tuple[int, 
 def read_csv_rows(file: Path, delimiter: str = ",") -> list[list[str]]:
     """Every row of a CSV file as text cells, refusing files beyond the size limits."""
     table: list[list[str]] = []
-    cells = 0
     try:
         size = file.stat().st_size
         if size > MAX_CSV_BYTES:
@@ -111,21 +110,33 @@ def read_csv_rows(file: Path, delimiter: str = ",") -> list[list[str]]:
                             f"{MAX_CSV_BYTES // 2**20:,} MiB for a CSV file; save large data "
                             "as .npz instead")
         with file.open(newline="", encoding="utf-8-sig") as handle:
-            for row in csv.reader(handle, delimiter=delimiter):
-                cells += len(row)
-                if cells > MAX_CSV_CELLS:
-                    raise DataError(f"{file.name}, row {len(table) + 1}: more than "
-                                    f"{MAX_CSV_CELLS:,} cells, the limit for a CSV file; "
-                                    "save large data as .npz instead")
-                table.append(row)
+            table.extend(csv.reader(_counted_lines(file, handle, delimiter),
+                                    delimiter=delimiter))
+    except DataError:
+        raise
     except (OSError, csv.Error) as exc:
         raise DataError(f"{file.name}, row {len(table) + 1}: cannot read as CSV: {exc}") from None
     except UnicodeDecodeError:
-        raise DataError(f"{file.name}, row {len(table) + 1}: not a text file in UTF-8; is "
-                        "it really a CSV file?") from None
+        raise DataError(f"{file.name}: not a text file in UTF-8; is it really a CSV "
+                        "file?") from None
     except ValueError as exc:  # a NUL byte: a binary file
-        raise DataError(f"{file.name}, row {len(table) + 1}: not a text file ({exc})") from None
+        raise DataError(f"{file.name}: not a text file ({exc})") from None
     return table
+
+
+def _counted_lines(file: Path, lines: Iterable[str], delimiter: str) -> Iterator[str]:
+    """The lines, stopping once they hold more than :data:`MAX_CSV_CELLS` cells.
+
+    Counted before the csv module splits a line: one line of 10^9 commas would
+    otherwise become a list of 10^9 cells first.
+    """
+    cells = 0
+    for number, line in enumerate(lines, start=1):
+        cells += line.count(delimiter) + 1
+        if cells > MAX_CSV_CELLS:
+            raise DataError(f"{file.name}, line {number}: more than {MAX_CSV_CELLS:,} cells, "
+                            "the limit for a CSV file; save large data as .npz instead")
+        yield line
 
 
 def _column(file: Path, header: list[str], name: str) -> int:

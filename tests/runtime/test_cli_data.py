@@ -67,7 +67,7 @@ PREDICT_INPUTS = [
     ("empty.csv", b"", r"empty\.csv: the file is empty"),
     ("blank.csv", b"\n \n", r"blank\.csv: the file is empty"),
     ("ragged.csv", b"1,2\n3\n", r"ragged\.csv, row 2: 1 cells but row 1 has 2"),
-    ("binary.csv", bytes(range(256)) * 4, r"binary\.csv, row 1: not a text file"),
+    ("binary.csv", bytes(range(256)) * 4, r"binary\.csv: not a text file"),
     ("scalar.npy", _npy(np.float32(3.0)), r"scalar\.npy: holds one bare value"),
     ("text.npy", _npy(np.array(["a", "b"])), r"text\.npy: holds <U1 values; inputs must be "
                                              "numbers"),

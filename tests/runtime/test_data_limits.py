@@ -152,6 +152,20 @@ def test_idx_header_rank_is_bounded(tmp_path: Path) -> None:
         load_dataset("idx", {"images": str(path)})
 
 
+def test_a_csv_line_of_millions_of_cells_is_refused_before_it_is_split(tmp_path: Path) -> None:
+    # Before: the csv module made a list of 21 million cells (190 MiB peak) from a 21 MB line.
+    path = tmp_path / "commas.csv"
+    path.write_text("a,b\n" + "," * 21_000_000 + "\n")
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"commas\.csv, line 2: more than 20,000,000 cells"):
+            load_dataset("csv", {"path": str(path)})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 80 * 2**20
+
+
 # -- images (issue 13, case 4) ------------------------------------------------
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
