@@ -29,6 +29,8 @@ class WindowActions:
         self.export_code = self._make("&Export code…", docs.export_code, "Ctrl+E", "export")
         self.export_model = self._make("Export &trained model…", docs.export_model,
                                        "Ctrl+Shift+E")
+        self.import_module = self._make("&PyTorch module…", lambda: docs.import_model("pytorch"))
+        self.import_onnx = self._make("&ONNX…", lambda: docs.import_model("onnx"))
         self.quit = self._make("&Quit", w.close, Key.Quit)
         self.undo = self._make("&Undo", w.undo, Key.Undo, "undo")
         self.redo = self._make("&Redo", w.redo, Key.Redo, "redo")
@@ -94,6 +96,8 @@ class WindowActions:
             action.triggered.connect(lambda _checked=False, p=path: w.documents.new_from(p))
         file_menu.addAction(self.open)
         file_menu.addMenu(self.recent_menu)
+        import_menu = file_menu.addMenu("&Import")
+        import_menu.addActions([self.import_module, self.import_onnx])
         file_menu.addSeparator()
         file_menu.addActions([self.save, self.save_as, self.export_code, self.export_model])
         file_menu.addSeparator()

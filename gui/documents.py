@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -13,7 +13,9 @@ from gui.session import Session
 from gui.warmup import warmup
 
 if TYPE_CHECKING:
+    from graph.importers.result import ImportedModel
     from gui.export_dialog import ExportModelDialog
+    from gui.import_dialog import ImportDialog
     from gui.main_window import MainWindow
 
 FILTER = "Layerloom graphs (*.loom)"
@@ -25,6 +27,7 @@ class DocumentActions:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.export_dialog: ExportModelDialog | None = None
+        self.import_dialog: ImportDialog | None = None
 
     @property
     def session(self) -> Session:
@@ -155,6 +158,25 @@ class DocumentActions:
             QMessageBox.warning(self.window, "Cannot export code", f"{name}:\n{exc}")
             return
         self.window.statusBar().showMessage(f"Exported {name}", 5000)
+
+    def import_model(self, kind: Literal["pytorch", "onnx"]) -> None:
+        """File > Import: a PyTorch module or an ONNX file as a new untitled document."""
+        if not self.confirm_discard():
+            return
+        from gui.import_dialog import ImportDialog
+
+        dialog = ImportDialog(kind, self.window)
+        self.import_dialog = dialog  # kept for tests; the dialog deletes itself when closed
+        dialog.imported.connect(self._open_imported)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _open_imported(self, result: ImportedModel, folder: Path) -> None:
+        session = Session(result.document)
+        session.last_run_dir = folder  # Export and Evaluate offer the imported weights
+        session.init_weights = folder / "model.safetensors"
+        self.window.set_session(session)
+        self.window.statusBar().showMessage(" ".join(result.notes), 10000)
 
     def export_model(self) -> None:
         """Open the dialog that exports the current network with trained weights."""

@@ -55,6 +55,7 @@ class Session(QObject):
         self._closed = False
         self.recovered = False  # opened from a recovery copy: unsaved until saved
         self.last_run_dir: Path | None = None  # where the window's last training run wrote
+        self.init_weights: Path | None = None  # an imported model's: training starts from them
         self.example: Path | None = None  # the gallery file an unsaved document came from
         self.diagnostics: list[Diagnostic] = []
         self._by_node: dict[tuple[str, str], list[Diagnostic]] = {}

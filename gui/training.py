@@ -68,7 +68,8 @@ class TrainingController(QObject):
 
         self.out_dir = run_folder(session.path)
         base_dir = session.path.parent if session.path is not None else None
-        options = RunOptions(out_dir=self.out_dir, base_dir=base_dir, **self.overrides)
+        options = RunOptions(out_dir=self.out_dir, base_dir=base_dir,
+                             init_weights=session.init_weights, **self.overrides)
         runner = Runner(session.doc, options)
         try:
             runner.start()
