@@ -27,6 +27,7 @@ from graph.importers.onnx_blocks import find_blocks
 from graph.importers.onnx_graph import OnnxGraph
 from graph.importers.onnx_ops import MATCHERS, Alias, Layer, Match, static
 from graph.importers.result import ImportedModel, ModelImportError
+from graph.layout import estimated_sizes, layered_positions
 
 if TYPE_CHECKING:
     import torch
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 # Larger files are refused before they are read (weights live inside the file).
 MAX_FILE_BYTES = 1 << 30
 NETWORK = "main"
-COLUMN_GAP, ROW_GAP = 220.0, 120.0
+COLUMN_GAP, ROW_GAP = 220.0, 120.0  # first positions: columns by depth (then laid out)
 # ops whose inputs after the first are sizes or indices, not data
 _SHAPED = {"Reshape", "Expand", "Slice", "Squeeze", "Unsqueeze", "Tile", "Pad", "Resize",
            "Upsample", "Gather", "ConstantOfShape", "TopK", "Range"}
@@ -214,6 +215,9 @@ class _Builder:
                 weights[f"{node_id}.{key}"] = torch.from_numpy(np.array(array, copy=True))
         result = self.imp.source(self.g.outputs[0].name)
         self._add("Output", {}, [result], "output", "")
+        net = self.doc.network(NETWORK)
+        for node_id, pos in layered_positions(net, estimated_sizes(net), route_skips=True).items():
+            self.doc.move_node(NETWORK, node_id, pos)
         return _complete(self.doc, weights, self.imp.file)
 
     def _input(self, name: str, order: list[Layer | str]) -> None:

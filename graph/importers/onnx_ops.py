@@ -328,17 +328,32 @@ def _reduce_mean(g: OnnxGraph, node: onnx.NodeProto) -> Match:
 # -- shapes ----------------------------------------------------------------------------
 def _reshape(g: OnnxGraph, node: onnx.NodeProto) -> Match:
     src, out = g.shape(node.input[0]), g.shape(node.output[0])
-    if not src or not out or out[0] != src[0]:
-        return f"{node.op_type} that moves the batch dimension has no layer in the catalog"
-    target = static(out[1:])
+    before = static(src[1:]) if src else None
+    target = _kept_batch_target(g, node, before) if out and src and out[0] != src[0] else (
+        static(out[1:]) if out and src else None)
     if target is None:
-        return f"{node.op_type} to a shape of unknown size has no layer in the catalog"
-    before = static(src[1:])
+        return (f"{node.op_type} that moves the batch dimension or gives a shape of unknown "
+                "size has no layer in the catalog")
     if len(target) == 1 and before is not None and math.prod(before) == target[0]:
         return Layer("Flatten", {}, [node.input[0]], node.output[0], [node])
     if before == target:
         return Alias(node.output[0], node.input[0], node)
     return Layer("Reshape", {"shape": list(target)}, [node.input[0]], node.output[0], [node])
+
+
+def _kept_batch_target(g: OnnxGraph, node: onnx.NodeProto,
+                       before: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """A Reshape to [-1, d1, d2...] (or [0, ...]) that keeps the batch, read from its
+    target where shape inference could not tell the first dimension is the batch."""
+    target = g.const(node.input[1]) if node.op_type == "Reshape" else None
+    if target is None or before is None or target.ndim != 1 or not len(target):
+        return None
+    rest = tuple(int(d) for d in target[1:])
+    first = int(target[0])
+    keeps = first == -1 or (first == 0 and not attr(node, "allowzero", 0))
+    if keeps and all(d > 0 for d in rest) and math.prod(rest) == math.prod(before):
+        return rest
+    return None
 
 
 def _transpose(g: OnnxGraph, node: onnx.NodeProto) -> Match:
