@@ -100,25 +100,32 @@ class CrashReporter(QObject):
     def report(self, kind: type[BaseException], value: BaseException,
                tb: TracebackType | None) -> None:
         """Keep the documents, log the traceback and show (or update) the dialog."""
+        details = "".join(traceback.format_exception(kind, value, tb))
+        if self.dialog is not None:
+            # A repeat (a timer's or a paint handler's error comes again and again):
+            # logged and counted; the documents were kept at the first.
+            self._write_log(details, ["kept at the error the open dialog shows"])
+            self.dialog.add_repeat()
+            return
         try:
             kept = self.keep()
         except Exception as exc:
             kept = [f"saving recovery copies failed ({type(exc).__name__}: {exc})"]
-        details = "".join(traceback.format_exception(kind, value, tb))
         log_error = self._write_log(details, kept)
         if QThread.currentThread().loopLevel() == 0:
             # Before the window runs (or after): no dialog would be seen.
             sys.__excepthook__(kind, value, tb)
             print(f"layerloom: the details are in {self.log}", file=sys.stderr)
             return
-        if self.dialog is not None and self.dialog.isVisible():
-            self.dialog.add_repeat()
-            return
         short = traceback.format_exception_only(kind, value)[-1].strip()
         self.dialog = CrashDialog(_parent(), short, kept, self.log, log_error,
                                   f"{details}\n" + "\n".join(kept))
         self.dialog.open_folder.connect(self.open_folder)
+        self.dialog.finished.connect(self._dialog_closed)
         self.dialog.open()
+
+    def _dialog_closed(self) -> None:
+        self.dialog = None  # it deletes itself; the next error opens a new one
 
     def open_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.folder)))
