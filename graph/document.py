@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -44,6 +45,16 @@ class Signal:
 def natural_key(text: str) -> list[Any]:
     """Sort key that orders "n2" before "n10" (strings at even, ints at odd places)."""
     return [int(t) if i % 2 else t for i, t in enumerate(re.split(r"(\d+)", text))]
+
+
+@lru_cache(maxsize=4096)
+def input_places(type_id: str, key: str) -> tuple[tuple[int, int], ...]:
+    """(rank of the port, index within a variadic port) of each input that ``key`` names.
+
+    Cached: validation and shape inference ask for every wire, and matching a variadic
+    port's name is a regular expression."""
+    ports = catalog().get(type_id).inputs
+    return tuple((rank, port.index(key)) for rank, port in enumerate(ports) if port.matches(key))
 
 
 class Edge(NamedTuple):
@@ -84,6 +95,9 @@ class Network:
         self.name = name
         self.graph: nx.DiGraph = nx.DiGraph()
         self.labels: dict[str, str] = {}  # label -> node id, kept by Document
+        # (target id, port) -> source id, kept by Document: a Concat fed by thousands of
+        # wires finds what feeds one of its inputs without a scan of them all.
+        self.feeds: dict[tuple[str, str], str] = {}
         self.id_counter = 0  # ids are not reused within a session: weights are keyed by id
 
     def __contains__(self, node_id: object) -> bool:
@@ -124,13 +138,11 @@ class Network:
 
     def inputs_of(self, node_id: str) -> list[tuple[str, str]]:
         """(port, source id) pairs of a node, in the order its layer takes them."""
-        spec = self.node(node_id).spec
-        edges = self.in_edges(node_id)
+        type_id = self.node(node_id).type
         order: list[tuple[int, int, str, str]] = []
-        for e in edges:
-            for rank, port in enumerate(spec.inputs):
-                if port.matches(e.port):
-                    order.append((rank, port.index(e.port), e.port, e.source))
+        for source, data in self.graph.pred[node_id].items():
+            for key in data["ports"]:
+                order += [(rank, i, key, source) for rank, i in input_places(type_id, key)]
         return [(port, src) for _, _, port, src in sorted(order)]
 
     def by_label(self, label: str) -> Node | None:
@@ -138,7 +150,7 @@ class Network:
         return None if node_id is None else self.node(node_id)
 
     def source_of(self, node_id: str, port: str) -> str | None:
-        return next((e.source for e in self.in_edges(node_id) if e.port == port), None)
+        return self.feeds.get((node_id, port))
 
     def to_data(self, ids: Iterable[str] | None = None) -> dict[str, Any]:
         """Nodes and edges as the file format writes them; with ``ids``, that subset
@@ -298,12 +310,14 @@ class Document:
         src, dst = net.node(source), net.node(target)
         if src.spec.role == "output":
             raise EditError(f"'{src.label}' is the network's Output: nothing can follow it")
-        port_spec = dst.spec.port(port)
-        if port_spec is None:
+        if not input_places(dst.type, port):
             ports = ", ".join(dst.spec.port_keys()) or "none"
             raise EditError(f"{dst.spec.display_name} '{dst.label}' has no input '{port}' "
                             f"(inputs: {ports})")
-        if source == target or nx.has_path(net.graph, target, source):
+        # A new wire closes a cycle only if its target already reaches its source; a
+        # target with no outgoing wires (every one, as files are loaded) cannot.
+        if source == target or (net.graph.out_degree(target) > 0
+                                and nx.has_path(net.graph, target, source)):
             raise EditError(f"connecting '{src.label}' to '{dst.label}' would create a cycle")
         occupant = net.source_of(target, port)
         if occupant is not None:
@@ -314,6 +328,7 @@ class Document:
             net.graph.edges[source, target]["ports"] = tuple(sorted((*ports, port)))
         else:
             net.graph.add_edge(source, target, ports=(port,))
+        net.feeds[target, port] = source
         edge = Edge(source, target, port)
         self.events.edge_added.emit(network, edge)
         return edge
@@ -324,6 +339,7 @@ class Document:
             ports := net.graph.edges[source, target]["ports"]
         ):
             raise EditError(f"there is no wire from {source!r} to {target!r}.{port}")
+        del net.feeds[target, port]
         rest = tuple(p for p in ports if p != port)
         if rest:
             net.graph.edges[source, target]["ports"] = rest

@@ -28,9 +28,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from graph import migrations
+from graph import limits, migrations
 from graph.catalog import LayerSpec, ParamSpec, ParamTypeError, catalog
-from graph.document import Document, EditError
+from graph.document import Document, EditError, Network, input_places
 from graph.file_errors import GraphFileError, Location, location_of
 from graph.file_errors import show_value as _show
 from graph.strict_json import parse as _parse
@@ -40,7 +40,7 @@ __all__ = ["GraphFileError", "dumps", "load_graph", "loads", "location_of", "sav
 
 FORMAT = "layerloom"
 APP_VERSION = "0.1.0"  # kept equal to pyproject's version by a test
-MAX_BYTES = 256 << 20  # a graph is small; a bigger file is certainly something else
+MAX_BYTES = limits.MAX_FILE_BYTES  # a graph is small; a bigger file is something else
 
 
 # -- the format, as pydantic models (also the source of schema.json) ------------------
@@ -163,12 +163,12 @@ def load_graph(path: str | os.PathLike[str]) -> Document:
     name = os.fspath(path)
     try:
         size = os.stat(path).st_size
-        raw = Path(path).read_bytes() if size <= MAX_BYTES else b""
+        # Read at most one byte past the limit: a device such as /dev/zero has no size.
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1) if size <= MAX_BYTES else b""
+        size = max(size, len(raw))
     except OSError as exc:
         raise GraphFileError(f"cannot read {name}: {exc.strerror or exc}", file=name) from None
-    if size > MAX_BYTES:
-        raise GraphFileError(f"not a Layerloom graph file: it is too large ({size} bytes)",
-                             file=name)
     try:
         text = raw.decode("utf-8-sig")  # tolerate the BOM some Windows editors add
     except UnicodeDecodeError as exc:
@@ -176,6 +176,7 @@ def load_graph(path: str | os.PathLike[str]) -> Document:
                   f"(byte {raw[exc.start]:#04x} at offset {exc.start})")
         raise GraphFileError(reason, file=name) from None
     try:
+        limits.check_file_size(size, MAX_BYTES)
         return loads(text)
     except GraphFileError as exc:
         exc.file = name
@@ -184,9 +185,12 @@ def load_graph(path: str | os.PathLike[str]) -> Document:
 
 def loads(text: str) -> Document:
     """The document in ``.loom`` text. Raises ``GraphFileError`` for any problem."""
+    if isinstance(text, str):
+        limits.check_text_size(len(text))
     data = _parse(text)
     version = _check_header(data)
     data = _migrate(data, version)
+    limits.check_counts(data)
     model = _check(data)
     return _build(model)
 
@@ -317,17 +321,17 @@ def _resolve(node: LoomNode, at: Location) -> tuple[LayerSpec, dict[str, Any]]:
     if spec is None:
         raise GraphFileError(f"unknown layer type {_show(node.type)}",
                              location_of([*at, "type"]))
-    where = location_of([*at, "version"])
+    where = [*at, "version"]
     if node.version > spec.version:
         raise GraphFileError(f"this file uses {spec.id} version {node.version}; this "
-                             f"Layerloom knows up to version {spec.version}", where)
+                             f"Layerloom knows up to version {spec.version}", location_of(where))
     if node.version < 1:
         raise GraphFileError(f"expected a layer version of at least 1, got {node.version}",
-                             where)
+                             location_of(where))
     try:
         params = migrations.upgrade_params(spec.id, node.params, node.version, spec.version)
     except migrations.MigrationError as exc:
-        raise GraphFileError(str(exc), where) from None
+        raise GraphFileError(str(exc), location_of(where)) from None
     except Exception as exc:  # a step tripped over malformed params: report, never crash
         raise GraphFileError(f"could not upgrade {spec.id} version {node.version}: {exc!r}",
                              location_of([*at, "params"])) from None
@@ -335,35 +339,90 @@ def _resolve(node: LoomNode, at: Location) -> tuple[LayerSpec, dict[str, Any]]:
 
 
 def _coerce(spec: LayerSpec, name: str, value: Any, at: Location) -> Any:
-    where = location_of([*at, "params", name])
     param: ParamSpec | None = next((p for p in spec.all_params if p.name == name), None)
     if param is None:
         known = ", ".join(p.name for p in spec.all_params) or "none"
         raise GraphFileError(f"{spec.display_name} has no parameter {_show(name)} "
-                             f"(parameters: {known})", where)
+                             f"(parameters: {known})", location_of([*at, "params", name]))
     try:
         return param.coerce(value)
     except ParamTypeError as exc:
-        raise GraphFileError(str(exc), where) from None
+        raise GraphFileError(str(exc), location_of([*at, "params", name])) from None
 
 
 def _add_edges(doc: Document, network: str, edges: list[LoomEdge], at: Location) -> None:
-    net = doc.network(network)
+    """Wire the network as the file says; the first wire in the file's order that cannot
+    be made is the one reported, though the wires are made in another order (below)."""
+    stop, problem = _first_refused(doc.network(network), edges, at)
+    for j in [*_wiring_order(edges[:stop]), *range(stop, min(stop + 1, len(edges)))]:
+        if j == stop and problem is not None:
+            raise problem
+        edge = edges[j]
+        try:
+            doc.connect(network, edge.source, edge.target, edge.port)
+        except EditError as exc:  # a cycle, an input fed twice, a wire out of the Output
+            raise GraphFileError(str(exc), location_of([*at, "edges", j])) from None
+
+
+def _first_refused(net: Network, edges: list[LoomEdge], at: Location
+                   ) -> tuple[int, GraphFileError | None]:
+    """The index of the first wire that is wrong whatever came before it (with the error
+    to raise, or None where connecting it says why), or ``len(edges)``."""
+    fed: set[tuple[str, str]] = set()
     for j, edge in enumerate(edges):
         here = [*at, "edges", j]
         for end in ("source", "target"):
             node_id = getattr(edge, end)
             if node_id not in net:
-                raise GraphFileError(f"there is no node with id {_show(node_id)}",
-                                     location_of([*here, end]))
+                return j, GraphFileError(f"there is no node with id {_show(node_id)}",
+                                         location_of([*here, end]))
         target = net.node(edge.target)
-        if target.spec.port(edge.port) is None:
+        if not input_places(target.type, edge.port):
             ports = ", ".join(target.spec.port_keys()) or "none"
-            raise GraphFileError(f"{target.spec.display_name} '{target.label}' has no input "
-                                 f"{_show(edge.port)} (inputs: {ports})",
-                                 location_of([*here, "port"]))
-        try:
-            doc.connect(network, edge.source, edge.target, edge.port)
-        except EditError as exc:  # a cycle, an input fed twice, a wire out of the Output
-            raise GraphFileError(str(exc), location_of(here)) from None
+            return j, GraphFileError(f"{target.spec.display_name} '{target.label}' has no "
+                                     f"input {_show(edge.port)} (inputs: {ports})",
+                                     location_of([*here, "port"]))
+        if (edge.target, edge.port) in fed or net.node(edge.source).spec.role == "output":
+            return j, None
+        fed.add((edge.target, edge.port))
+    return len(edges), None
 
+
+def _wiring_order(edges: list[LoomEdge]) -> list[int]:
+    """The indices of ``edges`` in the order to wire them: sources in topological order.
+
+    Then no wire's target has outgoing wires yet, so the cycle check of each connect is
+    free and loading stays linear. In a file with a cycle, the wires from the first one
+    that closes it keep the file's order, so that wire is the one reported.
+    """
+    rank = _topological_rank(edges)
+    if rank is not None:
+        return sorted(range(len(edges)), key=lambda j: rank[edges[j].source])
+    lo, hi = 0, len(edges) - 1  # the shortest cyclic prefix ends at edges[hi]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _topological_rank(edges[:mid + 1]) is None:
+            hi = mid
+        else:
+            lo = mid + 1
+    return _wiring_order(edges[:hi]) + list(range(hi, len(edges)))
+
+
+def _topological_rank(edges: list[LoomEdge]) -> dict[str, int] | None:
+    """Each wired node's place in a topological order, or None when the wires form a cycle."""
+    after: dict[str, list[str]] = {}
+    waiting: dict[str, int] = {}  # how many wires into a node are not yet ranked
+    for e in edges:
+        after.setdefault(e.source, []).append(e.target)
+        waiting.setdefault(e.source, 0)
+        waiting[e.target] = waiting.get(e.target, 0) + 1
+    ready = [n for n, count in waiting.items() if count == 0]
+    rank: dict[str, int] = {}
+    while ready:
+        node = ready.pop()
+        rank[node] = len(rank)
+        for succ in after.get(node, ()):
+            waiting[succ] -= 1
+            if waiting[succ] == 0:
+                ready.append(succ)
+    return rank if len(rank) == len(waiting) else None

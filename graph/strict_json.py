@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from graph.file_errors import GraphFileError, location_of, show_value
+from graph.limits import MAX_STRING_CHARS, check_string
 
 MAX_DEPTH = 64  # real files nest < 10 levels; this keeps later stages far from recursion limits
 
 
 class _JSONProblem(ValueError):
     """Raised by the parser hooks for JSON that Python would accept but we do not."""
+
+
+class _Repeated(dict[str, Any]):
+    """An object in which ``key`` appears twice. The parser's hook cannot tell where the
+    object is, so it is marked and reported by ``_check_plain``, which knows the path."""
+
+    key: str
 
 
 def parse(text: str) -> Any:
@@ -36,8 +46,22 @@ def parse(text: str) -> Any:
         raise GraphFileError(str(exc)) from None
     except (ValueError, RecursionError) as exc:  # e.g. an integer past Python's digit limit
         raise GraphFileError(f"not valid JSON: {exc}") from None
-    _check_plain(data, [])
+    try:
+        if not _is_plain(data):
+            _check_plain(data, [])  # to say where
+    except _RepeatedKey as exc:
+        line = _line_of_key(text, exc.at, exc.key)
+        where = f" (line {line})" if line is not None else ""
+        raise GraphFileError(f"the key {show_value(exc.key)} appears twice in this object"
+                             f"{where}; keep one of them", location_of([*exc.at, exc.key])
+                             ) from None
     return data
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, at: list[str | int], key: str) -> None:
+        super().__init__(key)
+        self.at, self.key = at, key
 
 
 def _no_constant(name: str) -> Any:
@@ -52,12 +76,62 @@ def _finite_float(text: str) -> float:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _JSONProblem(f"the key {show_value(key)} appears twice in one object")
-        obj[key] = value
-    return obj
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            break
+        seen.add(key)
+    repeated = _Repeated(obj)
+    repeated.key = key
+    return repeated
+
+
+def _is_plain(data: Any) -> bool:
+    """Whether ``_check_plain`` passes ``data``: the same checks without building a path
+    for every value, so a valid file is checked in a fraction of the time."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        kind = type(value)
+        if kind is str:
+            if not _plain_text(value):
+                return False
+            continue
+        if kind is dict:
+            items: Iterable[Any] = value.values()
+            if not all(_plain_text(key) for key in value):
+                return False
+        elif kind is list:
+            items = value
+        elif kind is _Repeated:
+            return False
+        else:
+            continue
+        if value and depth >= MAX_DEPTH:
+            return False
+        for item in items:
+            kind = type(item)
+            if kind is str:
+                if not _plain_text(item):
+                    return False
+            elif kind is dict or kind is list or kind is _Repeated:
+                stack.append((item, depth + 1))
+    return True
+
+
+def _plain_text(text: str) -> bool:
+    if len(text) > MAX_STRING_CHARS:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_plain(value: Any, at: list[str | int]) -> None:
@@ -65,9 +139,13 @@ def _check_plain(value: Any, at: list[str | int]) -> None:
     if len(at) > MAX_DEPTH:
         raise GraphFileError(f"nested more than {MAX_DEPTH} levels deep", location_of(at))
     if isinstance(value, str):
+        check_string(value, at)
         _check_text(value, at)
     elif isinstance(value, dict):
+        if isinstance(value, _Repeated):
+            raise _RepeatedKey(at, value.key)
         for key, item in value.items():
+            check_string(key, at)  # the parent: a key this long makes no readable location
             _check_text(key, [*at, key])
             _check_plain(item, [*at, key])
     elif isinstance(value, list):
@@ -81,3 +159,33 @@ def _check_text(text: str, at: list[str | int]) -> None:
     except UnicodeEncodeError as exc:
         bad = f"\\u{ord(text[exc.start]):04x}"
         raise GraphFileError(f"contains {bad}, half of a character", location_of(at)) from None
+
+
+# A JSON string, or a character that opens, closes or separates.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],]')
+
+
+def _line_of_key(text: str, at: list[str | int], key: str) -> int | None:
+    """The line of the second ``key`` in the object at path ``at`` of valid JSON ``text``."""
+    # Per open container: [is an object, its current key or index, a key comes next].
+    stack: list[list[Any]] = []
+    seen = 0
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        top = stack[-1] if stack else None
+        if token in ("{", "["):
+            stack.append([True, None, True] if token == "{" else [False, 0, False])
+        elif token in ("}", "]"):
+            stack.pop()
+        elif token == ",":
+            if top is not None and top[0]:
+                top[2] = True
+            elif top is not None:
+                top[1] += 1
+        elif top is not None and top[0] and top[2]:  # a key
+            top[1], top[2] = json.loads(token), False
+            if top[1] == key and [frame[1] for frame in stack[:-1]] == at:
+                seen += 1
+                if seen == 2:
+                    return text.count("\n", 0, match.start()) + 1
+    return None

@@ -1,0 +1,101 @@
+"""Upper bounds on what a graph file may hold, checked before any document is built.
+
+A hand-drawn model stays far below each bound (the largest example has 40 nodes; a
+ResNet-152 drawn layer by layer has about 500); a file beyond one is damaged, generated
+by mistake or hostile, and is refused at once with the place it exceeds the bound,
+instead of being loaded for minutes. Sizes inside a layer (widths, channels, kernel and
+sequence lengths) are bounded by each parameter's range in the catalog, which
+validation checks before any module is built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.file_errors import GraphFileError, location_of
+
+MAX_FILE_BYTES = 16 << 20  # a 10,000-node network is under 4 MB
+MAX_NETWORKS = 64
+MAX_NODES = 10_000  # per network
+MAX_TOTAL_NODES = 20_000  # in the whole file
+MAX_EDGES = 40_000  # per network: a few inputs per node
+MAX_NAME_CHARS = 200  # a node's id or label
+MAX_STRING_CHARS = 4096  # any other text, e.g. a data path (PATH_MAX on Linux)
+MAX_LIST_PARAM = 64  # items of a list parameter such as a shape (layers take at most 6)
+MAX_UI_KEYS = 1000  # editor state entries
+
+
+def check_text_size(chars: int) -> None:
+    """Refuse text longer than a graph file may be (``loads`` gets text, not a file)."""
+    if chars > MAX_FILE_BYTES:
+        raise GraphFileError(f"not a Layerloom graph file: it is too large ({chars:,} "
+                             f"characters; a graph file holds at most {MAX_FILE_BYTES:,})")
+
+
+def check_file_size(size: int, limit: int = MAX_FILE_BYTES) -> None:
+    if size > limit:
+        raise GraphFileError(f"not a Layerloom graph file: it is too large ({size:,} bytes; "
+                             f"a graph file holds at most {limit:,})")
+
+
+def check_counts(data: dict[str, Any]) -> None:
+    """Refuse a file with more networks, nodes, edges or UI entries than any model has.
+
+    Runs on the parsed JSON before its types are checked, so anything of the wrong
+    type is left for that check to report.
+    """
+    networks = data.get("networks")
+    if isinstance(networks, dict):
+        _at_most(len(networks), MAX_NETWORKS, "the file has {} networks; a file", ["networks"])
+        total = 0
+        for name, net in networks.items():
+            if not isinstance(net, dict):
+                continue
+            nodes, edges = net.get("nodes"), net.get("edges")
+            if isinstance(nodes, list):
+                _at_most(len(nodes), MAX_NODES, "this network has {} nodes; a network",
+                         ["networks", name, "nodes"])
+                total += len(nodes)
+                _at_most(total, MAX_TOTAL_NODES, "the networks up to this one have {} nodes "
+                         "together; a file", ["networks", name, "nodes"])
+                _check_nodes(nodes, ["networks", name, "nodes"])
+            if isinstance(edges, list):
+                _at_most(len(edges), MAX_EDGES, "this network has {} wires; a network",
+                         ["networks", name, "edges"])
+    ui = data.get("ui")
+    if isinstance(ui, dict):
+        _at_most(len(ui), MAX_UI_KEYS, "the editor state has {} entries; a file", ["ui"])
+
+
+def check_string(text: str, at: list[str | int]) -> None:
+    """Refuse a string (or key) longer than any a graph file needs."""
+    if len(text) > MAX_STRING_CHARS:
+        raise GraphFileError(f"the text is {len(text):,} characters long; a graph file's "
+                             f"texts hold at most {MAX_STRING_CHARS:,}", location_of(at))
+
+
+def _check_nodes(nodes: list[Any], at: list[str | int]) -> None:
+    for i, node in enumerate(nodes):
+        if not isinstance(node, dict):
+            continue
+        for key in ("id", "label"):
+            value = node.get(key)
+            if isinstance(value, str) and len(value) > MAX_NAME_CHARS:
+                raise GraphFileError(f"the {'name' if key == 'label' else 'id'} is "
+                                     f"{len(value):,} characters long; it may have at most "
+                                     f"{MAX_NAME_CHARS}", location_of([*at, i, key]))
+        params = node.get("params")
+        if isinstance(params, dict):
+            for name, value in params.items():
+                if isinstance(value, list) and len(value) > MAX_LIST_PARAM:
+                    raise GraphFileError(f"the list has {len(value):,} items; a layer "
+                                         f"parameter takes at most {MAX_LIST_PARAM}",
+                                         location_of([*at, i, "params", name]))
+
+
+def _at_most(count: int, limit: int, phrase: str, at: list[str | int]) -> None:
+    """``phrase`` reads "this network has {} nodes; a network" (then "may have at most")."""
+    if count > limit:
+        raise GraphFileError(f"{phrase.format(f'{count:,}')} may have at most {limit:,}; "
+                             "no model drawn by hand comes near this, so the file is "
+                             "damaged or was generated by mistake", location_of(at))
