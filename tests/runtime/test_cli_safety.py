@@ -81,11 +81,11 @@ def test_python_export_still_writes_into_a_folder(run: tuple[Path, Path],
 
 # -- case 9: numeric arguments ----------------------------------------------------------
 @pytest.mark.parametrize("argv", [
-    ["train", "--epochs", "-1"], ["train", "--epochs", "0"], ["train", "--epochs", "1e3"],
-    ["train", "--epochs", "100001"], ["train", "--seed", "-1"],
+    ["train", "--epochs", "-1"], ["train", "--epochs", "0"], ["train", "--epochs", "100001"],
+    ["train", "--seed", "-1"],
     ["train", "--seed", str(1 << 70)], ["train", "--threads", "0"],
     ["train", "--threads", "-4"], ["validate", "--sample-shape", "2,1000000"],
-    ["validate", "--sample-shape", ",".join(["1"] * 9)], ["validate", "--sample-shape", "0,2"],
+    ["validate", "--sample-shape", ",".join(["1"] * 9)],
 ], ids=lambda argv: " ".join(argv)[:30])
 def test_numbers_out_of_range_are_usage_errors(run: tuple[Path, Path], tmp_path: Path,
                                                capsys, argv: list[str]) -> None:

@@ -27,7 +27,6 @@ from runtime.data import DataError
 from runtime.data.preprocess import FORMAT_VERSION
 from runtime.evaluate import predict
 from runtime.export import ExportError, load_trained
-from runtime.records import PreprocessingRecord, WeightsMetadata
 from runtime.trainer import RunOptions, Trainer, TrainingFailed
 
 PROJECT_ERRORS = (WeightsError, DataError, ExportError, TrainingFailed)
@@ -117,6 +116,8 @@ def test_metadata_mutants_raise_only_project_errors(run: Path, tmp_path: Path) -
 
 
 def test_writer_and_reader_share_the_metadata_model(run: Path) -> None:
+    from runtime.records import PreprocessingRecord, WeightsMetadata
+
     per_network, metadata = read_weights(run / "model.safetensors")
     assert metadata.preprocessing is not None and set(per_network) == {"main"}
     assert WeightsMetadata.read(metadata.to_safetensors(), "x") == metadata
