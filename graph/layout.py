@@ -16,6 +16,7 @@ from graph.document import Network
 GRID = 20.0
 COLUMN_GAP = 110.0
 ROW_GAP = 36.0
+BAND_GAP = 90.0  # between the bands of a wrapped layout
 NODE_WIDTH = 150.0  # as the canvas draws a node
 _HEADER, _PAD, _LINE, _ROW = 26.0, 7.0, 17.0, 22.0  # the canvas's node geometry
 _LANE = "\0lane"  # prefix of the placeholders a skipping wire leaves in a column
@@ -39,12 +40,14 @@ def estimated_sizes(net: Network) -> Sizes:
     return sizes
 
 
-def layered_positions(net: Network, sizes: Sizes, route_skips: bool = False
-                      ) -> dict[str, tuple[float, float]]:
+def layered_positions(net: Network, sizes: Sizes, route_skips: bool = False,
+                      wrap: int | None = None) -> dict[str, tuple[float, float]]:
     """Top-left positions for every node: one column per topological generation.
 
     Within a column nodes are ordered by the mean height of their inputs and
-    pushed apart only as far as needed, so a plain chain stays on one line.
+    pushed apart only as far as needed, so a plain chain stays on one line. With
+    ``wrap``, every ``wrap`` columns start a new band below the last, as text wraps,
+    so a long network stays readable at a zoom where its labels can be read.
     """
     if not len(net):
         return {}
@@ -56,7 +59,9 @@ def layered_positions(net: Network, sizes: Sizes, route_skips: bool = False
     centre_y: dict[str, float] = {}
     positions: dict[str, tuple[float, float]] = {}
     x = 0.0
+    column_x: list[float] = []
     for column in columns:
+        column_x.append(x)
         wanted = {}
         for index, node_id in enumerate(column):
             preds = [centre_y[p] for p in graph.predecessors(node_id) if p in centre_y]
@@ -68,7 +73,26 @@ def layered_positions(net: Network, sizes: Sizes, route_skips: bool = False
             positions[node_id] = (x, top)
             centre_y[node_id] = top + sizes[node_id][1] / 2
         x += max(sizes[i][0] for i in column) + COLUMN_GAP
+    if wrap is not None and len(columns) > wrap:
+        positions = _wrapped(columns, column_x, positions, sizes, wrap)
     return _anchored(net, {n: p for n, p in positions.items() if n in net})
+
+
+def _wrapped(columns: list[list[str]], column_x: list[float],
+             positions: dict[str, tuple[float, float]], sizes: Sizes, wrap: int
+             ) -> dict[str, tuple[float, float]]:
+    """Bands of ``wrap`` columns, each starting at the left below the one before."""
+    out: dict[str, tuple[float, float]] = {}
+    top_of_band = 0.0
+    for first in range(0, len(columns), wrap):
+        band = [n for column in columns[first:first + wrap] for n in column]
+        top = min(positions[n][1] for n in band)
+        bottom = max(positions[n][1] + sizes[n][1] for n in band)
+        for n in band:
+            x, y = positions[n]
+            out[n] = (x - column_x[first], y - top + top_of_band)
+        top_of_band += bottom - top + BAND_GAP
+    return out
 
 
 def _with_lanes(graph: nx.DiGraph, sizes: Sizes) -> nx.DiGraph:

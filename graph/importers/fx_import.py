@@ -29,6 +29,7 @@ from graph.layout import estimated_sizes, layered_positions
 from graph.shapes import infer_network
 
 NETWORK = "main"
+LAYOUT_WRAP = 8  # columns per band: a long network reads in rows, as a page does
 TOLERANCE = 1e-4  # relative and absolute: float32 layers computed another way agree to this
 
 _OPERATORS = {operator.add: "+", operator.iadd: "+=", operator.mul: "*", operator.imul: "*=",
@@ -282,5 +283,6 @@ def _compare(t: Trace, gm: fx.GraphModule, by_id: dict[str, fx.Node],
 
 def _lay_out(doc: Document) -> None:
     net = doc.network(NETWORK)
-    for node_id, pos in layered_positions(net, estimated_sizes(net), route_skips=True).items():
+    laid = layered_positions(net, estimated_sizes(net), route_skips=True, wrap=LAYOUT_WRAP)
+    for node_id, pos in laid.items():
         doc.move_node(NETWORK, node_id, pos)

@@ -61,3 +61,23 @@ def test_estimated_sizes_grow_with_inputs() -> None:
     doc, ids = _residual()
     sizes = estimated_sizes(doc.network("main"))
     assert sizes[ids["add"]][1] > sizes[ids["act"]][1]  # three ports (two used, one free)
+
+
+def test_a_long_network_wraps_into_bands() -> None:
+    doc = Document.new("main")
+    b = NetworkBuilder(doc, "main")
+    ids = [b.add("Input", shape=[4], label="x")]
+    for k in range(9):
+        ids.append(b.add("ReLU", ids[-1], label=f"act{k}"))
+    ids.append(b.add("Output", ids[-1], label="out"))
+    net = doc.network("main")
+    sizes = estimated_sizes(net)
+    pos = layered_positions(net, sizes, wrap=4)
+    rows = [[pos[i] for i in ids[k:k + 4]] for k in range(0, len(ids), 4)]
+    for row in rows:
+        assert [x for x, _ in row] == sorted(x for x, _ in row)
+    assert [row[0][0] for row in rows] == [rows[0][0][0]] * len(rows)  # each starts at the left
+    bottoms = [max(y for _, y in row) + max(s[1] for s in sizes.values()) for row in rows]
+    tops = [min(y for _, y in row) for row in rows]
+    assert all(tops[k + 1] > bottoms[k] for k in range(len(rows) - 1))  # bands do not overlap
+    assert layered_positions(net, sizes) != pos  # without wrap: one long line
