@@ -75,10 +75,7 @@ class RecoveryCopy:
 
     copy: Path
     original: Path | None
-
-    @property
-    def saved_at(self) -> datetime:
-        return datetime.fromtimestamp(self.copy.stat().st_mtime)
+    saved_at: datetime
 
     def discard(self) -> None:
         for path in (self.copy, _meta(self.copy), _lock(self.copy)):
@@ -113,19 +110,16 @@ def orphaned_copies(folder: Path | None = None) -> list[RecoveryCopy]:
         if not _owner_gone(copy):
             continue  # another running window still owns it
         try:
+            saved_at = datetime.fromtimestamp(copy.stat().st_mtime)
+        except OSError:
+            continue  # gone meanwhile (another window discarded it)
+        try:
             meta = json.loads(_meta(copy).read_text(encoding="utf-8"))
             original = Path(meta["path"]) if meta.get("path") else None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             original = None
-        found.append(RecoveryCopy(copy, original))
-    return sorted(found, key=_mtime, reverse=True)
-
-
-def _mtime(found: RecoveryCopy) -> float:
-    try:
-        return found.copy.stat().st_mtime
-    except OSError:
-        return 0.0
+        found.append(RecoveryCopy(copy, original, saved_at))
+    return sorted(found, key=lambda f: f.saved_at, reverse=True)
 
 
 class Autosave(QObject):
