@@ -20,7 +20,8 @@ import numpy as np
 import onnx
 
 from graph.importers.onnx_graph import OnnxGraph, attr
-from graph.importers.onnx_ops import Layer, Projection, batch_first, projection
+from graph.importers.onnx_ops import Layer
+from graph.importers.onnx_projection import Projection, batch_first, projection
 from graph.importers.onnx_recurrent import recurrent_layers
 
 # Ops that only move values around (inside a block they are free).

@@ -158,6 +158,10 @@ class _Importer:
                 stack.extend((v, False) for v in reversed(match.inputs))
             elif isinstance(match, Alias):
                 stack.append((match.source, False))
+                if match.node.op_type == "Dropout":
+                    self.notes.append(f"Dropout '{match.node.name or value}' was left out: it "
+                                      "changes nothing at inference; add a Dropout layer to "
+                                      "train with it")
             else:
                 node = self.node_of_match[value]
                 problem = f"node '{node.name or node.output[0]}': {match}"

@@ -16,7 +16,8 @@ import numpy as np
 import onnx
 
 from graph.importers.onnx_graph import OnnxGraph, attr
-from graph.importers.onnx_ops import Layer, batch_first, projection
+from graph.importers.onnx_ops import Layer
+from graph.importers.onnx_projection import batch_first, projection
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 # torch's gate blocks taken from ONNX's: LSTM i,o,f,c → i,f,g,o; GRU z,r,h → r,z,n
