@@ -10,18 +10,19 @@ until then validation simply runs without them.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from graph.datafit import DataFacts
 from graph.document import Document
 from graph.shapes import ShapeInference
 from graph.training import TrainingSpec
 from graph.validate import TRAINING, Diagnostic, validate
-from gui.background import BackgroundJob
 
 Key = tuple[str, str | None]
+POLL_MS = 50
 
 
 def _key(training: TrainingSpec, base_dir: Path | None) -> Key:
@@ -35,6 +36,31 @@ def _describe(training: TrainingSpec, base_dir: Path | None) -> DataFacts:
     return describe_data(training, base_dir)
 
 
+class _Work:
+    """One description of the data on a daemon thread (a window closed meanwhile does not
+    wait for it)."""
+
+    def __init__(self, key: Key, training: TrainingSpec, base_dir: Path | None) -> None:
+        self.key = key
+        self.facts: DataFacts | None = None
+        self.problem: str | None = None
+        self.finished = threading.Event()
+        threading.Thread(target=self._run, args=(training, base_dir), name="data-check",
+                         daemon=True).start()
+
+    def _run(self, training: TrainingSpec, base_dir: Path | None) -> None:
+        from runtime.data import DataError
+
+        try:
+            self.facts = _describe(training, base_dir)
+        except DataError as exc:
+            self.problem = str(exc)
+        except Exception as exc:  # said as a warning: the trainer reports it in full
+            self.problem = f"unexpected {type(exc).__name__}: {exc}"
+        finally:
+            self.finished.set()
+
+
 class DataCheck(QObject):
     """Facts of one document's data set, kept for the data section they describe."""
 
@@ -42,11 +68,12 @@ class DataCheck(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._job = BackgroundJob(self)
-        self._job.done.connect(self._done)
         self._known: tuple[Key, DataFacts | None, str | None] | None = None
-        self._running: Key | None = None
+        self._work: _Work | None = None
         self._wanted: tuple[Key, TrainingSpec, Path | None] | None = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._check)
 
     def lookup(self, training: TrainingSpec, base_dir: Path | None
                ) -> tuple[DataFacts | None, list[Diagnostic]]:
@@ -63,29 +90,29 @@ class DataCheck(QObject):
         self._start()
         return None, []
 
+    def stop(self) -> None:
+        """Forget pending work (the document is closing)."""
+        self._poll.stop()
+        self._work = self._wanted = None
+
     def _start(self) -> None:
-        if self._job.running or self._wanted is None or self._wanted[0] == self._running:
+        if self._work is not None or self._wanted is None:
             return
-        key, training, base_dir = self._wanted
-        self._running = key
-        self._job.start(_describe, training, base_dir, name="data-check")
+        self._work = _Work(*self._wanted)
+        self._poll.start()
 
-    def _done(self, facts: DataFacts | None, error: BaseException | None) -> None:
-        from runtime.data import DataError
-
-        key, self._running = self._running, None
-        if error is not None and not isinstance(error, DataError):
-            problem: str | None = f"unexpected {type(error).__name__}: {error}"
-        else:
-            problem = str(error) if error is not None else None
-        if key is not None:
-            self._known = (key, facts, problem)
-        if self._wanted is not None and self._wanted[0] != key:
+    def _check(self) -> None:
+        work = self._work
+        if work is None or not work.finished.is_set():
+            return
+        self._work = None
+        self._poll.stop()
+        self._known = (work.key, work.facts, work.problem)
+        if self._wanted is not None and self._wanted[0] != work.key:
             self._start()  # the section changed while this one was being described
         else:
             self._wanted = None
             self.ready.emit()
-
 
     def validate(self, doc: Document, shapes: ShapeInference, base_dir: Path | None
                  ) -> list[Diagnostic]:

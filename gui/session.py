@@ -87,6 +87,7 @@ class Session(QObject):
         """The window has moved on to another document: stop pending work."""
         self._closed = True
         self._validate_timer.stop()
+        self.data_check.stop()
 
     def network_order(self) -> list[str]:
         return network_order(self.doc)

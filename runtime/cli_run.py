@@ -39,9 +39,11 @@ def user_errors() -> tuple[type[Exception], ...]:
     """The exceptions that mean bad input, told to the user as they are (not bugs)."""
     from runtime.checkpoint import WeightsError
     from runtime.data import DataError
+    from runtime.preflight import RunRefused
+    from runtime.run_data import DataMismatch
     from runtime.trainer import TrainingFailed
 
-    return (TrainingFailed, WeightsError, DataError)
+    return (TrainingFailed, WeightsError, DataError, DataMismatch, RunRefused)
 
 
 # -- train --------------------------------------------------------------------

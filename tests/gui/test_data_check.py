@@ -44,3 +44,9 @@ def test_problems_panel_names_the_node_feeding_the_output(window, qtbot, monkeyp
     head = next(n.id for n in session.doc.network("main").nodes() if n.label == "head")
     assert [d.node for d in session.diagnostics if d.message == message] == [head]
     assert threads and threading.main_thread() not in threads
+
+
+def test_summary_panel_shows_the_memory_a_run_needs(window) -> None:
+    window.summary.refresh()
+    text = window.summary.totals.text()
+    assert "training needs about" in text and "at batch size" in text

@@ -278,3 +278,19 @@ def test_an_allocation_failure_while_evaluating_names_the_node(
     assert err.splitlines()[-1] == (
         f"error: ran out of memory in Linear 'fc2' evaluating the validation split ({ALLOC}): "
         "lower the batch size (32) or make Linear 'fc2' smaller")
+
+
+def test_evaluate_on_data_with_more_classes_says_so(capsys, tmp_path: Path) -> None:
+    trained = moons_file(tmp_path, "moons.loom")
+    assert run(capsys, "train", str(trained), "--epochs", "1", "--out", str(tmp_path / "out"))[0] \
+        == 0
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "ten.npz", x=rng.normal(size=(40, 2)).astype(np.float32),
+             y=np.arange(40) % 10)
+    other = moons_file(tmp_path, "ten.loom", data={"name": "npz", "options": {"path": "ten.npz"},
+                                                   "split": {"stratify": False}})
+    code, _, err = run(capsys, "evaluate", str(other), "--weights",
+                       str(tmp_path / "out" / "model.safetensors"))
+    assert code == 1
+    assert err.startswith("error: Output of 'main' gives 2 scores per sample but the task "
+                          "classification on 'npz' has 10 classes")
