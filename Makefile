@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install sysdeps clean
+.PHONY: run test lint install sysdeps clean fuzz
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: install
 test: OFFSCREEN := 1
 test: install sysdeps lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# The long fuzz run: 10,000 graph-file mutants and 1,000 of each other input kind, each
+# case limited to 20 s; prints the counts and exits 1 on any escape or hang.
+fuzz: install
+	$(PY) -m tests.fuzz.run --graphs 10000 --others 1000 --limit 20
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import networkx as nx
 
 from graph.catalog import LayerSpec, ParamTypeError, catalog
+from graph.limits import MAX_NAME_CHARS
 from graph.training import TrainingSpec
 
 
@@ -417,6 +418,9 @@ class Document:
     def _check_label(net: Network, label: str, node_id: str | None) -> None:
         if not label.strip():
             raise EditError("a node's name cannot be empty")
+        if len(label) > MAX_NAME_CHARS:
+            raise EditError(f"a node's name can have at most {MAX_NAME_CHARS} characters, "
+                            f"this one has {len(label)}")
         other = net.by_label(label)
         if other is not None and other.id != node_id:
             raise EditError(f"another node in '{net.name}' is already called '{label}'")
@@ -431,7 +435,7 @@ class Document:
 
     @staticmethod
     def _fresh_label(net: Network, spec: LayerSpec, stem: str | None = None) -> str:
-        base = re.sub(r"\d+$", "", stem) if stem else spec.id.lower()
+        base = re.sub(r"\d+$", "", stem)[:MAX_NAME_CHARS - 8] if stem else spec.id.lower()
         base = base or spec.id.lower()
         k = 1
         while f"{base}{k}" in net.labels:

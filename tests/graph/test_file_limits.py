@@ -197,3 +197,15 @@ def test_loading_and_validating_take_work_linear_in_the_nodes(
 def test_saved_files_still_load() -> None:
     doc = loads(json.dumps(_file({"main": _fan_in(6)})))
     assert dumps(loads(dumps(doc))) == dumps(doc)
+
+
+def test_the_editor_cannot_make_a_name_that_the_file_would_refuse() -> None:
+    from graph.document import Document, EditError
+
+    doc = Document.new()
+    node = doc.add_node("main", "ReLU", label="a" * limits.MAX_NAME_CHARS)
+    with pytest.raises(EditError, match="at most 200 characters"):
+        doc.set_label("main", node, "b" * (limits.MAX_NAME_CHARS + 1))
+    pasted = doc.insert_fragment("main", doc.network("main").to_data([node]), fresh=True)
+    assert len(doc.network("main").node(pasted[0]).label) <= limits.MAX_NAME_CHARS
+    assert loads(dumps(doc)).to_data() == doc.to_data()
