@@ -164,16 +164,18 @@ def planned_device(training: TrainingSpec) -> str | None:
         return None  # the run itself says why
 
 
-def check_memory(doc: Document, facts: DataFacts | None, device: str) -> None:
+def check_memory(doc: Document, facts: DataFacts | None, device: str) -> str | None:
     """Raise ``RunRefused`` when the run cannot fit in ``device``'s free memory (the data
-    is on the device already, so the free memory counts it out)."""
+    is on the device already, so the free memory counts it out); the warning when it
+    needs more than half of it."""
     available = available_memory(device)
     if available is None:
-        return
+        return None
     estimate = dataclasses.replace(estimate_memory(doc, data=facts), data=0)
     found = memory_finding(estimate, available)
     if found is not None and found.is_error:
         raise RunRefused(found.message, found.node, found.network or None)
+    return found.message if found is not None else None
 
 
 # -- everything, as diagnostics ---------------------------------------------------

@@ -130,7 +130,8 @@ class Trainer:
         self.plan: DevicePlan = pick_device(self.training.device, self.training.precision)
         self.data: RunData = load_run_data(self.doc, self.training, self.plan.device,
                                            self.options.base_dir)
-        check_memory(self.doc, facts_of(self.data.prepared.dataset), str(self.plan.device))
+        self.memory_note = check_memory(self.doc, facts_of(self.data.prepared.dataset),
+                                        str(self.plan.device))
         torch.manual_seed(self.training.seed)  # initial weights depend on the training seed
         self.networks = self._compile()
         recipe_cls = RECIPES[self.training.task]
@@ -207,7 +208,8 @@ class Trainer:
     def _started_event(self, state: ckpt.RunState) -> Event:
         return {
             "type": "started", "device": str(self.plan.device),
-            "note": "; ".join(filter(None, [self.plan.note, *self.data.prepared.dataset.notes])),
+            "note": "; ".join(filter(None, [self.plan.note, *self.data.prepared.dataset.notes,
+                                            self.memory_note])),
             "task": self.training.task, "epochs": self.training.epochs,
             "first_epoch": state.epoch, "batch_size": self.training.batch_size,
             "samples": len(self.data.train_x),

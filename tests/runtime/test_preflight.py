@@ -294,3 +294,17 @@ def test_evaluate_on_data_with_more_classes_says_so(capsys, tmp_path: Path) -> N
     assert code == 1
     assert err.startswith("error: Output of 'main' gives 2 scores per sample but the task "
                           "classification on 'npz' has 10 classes")
+
+
+def test_a_run_above_half_of_memory_starts_with_a_warning(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.trainer import RunOptions, Trainer
+
+    free_ram(monkeypatch, GB)
+    events: list[dict[str, Any]] = []
+    doc = load_graph(wide_moons(tmp_path))
+    Trainer(doc, RunOptions(epochs=1, max_steps_per_epoch=1, activations=False),
+            sink=events.append).run()
+    (started,) = [e for e in events if e["type"] == "started"]
+    assert started["note"].startswith("training needs about 592.0 MB")
+    assert "more than half of the 1.0 GB the computer has free" in started["note"]
