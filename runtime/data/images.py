@@ -71,8 +71,9 @@ def _image_files(root: Path) -> tuple[list[Path], list[str]]:
     files: list[Path] = []
     labels: list[str] = []
     for folder in classes:
-        found = sorted(f for f in folder.rglob("*")
-                       if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."))
+        # is_file: a pipe named x.png would block the reader forever
+        found = sorted(f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES
+                       and not f.name.startswith(".") and f.is_file())
         files.extend(found)
         labels.extend([folder.name] * len(found))
     if not files:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import struct
 import tracemalloc
 import zipfile
@@ -208,6 +209,15 @@ def test_image_folder_refuses_decompression_bombs_by_header(tmp_path: Path, make
     root = _folder_with(tmp_path, make, name, width, height)
     with pytest.raises(DataError, match=rf"{name}: .*too large|{name}: the image header claims"):
         load_dataset("image_folder", {"path": str(root), "size": 8})
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_image_folder_skips_a_pipe_named_like_an_image(tmp_path: Path) -> None:
+    pytest.importorskip("PIL")
+    root = _folder_with(tmp_path, _bmp_header, "ok.bmp", 2, 2)  # 16 bytes: 2×2 at 24 bits
+    os.mkfifo(root / "a" / "pipe.png")  # before: open() waited for a writer forever
+    assert len(load_dataset("image_folder", {"path": str(root), "size": 4})) == 3
 
 
 def test_predict_reads_images_through_the_same_guarded_opener(tmp_path: Path) -> None:
