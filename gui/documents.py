@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -116,7 +117,29 @@ class DocumentActions:
             return False
         self.window.recent.add(path)
         self.window.statusBar().showMessage(f"Saved {path}", 5000)
+        self._keep_imported_weights(path)
         return True
+
+    def _keep_imported_weights(self, path: Path) -> None:
+        """Saving an imported model puts its weights where a run of the file writes
+        (runs/<name>/), where Export, Evaluate and the command line find them next time;
+        weights a run already wrote there are left alone."""
+        session = self.session
+        source = session.init_weights
+        target = path.parent / "runs" / path.stem
+        if source is None or source.parent == target or (target / source.name).exists():
+            return
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            for name in (source.name, "graph.loom"):
+                shutil.copy2(source.parent / name, target / name)
+        except OSError as exc:
+            QMessageBox.warning(self.window, "Imported weights not copied",
+                                f"The imported weights stay in {source.parent}:\n{exc}")
+            return
+        if session.last_run_dir == source.parent:
+            session.last_run_dir = target
+        session.init_weights = target / source.name
 
     def confirm_discard(self) -> bool:
         """True when the current document may be replaced or closed."""
@@ -175,6 +198,7 @@ class DocumentActions:
         session = Session(result.document)
         session.last_run_dir = folder  # Export and Evaluate offer the imported weights
         session.init_weights = folder / "model.safetensors"
+        session.imported = True
         self.window.set_session(session)
         self.window.statusBar().showMessage(" ".join(result.notes), 10000)
 

@@ -56,6 +56,7 @@ class Session(QObject):
         self.recovered = False  # opened from a recovery copy: unsaved until saved
         self.last_run_dir: Path | None = None  # where the window's last training run wrote
         self.init_weights: Path | None = None  # an imported model's: training starts from them
+        self.imported = False  # a model just imported: unsaved until saved
         self.example: Path | None = None  # the gallery file an unsaved document came from
         self.diagnostics: list[Diagnostic] = []
         self._by_node: dict[tuple[str, str], list[Diagnostic]] = {}
@@ -122,7 +123,7 @@ class Session(QObject):
     # -- files -----------------------------------------------------------------
     @property
     def dirty(self) -> bool:
-        return self.recovered or self.history.dirty
+        return self.recovered or self.imported or self.history.dirty
 
     @property
     def display_name(self) -> str:
@@ -136,7 +137,7 @@ class Session(QObject):
         if path != self.path:
             self.path = path
             self.path_changed.emit()
-        self.recovered = False
+        self.recovered = self.imported = False
         self.history.mark_clean()
 
     # -- shapes and diagnostics ------------------------------------------------

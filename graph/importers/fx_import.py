@@ -34,7 +34,7 @@ TOLERANCE = 1e-4  # relative and absolute: float32 layers computed another way a
 
 _OPERATORS = {operator.add: "+", operator.iadd: "+=", operator.mul: "*", operator.imul: "*=",
               operator.truediv: "/", operator.sub: "-", operator.isub: "-=",
-              operator.matmul: "@", operator.getitem: "indexing [...]", operator.neg: "unary -",
+              operator.matmul: "@", operator.neg: "unary -",
               operator.pow: "**", operator.floordiv: "//"}
 
 Mapping = dict[fx.Node, "Mapped | Alias"]
@@ -138,6 +138,8 @@ def describe(t: Trace, node: fx.Node) -> str:
     if node.op == "call_method":
         return f"Tensor.{node.target}()"
     target = node.target
+    if target is operator.getitem:
+        return "indexing [...]"
     if target in _OPERATORS:
         return f"the operator {_OPERATORS[target]}"
     name = getattr(target, "__name__", str(target))

@@ -114,3 +114,21 @@ def test_import_an_onnx_file_from_the_file_menu(window, qtbot, tmp_path: Path) -
     types = sorted(n.spec.id for n in window.session.doc.network("main").nodes())
     assert types == ["Input", "Linear", "Output", "ReLU"]
     assert window.session.init_weights is not None
+
+
+def test_an_import_is_unsaved_and_saving_keeps_its_weights_beside_the_file(
+        window, qtbot, tmp_path: Path) -> None:
+    before = window.session
+    dialog = _open(window, "import_module")
+    dialog.set_file(str(_model_file(tmp_path)))
+    dialog.shape.setText("4")
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.session is not before, timeout=120_000)
+    session = window.session
+    assert session.dirty  # closing or replacing it asks first
+    path = tmp_path / "small.loom"
+    assert window.documents._write(path)
+    assert not session.dirty
+    run = tmp_path / "runs" / "small"
+    assert session.init_weights == run / "model.safetensors" and session.last_run_dir == run
+    assert (run / "model.safetensors").is_file() and (run / "graph.loom").is_file()
