@@ -114,8 +114,7 @@ def _attention(g: OnnxGraph, softmax: onnx.NodeProto) -> Layer | None:
     weights = _in_projection(q, k, v, (q_i, k_i, v_i))
     if weights is None or abs(v_scale - 1.0) > 1e-6:
         return None
-    width = q.weight.shape[1] if q.node is k.node else q.weight.shape[0]
-    heads = _heads(q_scale * k_scale, width, g.shape(scores))
+    heads = _heads(q_scale * k_scale, q.weight.shape[1], g.shape(scores))
     exit_ = _exit(g, av.output[0], batch_first(g, q.source))
     if heads is None or exit_ is None:
         return None
@@ -133,25 +132,29 @@ def _attention(g: OnnxGraph, softmax: onnx.NodeProto) -> Layer | None:
 
 def _in_projection(q: Projection, k: Projection, v: Projection,
                    indices: tuple[int | None, ...]) -> dict[str, np.ndarray] | None:
-    """nn.MultiheadAttention's input-projection weights from one packed or three projections."""
-    if q.node is k.node is v.node:
-        if [i % 3 if i is not None else None for i in indices] != [0, 1, 2]:
+    """nn.MultiheadAttention's input-projection weights from the projections q, k and v
+    come from: one packed q|k|v, q alone and a packed k|v, or three of their own."""
+    width = q.weight.shape[1]  # the query's width, which every projection maps to
+    roles = [q, k, v]
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    for role, (proj, index) in enumerate(zip(roles, indices, strict=True)):
+        sharing = [r for r in range(3) if roles[r].node is proj.node]
+        if proj.weight.shape[0] != width * len(sharing):
             return None
-        if q.weight.shape[0] != 3 * q.weight.shape[1]:
+        expected = sharing.index(role)  # q before k before v within one packed projection
+        if (index if index is not None else 0) % len(sharing) != expected or (
+                len(sharing) > 1 and index is None):
             return None
-        return {"attn.in_proj_weight": q.weight, "attn.in_proj_bias": q.bias}
-    if len({id(q.node), id(k.node), id(v.node)}) != 3 or k.source != v.source or any(i is not None
-                                                                         for i in indices):
+        rows = slice(expected * width, (expected + 1) * width)
+        parts.append((proj.weight[rows], proj.bias[rows]))
+    if k.source != v.source or parts[1][0].shape != parts[2][0].shape:
         return None
-    width = q.weight.shape[0]
-    if any(p.weight.shape[0] != width for p in (k, v)) or k.weight.shape != v.weight.shape:
-        return None
-    bias = np.concatenate([q.bias, k.bias, v.bias])
-    if q.weight.shape[1] == k.weight.shape[1]:
-        return {"attn.in_proj_weight": np.concatenate([q.weight, k.weight, v.weight]),
+    bias = np.concatenate([b for _, b in parts])
+    if parts[1][0].shape[1] == width:
+        return {"attn.in_proj_weight": np.concatenate([w for w, _ in parts]),
                 "attn.in_proj_bias": bias}
-    return {"attn.q_proj_weight": q.weight, "attn.k_proj_weight": k.weight,
-            "attn.v_proj_weight": v.weight, "attn.in_proj_bias": bias}
+    return {"attn.q_proj_weight": parts[0][0], "attn.k_proj_weight": parts[1][0],
+            "attn.v_proj_weight": parts[2][0], "attn.in_proj_bias": bias}
 
 
 def _heads(scale: float, width: int, scores_shape: tuple[int | str, ...] | None) -> int | None:

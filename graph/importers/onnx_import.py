@@ -97,6 +97,7 @@ class _Importer:
         self.g = g
         self.matches: dict[str, Match] = {}  # by output value
         self.node_of_match: dict[str, onnx.NodeProto] = {}
+        self.owner: dict[int, Layer] = {}  # ONNX node → the layer it became part of
         self.notes: list[str] = []
 
     def run(self) -> ImportedModel:
@@ -120,6 +121,7 @@ class _Importer:
         taken: set[int] = set()
         for block in blocks:
             taken.update(id(n) for n in block.nodes)
+            self.owner.update((id(n), block) for n in block.nodes)
             self.matches[block.output] = block
             self.node_of_match[block.output] = block.nodes[0]
         for node in self.g.nodes:
@@ -130,6 +132,7 @@ class _Importer:
                             else f"op {node.op_type} has no layer in the catalog")
             if isinstance(match, Layer):
                 taken.update(id(n) for n in match.nodes)
+                self.owner.update((id(n), match) for n in match.nodes)
             outs = [match.output] if isinstance(match, Layer | Alias) else list(node.output)
             for out in outs:
                 self.matches.setdefault(out, match)
@@ -180,8 +183,10 @@ class _Importer:
         node = self.g.producer.get(value)
         if node is None:
             return [f"value '{value}' is made by no node of the graph"]
-        return [f"node '{node.name or value}': its output '{value}' is read outside the "
-                f"{node.op_type} block it belongs to, which has no layer in the catalog"]
+        owner = self.owner.get(id(node))
+        part = f"the {owner.type_id} it was read as" if owner else "its layer"
+        return [f"node '{node.name or value}': its output '{value}' is also used outside "
+                f"{part}, which the catalog cannot express"]
 
     def source(self, value: str) -> str:
         """The value an alias chain (Dropout, Identity) starts from."""

@@ -255,6 +255,30 @@ def _reduce_mean(g: OnnxGraph, node: onnx.NodeProto) -> Match:
     return "ReduceMean other than over time or over an image has no layer in the catalog"
 
 
+def _resize(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    """Resize of images by one factor: nearest as torch does it (floor), or bilinear."""
+    src, out = static(per_sample(g, node.input[0])), static(per_sample(g, node.output[0]))
+    scales = g.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if src is None or out is None or len(src) != 3:
+        return "Resize of anything but images of known size has no layer in the catalog"
+    factors = ({float(f) for f in scales.ravel()[2:]} if scales is not None and scales.size == 4
+               else {o / i for o, i in zip(out[1:], src[1:], strict=True)})
+    factor = factors.pop() if len(factors) == 1 else None
+    mode, where = attr(node, "mode", "nearest"), attr(node, "coordinate_transformation_mode",
+                                                      "half_pixel")
+    torch_like = {("nearest", "asymmetric"): attr(node, "nearest_mode", "round_prefer_floor")
+                  == "floor", ("linear", "half_pixel"): True, ("linear", "pytorch_half_pixel"):
+                  True}.get((mode, where), False)
+    if factor is None or factor < 1 or not torch_like or attr(node, "antialias", 0):
+        return ("Resize other than by one factor, nearest (floor) or bilinear, has no layer "
+                "in the catalog")
+    if out[1:] != tuple(math.floor(i * factor) for i in src[1:]):
+        return "Resize to a size its factor does not give has no layer in the catalog"
+    return Layer("Upsample", {"scale_factor": factor,
+                              "mode": "nearest" if mode == "nearest" else "bilinear"},
+                 [node.input[0]], node.output[0], [node])
+
+
 # -- shapes ----------------------------------------------------------------------------
 def _reshape(g: OnnxGraph, node: onnx.NodeProto) -> Match:
     src, out = g.shape(node.input[0]), g.shape(node.output[0])
@@ -304,21 +328,67 @@ def _merge(type_id: str) -> Matcher:
             return Layer(type_id, {}, list(node.input), node.output[0], [node])
         if type_id == "Add" and len(data) == 1:
             return _positional(g, node, data[0])
+        if type_id == "Multiply" and len(data) == 1:
+            return _scale(g, node, data[0])
         return f"{node.op_type} with a constant has no layer in the catalog"
 
     return match
 
 
+def _scale(g: OnnxGraph, node: onnx.NodeProto, data: str) -> Match:
+    """x · c (or x / c) with one constant number c."""
+    factor = g.const(next(n for n in node.input if n != data))
+    if factor is None or factor.size != 1 or (node.op_type == "Div" and node.input[0] != data):
+        return f"{node.op_type} by a constant tensor has no layer in the catalog"
+    value = float(factor.reshape(()))
+    if node.op_type == "Div":
+        if value == 0.0:
+            return "Div by zero has no layer in the catalog"
+        value = 1.0 / value
+    return Layer("Scale", {"factor": value}, [data], node.output[0], [node])
+
+
+def _divide(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    data = g.activations(node)
+    if len(data) != 1:
+        return "Div of two computed tensors has no layer in the catalog"
+    return _scale(g, node, data[0])
+
+
+def _silu(g: OnnxGraph, node: onnx.NodeProto) -> Match:
+    """x · sigmoid(x) is SiLU; any other product of two tensors is a Multiply."""
+    for i, j in ((0, 1), (1, 0)):
+        sigmoid = g.producer.get(node.input[j])
+        if (sigmoid is not None and sigmoid.op_type == "Sigmoid"
+                and sigmoid.input[0] == node.input[i] and g.sole_use(node.input[j]) is node):
+            return Layer("SiLU", {}, [node.input[i]], node.output[0], [sigmoid, node])
+    return _merge("Multiply")(g, node)
+
+
 def _positional(g: OnnxGraph, node: onnx.NodeProto, data: str) -> Match:
-    """x + a constant table shaped like one sample: a learned positional encoding."""
+    """x + a constant table shaped like one sample: a positional encoding, the fixed
+    sinusoidal one when the table is exactly that, else a learned one."""
     table = g.const(next(n for n in node.input if n != data))
     shape = static(per_sample(g, data))
     if table is None or shape is None or len(shape) != 2 or table.size != math.prod(shape):
         return "Add with a constant has no layer in the catalog"
     if table.shape[-2:] != shape:
         return "Add with a broadcast constant has no layer in the catalog"
+    table = table.reshape(1, *shape).astype(np.float32)
+    if np.allclose(table, _sinusoidal(*shape), rtol=0.0, atol=1e-5):
+        return Layer("PositionalEncoding", {"kind": "sinusoidal"}, [data], node.output[0], [node])
     return Layer("PositionalEncoding", {"kind": "learned"}, [data], node.output[0], [node],
-                 {"table": table.reshape(1, *shape).astype(np.float32)})
+                 {"table": table})
+
+
+def _sinusoidal(length: int, dim: int) -> np.ndarray:
+    """The fixed table of graph.modules.PositionalEncoding."""
+    position = np.arange(length, dtype=np.float32)[:, None]
+    rate = np.exp(np.arange(0, dim, 2, dtype=np.float32) * np.float32(-math.log(1e4) / dim))
+    table = np.zeros((1, length, dim), dtype=np.float32)
+    table[0, :, 0::2] = np.sin(position * rate)
+    table[0, :, 1::2] = np.cos(position * rate[: dim // 2])
+    return table
 
 
 def _concat(g: OnnxGraph, node: onnx.NodeProto) -> Match:
@@ -342,7 +412,7 @@ MATCHERS: dict[str, Matcher] = {
     "Conv": _conv, "ConvTranspose": _conv,
     "BatchNormalization": _batchnorm, "LayerNormalization": _layernorm,
     "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_pool,
-    "ReduceMean": _reduce_mean,
+    "ReduceMean": _reduce_mean, "Resize": _resize,
     "Relu": _plain("ReLU"), "Sigmoid": _plain("Sigmoid"), "Tanh": _plain("Tanh"),
     "LeakyRelu": _plain("LeakyReLU", negative_slope=lambda n: float(attr(n, "alpha", 0.01))),
     "Elu": _plain("ELU", alpha=lambda n: float(attr(n, "alpha", 1.0))),
@@ -350,7 +420,7 @@ MATCHERS: dict[str, Matcher] = {
     "Softmax": _softmax("Softmax"), "LogSoftmax": _softmax("LogSoftmax"),
     "Flatten": _reshape, "Reshape": _reshape, "Squeeze": _reshape, "Unsqueeze": _reshape,
     "Transpose": _transpose,
-    "Add": _merge("Add"), "Mul": _merge("Multiply"), "Concat": _concat,
+    "Add": _merge("Add"), "Mul": _silu, "Div": _divide, "Concat": _concat,
     "Gather": _gather,
     "Dropout": _passthrough, "Identity": _passthrough, "Cast": _passthrough,
 }
