@@ -29,7 +29,7 @@ from runtime.metrics import (
     regression_report,
 )
 from runtime.recipes.losses import as_targets, class_probabilities
-from runtime.run_data import RunData, load_run_data
+from runtime.run_data import RunData, input_shape, load_run_data
 from runtime.trainer import RunOptions, effective_training
 
 SHOWN_PREDICTIONS = 16
@@ -178,10 +178,19 @@ def _evaluator_report(evaluator: Evaluator, data: RunData, trained: Trained,
 def predict(doc: Document, weights: str | Path, inputs: str | Path) -> list[dict[str, Any]]:
     """Predictions for each input: class names with probabilities, or values."""
     trained = load_trained(doc, weights)
-    module = next(iter(trained.networks.values()))
+    network, module = next(iter(trained.networks.items()))
     pre = trained.preprocessing
     x = torch.as_tensor(network_inputs(inputs, pre))
+    wanted = input_shape(doc, network)  # samples may be stored in another shape (same size)
+    if wanted is not None and x.dim() > 1 and math.prod(x.shape[1:]) == math.prod(wanted):
+        x = x.reshape(len(x), *wanted)
     out = _outputs(module, x)
+    if doc.training.task == "classification" and pre is not None and pre.class_names \
+            and out.dim() == 2 and out.shape[1] != len(pre.class_names):
+        raise WeightsError(f"{weights}: metadata 'preprocessing.class_names' names "
+                           f"{len(pre.class_names)} classes but network '{network}' gives "
+                           f"{out.shape[1]} outputs; were these weights trained with another "
+                           "graph?")
     results = []
     for row in out:
         if doc.training.task == "classification" and row.dim() == 1:

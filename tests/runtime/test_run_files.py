@@ -145,6 +145,32 @@ def test_offsets_that_do_not_fit_the_samples_are_refused(run: Path, tmp_path: Pa
         read_weights(weights)
 
 
+def _predict_with_record(run: Path, tmp_path: Path, **changes: object) -> int:
+    metadata = _metadata(run)
+    record = {**json.loads(metadata["preprocessing"]), **changes}
+    weights = _with_metadata(run, {**metadata, "preprocessing": json.dumps(record)},
+                             tmp_path / "model.safetensors")
+    return main(["predict", str(run / "moons.loom"), "--weights", str(weights),
+                 str(run / "points.csv")])
+
+
+def test_samples_stored_in_another_shape_of_the_same_size_still_predict(
+        run: Path, tmp_path: Path, capsys) -> None:
+    # Data of 1×8×8 may feed an Input of [64]; predict must reshape as training did.
+    code = _predict_with_record(run, tmp_path, sample_shape=[2, 1], offset=[[0.0], [0.0]],
+                                scale=[[1.0], [1.0]])
+    assert code == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.count("\n") == 2
+
+
+def test_class_names_that_do_not_match_the_outputs_are_refused(
+        run: Path, tmp_path: Path, capsys) -> None:
+    assert _predict_with_record(run, tmp_path, class_names=["only"], num_classes=None) == 1
+    err = capsys.readouterr().err
+    assert "metadata 'preprocessing.class_names' names 1 classes but network 'main' gives 2 " \
+           "outputs" in err, err
+
+
 # -- case 7: checkpoints for --resume -------------------------------------------------
 def _checkpoint(run: Path) -> dict:
     return torch.load(run / "checkpoint.pt", weights_only=True)
