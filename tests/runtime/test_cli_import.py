@@ -167,3 +167,29 @@ def test_a_run_with_init_weights_starts_from_them(tmp_path: Path) -> None:
     load_weights(start, {"main": reference})
     for key, value in state_dict_by_id(reference).items():
         assert torch.allclose(state_dict_by_id(trainer.networks["main"])[key], value, atol=1e-6)
+
+
+def test_an_onnx_file_imports_with_its_weights(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w, b = rng.standard_normal((3, 4)).astype(np.float32), np.ones(3, np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1)], "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])],
+        initializer=[numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    source = tmp_path / "tiny.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+              str(source))
+    out = tmp_path / "tiny.loom"
+    assert main(["import", str(source), "-o", str(out)]) == 0, capsys.readouterr().err
+    module = compile_network(load_graph(out)).eval()
+    load_weights(tmp_path / "runs" / "tiny" / "model.safetensors", {"main": module})
+    x = torch.randn(2, 4)
+    with torch.no_grad():
+        assert torch.allclose(module(x), x @ torch.from_numpy(w).T + 1.0, atol=1e-5)
+    assert main(["import", str(source), "--input-shape", "4"]) == 2  # an ONNX file has one
