@@ -107,8 +107,9 @@ def _as_input_array(name: str, x: np.ndarray, tokens: bool) -> np.ndarray:
 
 def _as_target_array(name: str, y: np.ndarray, kind: TargetKind | None, n: int) -> np.ndarray:
     y = np.asarray(y)
-    if len(y) != n:
-        raise DataError(f"{name}: {n} samples but {len(y)} targets")
+    count = len(y) if y.ndim else 0  # a 0-d array is one value, not one per sample
+    if count != n:
+        raise DataError(f"{name}: {n} samples but {count} targets")
     if kind == "class":
         return np.ascontiguousarray(y.reshape(n), dtype=np.int64)
     if kind == "sequence_class":

@@ -144,6 +144,7 @@ def run_case(target: Target, mutant: Mutant, index: int, limit: float) -> Case:
     """Run one mutant in a fresh folder and say how it ended."""
     with tempfile.TemporaryDirectory(prefix="fuzz-") as folder:
         path = Path(folder) / mutant.seed.filename
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(mutant.data)
         start = time.perf_counter()
         outcome, error = "fine", ""
