@@ -85,6 +85,19 @@ def _adaptive_pool(t: Trace, node: fx.Node) -> Mapped:
                   [_first(t, node)])
 
 
+def _linear(t: Trace, node: fx.Node) -> Mapped:
+    """``F.linear(x, self.weight, self.bias)``: a Linear holding those tensors."""
+    weight, bias = arg(node, 1, "weight"), arg(node, 2, "bias")
+    if t.is_data(weight) or t.is_data(bias):
+        raise Unsupported("its weight is computed from the input; a Linear's is learned")
+    w, b = t.value(weight), t.value(bias)
+    weights = {"weight": w.detach().clone()}
+    if b is not None:
+        weights["bias"] = b.detach().clone()
+    params = _params("Linear", {"out_features": int(w.shape[0]), "bias": b is not None})
+    return Mapped("Linear", params, [_first(t, node)], weights=weights)
+
+
 def _dropout(t: Trace, node: fx.Node) -> Mapped:
     p = t.value(arg(node, 1, "p", 0.5))
     return Mapped("Dropout", _params("Dropout", {"p": p}), [_first(t, node)])
@@ -261,7 +274,7 @@ FUNCTION_RULES: dict[Any, CallRule] = {
     F.elu: _plain("ELU", alpha=(1, "alpha", 1.0)),
     F.softmax: _softmax("Softmax"), torch.softmax: _softmax("Softmax"),
     F.log_softmax: _softmax("LogSoftmax"), torch.log_softmax: _softmax("LogSoftmax"),
-    F.dropout: _dropout,
+    F.dropout: _dropout, F.linear: _linear,
     F.max_pool1d: _pool("MaxPool1d"), F.max_pool2d: _pool("MaxPool2d"),
     F.avg_pool2d: _pool("AvgPool2d"), F.adaptive_avg_pool2d: _adaptive_pool,
     torch.flatten: _flatten, torch.reshape: _reshape,

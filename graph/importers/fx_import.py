@@ -22,7 +22,7 @@ from graph.builder import NetworkBuilder
 from graph.compile import CompileError, compile_network, load_state_dict_by_id
 from graph.document import Document
 from graph.importers.fx_calls import FUNCTION_RULES, METHOD_RULES
-from graph.importers.fx_modules import LEAVES, MODULE_RULES, Alias, Mapped, Unsupported
+from graph.importers.fx_modules import Alias, Mapped, Unsupported, is_leaf, module_rule
 from graph.importers.fx_trace import Trace, source_line, trace
 from graph.importers.result import ImportedModel, ModelImportError
 from graph.layout import estimated_sizes, layered_positions
@@ -52,7 +52,7 @@ def import_module(model: nn.Module, example_input: torch.Tensor | tuple[torch.Te
     was_training = model.training
     model.eval()  # dropout off and running statistics used, so outputs can be compared
     try:
-        t = trace(model, inputs, LEAVES)
+        t = trace(model, inputs, is_leaf)
         mapping = _map_calls(t)
         doc, ids = _build(t, mapping)
         weights, worst = _check(t, mapping, doc, ids, inputs)
@@ -85,10 +85,10 @@ def _map_calls(t: Trace) -> Mapping:
 def _map_one(t: Trace, node: fx.Node) -> Mapped | Alias:
     if node.op == "call_module":
         module = t.module(node)
-        module_rule = MODULE_RULES.get(type(module))
-        if module_rule is None:
+        rule_of_module = module_rule(type(module))
+        if rule_of_module is None:
             raise Unsupported("")
-        return module_rule(t, node, module)
+        return rule_of_module(t, node, module)
     rules: dict[Any, Any] = FUNCTION_RULES if node.op == "call_function" else METHOD_RULES
     rule = rules.get(node.target)
     if rule is None:

@@ -232,6 +232,19 @@ MODULE_RULES: dict[type[nn.Module], Rule] = {
     nn.TransformerEncoderLayer: _encoder_layer,
     nn.Identity: _identity,
 }
-"""Rules by exact class (a subclass may change forward, so it is traced through)."""
+"""Rules by class; a subclass that keeps its base's forward uses the base's rule."""
 
-LEAVES: tuple[type[nn.Module], ...] = tuple(MODULE_RULES)
+
+def module_rule(cls: type[nn.Module]) -> Rule | None:
+    """The rule for modules of ``cls``; None when it has none (a subclass with its own
+    forward is traced through instead)."""
+    for base in cls.__mro__:
+        rule = MODULE_RULES.get(base)
+        if rule is not None:
+            return rule if getattr(cls, "forward", None) is getattr(base, "forward", None) \
+                else None
+    return None
+
+
+def is_leaf(module: nn.Module) -> bool:
+    return module_rule(type(module)) is not None

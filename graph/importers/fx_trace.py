@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,17 +28,18 @@ _SHAPE_ATTRIBUTES = frozenset({"shape", "device", "dtype", "ndim"})
 
 
 class ImportTracer(fx.Tracer):
-    """Symbolic tracing that keeps ``leaves`` whole and unrolls TransformerEncoder."""
+    """Symbolic tracing that keeps the modules ``is_leaf`` accepts whole and unrolls
+    TransformerEncoder."""
 
     proxy_buffer_attributes = True  # a registered mask sliced in forward stays traceable
     record_stack_traces = True  # for "line 42: ..." messages
 
-    def __init__(self, leaves: tuple[type[nn.Module], ...]) -> None:
+    def __init__(self, is_leaf: Callable[[nn.Module], bool]) -> None:
         super().__init__()
-        self.leaves = leaves
+        self.is_leaf = is_leaf
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return isinstance(m, self.leaves) or super().is_leaf_module(m, module_qualified_name)
+        return self.is_leaf(m) or super().is_leaf_module(m, module_qualified_name)
 
     def call_module(self, m: nn.Module, forward: Any, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> Any:
@@ -98,11 +99,11 @@ class Trace:
 
 
 def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...],
-          leaves: tuple[type[nn.Module], ...]) -> Trace:
+          is_leaf: Callable[[nn.Module], bool]) -> Trace:
     """Trace ``model`` and run the trace on ``inputs``; raises ``ModelImportError``."""
     name = type(model).__name__
     try:
-        graph = ImportTracer(leaves).trace(model)
+        graph = ImportTracer(is_leaf).trace(model)
     except Exception as exc:  # fx raises anything the user's forward raises on a proxy
         raise ModelImportError(
             f"torch.fx cannot trace {name}.forward{_where(exc)}: {_first_line(exc)}. "

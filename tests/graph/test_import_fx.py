@@ -186,3 +186,29 @@ def test_a_setting_the_catalog_lacks_is_refused_by_name() -> None:
 def test_import_module_is_exported_lazily() -> None:
     assert graph.import_module is import_module
     assert "import_module" in graph.__all__
+
+
+class _Widened(nn.Linear):
+    """A subclass that only adds a constructor: still a Linear."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__(width, 2 * width)
+
+
+class _Doubled(nn.Linear):
+    """A subclass with its own forward: traced through (F.linear with its own weights)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 2.0 * super().forward(x)
+
+
+def test_subclasses_of_catalog_modules() -> None:
+    widened = import_module(nn.Sequential(_Widened(3)), torch.randn(2, 3))
+    assert sorted(n.spec.id for n in widened.document.network("main").nodes()) == \
+        ["Input", "Linear", "Output"]
+    model, x = nn.Sequential(_Doubled(3, 4)).eval(), torch.randn(2, 3)
+    doubled = import_module(model, x)
+    net = doubled.document.network("main")
+    assert sorted(n.spec.id for n in net.nodes()) == ["Input", "Linear", "Output", "Scale"]
+    with torch.no_grad():
+        assert torch.allclose(_compiled(doubled.document, doubled.weights)(x), model(x))
