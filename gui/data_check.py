@@ -19,7 +19,7 @@ from graph.datafit import DataFacts
 from graph.document import Document
 from graph.shapes import ShapeInference
 from graph.training import TrainingSpec
-from graph.validate import TRAINING, Diagnostic, validate
+from graph.validate import Diagnostic, validate
 
 Key = tuple[str, str | None]
 POLL_MS = 50
@@ -43,20 +43,18 @@ class _Work:
     def __init__(self, key: Key, training: TrainingSpec, base_dir: Path | None) -> None:
         self.key = key
         self.facts: DataFacts | None = None
-        self.problem: str | None = None
+        self.problem: Diagnostic | None = None
         self.finished = threading.Event()
         threading.Thread(target=self._run, args=(training, base_dir), name="data-check",
                          daemon=True).start()
 
     def _run(self, training: TrainingSpec, base_dir: Path | None) -> None:
-        from runtime.data import DataError
+        from runtime.preflight import data_problem
 
         try:
             self.facts = _describe(training, base_dir)
-        except DataError as exc:
-            self.problem = str(exc)
-        except Exception as exc:  # said as a warning: the trainer reports it in full
-            self.problem = f"unexpected {type(exc).__name__}: {exc}"
+        except Exception as exc:  # a bug reading the data is said too: never raised here
+            self.problem = data_problem(exc)
         finally:
             self.finished.set()
 
@@ -68,7 +66,7 @@ class DataCheck(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._known: tuple[Key, DataFacts | None, str | None] | None = None
+        self._known: tuple[Key, DataFacts | None, Diagnostic | None] | None = None
         self._work: _Work | None = None
         self._wanted: tuple[Key, TrainingSpec, Path | None] | None = None
         self._poll = QTimer(self)
@@ -77,15 +75,12 @@ class DataCheck(QObject):
 
     def lookup(self, training: TrainingSpec, base_dir: Path | None
                ) -> tuple[DataFacts | None, list[Diagnostic]]:
-        """The facts (None until known) and a warning when the data cannot be loaded;
+        """The facts (None until known) and what stopped describing the data, if anything;
         starts describing the data when this section has not been described yet."""
         key = _key(training, base_dir)
         if self._known is not None and self._known[0] == key:
             _, facts, problem = self._known
-            notes = [] if problem is None else [Diagnostic(
-                TRAINING, None, "warning",
-                f"the data cannot be checked against the network: {problem}")]
-            return facts, notes
+            return facts, [] if problem is None else [problem]
         self._wanted = (key, training, base_dir)
         self._start()
         return None, []

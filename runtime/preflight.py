@@ -39,6 +39,21 @@ class RunRefused(ValueError):
 
 
 # -- the data -----------------------------------------------------------------
+class TaskMismatch(DataError):
+    """The data set's targets do not suit the task (class targets for regression, …)."""
+
+
+def data_problem(exc: Exception) -> Diagnostic:
+    """How validation tells that the data could not be described: a task the targets do
+    not suit is an error (training stops at it); a data set that cannot be loaded here is
+    a warning (the file may only exist where the network is trained)."""
+    if isinstance(exc, TaskMismatch):
+        return Diagnostic(TRAINING, None, "error", f"the task does not fit the data: {exc}")
+    text = str(exc) if isinstance(exc, DataError) else f"unexpected {type(exc).__name__}: {exc}"
+    return Diagnostic(TRAINING, None, "warning",
+                      f"the data cannot be checked against the network: {text}")
+
+
 def facts_of(dataset: Dataset) -> DataFacts:
     """What the Output is checked against, from a data set fitted to its task."""
     target_shape: tuple[int, ...] = ()
@@ -55,7 +70,8 @@ _facts_lock = threading.Lock()
 
 def describe_data(training: TrainingSpec, base_dir: Path | None = None) -> DataFacts:
     """The facts of the training section's data set (loaded once per content: cached by
-    name, options, task and the files' size and time); a ``DataError`` when it cannot load."""
+    name, options, task and the files' size and time); a ``DataError`` when it cannot load,
+    a ``TaskMismatch`` when its targets do not suit the task."""
     spec = training.data
     info = get_dataset_info(spec.name)
     resolved = info.resolve(spec.options, base_dir)
@@ -65,7 +81,11 @@ def describe_data(training: TrainingSpec, base_dir: Path | None = None) -> DataF
         if key in _facts:
             _facts.move_to_end(key)
             return _facts[key]
-    dataset = fit_to_task(load_dataset(spec.name, spec.options, base_dir), training.task)
+    dataset = load_dataset(spec.name, spec.options, base_dir)
+    try:
+        dataset = fit_to_task(dataset, training.task)
+    except DataError as exc:
+        raise TaskMismatch(str(exc)) from None
     facts = facts_of(dataset)
     with _facts_lock:
         _facts[key] = facts
@@ -205,8 +225,7 @@ def check_document(doc: Document, base_dir: Path | None = None,
     try:
         facts = describe_data(doc.training, base_dir)
     except DataError as exc:
-        extra.append(Diagnostic(TRAINING, None, "warning",
-                                f"the data cannot be checked against the network: {exc}"))
+        extra.append(data_problem(exc))
     found = validate(doc, shapes, sample_shape=sample_shape, data=facts)
     if not any(d.is_error for d in found):  # a broken network's estimate means little
         extra += check_memory_diagnostics(doc, shapes, facts)

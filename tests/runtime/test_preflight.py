@@ -155,6 +155,14 @@ def test_one_label_per_time_step_needs_a_score_per_step_and_class() -> None:
     assert "needs N×8×10" in found.message
 
 
+def test_a_task_the_targets_do_not_suit_is_an_error_in_validate(capsys, tmp_path: Path) -> None:
+    path = moons_file(tmp_path, task="regression", loss={"name": "mse"})
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1
+    assert out.splitlines()[0] == ("training: the task does not fit the data: moons has class "
+                                   "targets; use classification, or read the target as values")
+
+
 def test_a_data_set_that_cannot_load_is_a_warning_in_validate(capsys, tmp_path: Path) -> None:
     path = moons_file(tmp_path, data={"name": "csv", "options": {"path": "absent.csv"}})
     code, out, _ = run(capsys, "validate", str(path))
