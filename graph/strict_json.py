@@ -143,6 +143,7 @@ def _check_plain(value: Any, at: list[str | int]) -> None:
         _check_text(value, at)
     elif isinstance(value, dict):
         if isinstance(value, _Repeated):
+            check_string(value.key, at)  # a location must stay readable
             raise _RepeatedKey(at, value.key)
         for key, item in value.items():
             check_string(key, at)  # the parent: a key this long makes no readable location
