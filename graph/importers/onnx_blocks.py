@@ -38,8 +38,38 @@ def find_blocks(g: OnnxGraph) -> list[Layer]:
             block = _attention(g, node)
             if block is not None:
                 blocks.append(block)
+    blocks = _joined(g, blocks)
     blocks.extend(recurrent_layers(g))
     return blocks
+
+
+def _joined(g: OnnxGraph, blocks: list[Layer]) -> list[Layer]:
+    """Attention blocks that pass a time-first tensor straight on (the exporter dropped the
+    transposes between them) are kept only in pairs: such a value must come out of one
+    block and go only into others."""
+    while True:
+        made = {b.output for b in blocks}
+        read: dict[str, set[int]] = {}
+        for b in blocks:
+            for entry in b.inputs:
+                read.setdefault(entry, set()).update(id(n) for n in b.nodes)
+        kept = [b for b in blocks if _joins(g, b, made, read)]
+        if len(kept) == len(blocks):
+            return blocks
+        blocks = kept
+
+
+def _joins(g: OnnxGraph, block: Layer, made: set[str], read: dict[str, set[int]]) -> bool:
+    """Whether the block's time-first inputs come from blocks and its time-first output
+    goes only into blocks (``read``: value → the nodes of the blocks reading it)."""
+    if any(g.time_first(e) and e not in made for e in block.inputs):
+        return False
+    out = block.output
+    if not g.time_first(out):
+        return True
+    readers = read.get(out, set())
+    return out not in g.output_names and all(
+        id(u) in readers or g.reads_size_only(u) for u in g.uses(out))
 
 
 def _back(g: OnnxGraph, value: str) -> tuple[Projection, float, int | None] | None:
@@ -171,15 +201,21 @@ def _heads(scale: float, width: int, scores_shape: tuple[int | str, ...] | None)
 
 
 def _exit(g: OnnxGraph, value: str, entry: str) -> tuple[Projection, str] | None:
-    """Forward from the attention output to the output projection and back to batch-first."""
-    target = g.shape(entry)
+    """Forward from the attention output to the output projection and back to batch-first
+    (or, straight into the next attention, time-first: see ``_joined``)."""
+    shape = g.shape(entry)
+    if shape is None or len(shape) != 3:
+        return None
+    swapped = (shape[1], shape[0], shape[2])
+    target, time_target = (swapped, shape) if g.time_first(entry) else (shape, swapped)
     proj: Projection | None = None
     for _ in range(64):
-        user = g.sole_use(value)
-        if proj is not None and g.shape(value) == target and target is not None:
+        user = g.sole_data_use(value)
+        if proj is not None and g.shape(value) == target:
             return proj, value
-        if user is None:
-            return None
+        if user is None or user.op_type not in ("MatMul", "Gemm", "Reshape", "Transpose",
+                                                "Identity"):
+            return (proj, value) if proj is not None and g.shape(value) == time_target else None
         if proj is None and user.op_type in ("MatMul", "Gemm"):
             out = user.output[0]
             after = g.sole_use(out)
@@ -191,8 +227,8 @@ def _exit(g: OnnxGraph, value: str, entry: str) -> tuple[Projection, str] | None
             value = out
         elif user.op_type in ("Reshape", "Transpose", "Identity"):
             value = user.output[0]
-        else:
-            return None
+        else:  # the next attention's projection reads the time-first value
+            return (proj, value) if proj is not None and g.shape(value) == time_target else None
     return None
 
 

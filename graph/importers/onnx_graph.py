@@ -116,6 +116,14 @@ class OnnxGraph:
                     return tuple(str(scopes[-2]).split("."))
         return ()
 
+    def time_first(self, name: str) -> bool:
+        """Whether ``name`` is laid out time-first (T × N × ...), as torch's attention and
+        recurrent layers work inside, rather than batch-first."""
+        shape = self.shapes.get(name)
+        batch = self.shapes.get(self.inputs[0].name, (None,))[:1] if self.inputs else ()
+        return (shape is not None and len(shape) >= 3 and bool(batch)
+                and isinstance(batch[0], str) and shape[1] == batch[0] and shape[0] != batch[0])
+
     def reads_size_only(self, node: onnx.NodeProto) -> bool:
         """Whether ``node`` only feeds size computations (e.g. a reshape's target)."""
         return node.op_type == "Shape" or all(

@@ -24,8 +24,10 @@ from models import one_thread
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
+from graph.builder import NetworkBuilder
+from graph.catalog import catalog
 from graph.compile import compile_network, load_state_dict_by_id
-from graph.document import natural_key
+from graph.document import Document, natural_key
 from graph.fileformat import load_graph, save_graph
 from graph.importers import ImportedModel, ModelImportError, import_onnx, onnx_import
 from runtime.export import export_module
@@ -147,6 +149,68 @@ def test_imported_gallery_network_exports_to_onnx_with_the_same_outputs(
     session = onnxruntime.InferenceSession(str(original), providers=["CPUExecutionProvider"])
     feeds = _feeds(session)
     assert np.abs(_run_onnx(again, feeds) - _run_onnx(original, feeds)).max() <= TOLERANCE
+
+
+def _export_network(doc: Document, path: Path) -> Path:
+    export_module(doc, "main", _perturbed(compile_network(doc)), None, "onnx", path)
+    return path
+
+
+def test_causal_self_attention_and_cross_attention_import_back(tmp_path: Path) -> None:
+    doc = Document.new()
+    b = NetworkBuilder(doc)
+    query, memory = b.add("Input", shape=[6, 8]), b.add("Input", shape=[5, 4])
+    own = b.add("MultiheadAttention", query, num_heads=2, causal=True, label="own")
+    b.add("Output", b.add("MultiheadAttention", own, memory, num_heads=4, label="cross"))
+    path = _export_network(doc, tmp_path / "attention.onnx")
+    result = import_onnx(path)
+    _assert_same_outputs(path, result)
+    net = result.document.network(result.network)
+    assert {n.label: n.params["causal"] for n in net.nodes()
+            if n.spec.id == "MultiheadAttention"} == {"own": True, "cross": False}
+
+
+# Every catalog layer in a tiny network Input(s) → layer → Output, exported by Layerloom.
+_FEATURES, _SEQUENCE, _IMAGE = {"shape": [6]}, {"shape": [5, 8]}, {"shape": [3, 8, 8]}
+CATALOG_CASES: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {
+    "Linear": ([_SEQUENCE], {}), "Dropout": ([_FEATURES], {}),
+    "BatchNorm1d": ([{"shape": [3, 5]}], {}), "LayerNorm": ([_SEQUENCE], {}),
+    "Flatten": ([_IMAGE], {}), "Reshape": ([{"shape": [64]}], {"shape": [4, 16]}),
+    "Permute": ([{"shape": [2, 3, 4]}], {"dims": [2, 0, 1]}),
+    "Scale": ([_FEATURES], {"factor": 3.0}),
+    **{a: ([_FEATURES], {}) for a in ("ReLU", "SiLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU",
+                                      "ELU")},
+    "Softmax": ([_SEQUENCE], {"dim": 0}), "LogSoftmax": ([_SEQUENCE], {}),
+    "Conv1d": ([{"shape": [3, 12]}], {"stride": 2}), "MaxPool1d": ([{"shape": [3, 12]}], {}),
+    **{c: ([_IMAGE], {}) for c in ("Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
+                                   "AdaptiveAvgPool2d", "BatchNorm2d", "Patchify")},
+    "Upsample": ([_IMAGE], {"mode": "bilinear"}),
+    "RNN": ([_SEQUENCE], {"output": "sequence"}), "GRU": ([_SEQUENCE], {"bidirectional": True}),
+    "LSTM": ([_SEQUENCE], {"num_layers": 2}),
+    "Embedding": ([{"shape": [5], "kind": "tokens", "vocab_size": 7}], {}),
+    "PositionalEncoding": ([_SEQUENCE], {}), "SequencePool": ([_SEQUENCE], {"mode": "first"}),
+    "MultiheadAttention": ([_SEQUENCE], {"num_heads": 2}),
+    "TransformerEncoderLayer": ([_SEQUENCE], {"norm_first": False, "activation": "gelu"}),
+    "TransformerDecoderLayer": ([_SEQUENCE, {"shape": [7, 8]}], {}),
+    "Add": ([_FEATURES, _FEATURES], {}), "Multiply": ([_IMAGE, _IMAGE], {}),
+    "Concat": ([_SEQUENCE, _SEQUENCE], {"dim": -1}),
+}
+
+
+def test_every_catalog_layer_has_an_import_case() -> None:
+    layers = {spec.id for spec in catalog() if spec.role == "layer"}
+    assert layers == set(CATALOG_CASES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("type_id", list(CATALOG_CASES))
+def test_catalog_layer_exported_by_layerloom_imports_back(type_id: str, tmp_path: Path) -> None:
+    inputs, params = CATALOG_CASES[type_id]
+    doc = Document.new()
+    b = NetworkBuilder(doc)
+    b.add("Output", b.add(type_id, *(b.add("Input", **i) for i in inputs), **params))
+    path = _export_network(doc, tmp_path / f"{type_id}.onnx")
+    _assert_same_outputs(path, import_onnx(path))
 
 
 def test_imported_network_saves_and_loads_as_an_ordinary_document(tmp_path: Path) -> None:
@@ -277,6 +341,35 @@ def _rnn_last() -> Built:
     return nodes, [_x(5, 3)], weights, 17
 
 
+def _scales() -> Built:
+    nodes = [helper.make_node("Mul", ["x", "k"], ["a"]),
+             helper.make_node("Sigmoid", ["a"], ["s"]),
+             helper.make_node("Mul", ["a", "s"], ["silu"]),
+             helper.make_node("Div", ["silu", "d"], ["out"])]
+    return nodes, [_x(6)], {"k": np.array(2.5, np.float32), "d": np.array(4.0, np.float32)}, 17
+
+
+def _resize() -> Built:
+    nodes = [helper.make_node("Resize", ["x", "", "twice"], ["n"], mode="nearest",
+                              coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+             helper.make_node("Resize", ["n", "", "half_again"], ["out"], mode="linear",
+                              coordinate_transformation_mode="half_pixel")]
+    weights = {"twice": np.array([1, 1, 2, 2], np.float32),
+               "half_again": np.array([1, 1, 1.5, 1.5], np.float32)}
+    return nodes, [_x(2, 4, 4)], weights, 17
+
+
+def _positions() -> Built:
+    length, dim = 4, 6
+    position = np.arange(length, dtype=np.float32)[:, None]
+    rate = np.exp(np.arange(0, dim, 2, dtype=np.float32) * np.float32(-np.log(1e4) / dim))
+    fixed = np.zeros((1, length, dim), np.float32)
+    fixed[0, :, 0::2], fixed[0, :, 1::2] = np.sin(position * rate), np.cos(position * rate)
+    nodes = [helper.make_node("Add", ["x", "fixed"], ["p"]),
+             helper.make_node("Add", ["learned", "p"], ["out"])]
+    return nodes, [_x(length, dim)], {"fixed": fixed, "learned": _w(length, dim)}, 17
+
+
 HAND_BUILT = {
     "conv1d": (_conv1d, ["Conv1d", "ReLU", "MaxPool1d", "Flatten", "Linear", "LogSoftmax"]),
     "conv2d": (_conv2d, ["Conv2d", "BatchNorm2d", "ELU", "AvgPool2d", "Sigmoid",
@@ -288,6 +381,9 @@ HAND_BUILT = {
     "gru": (_gru_bidirectional_last, ["GRU"]),
     "lstm": (_lstm_sequence, ["LSTM"]),
     "rnn": (_rnn_last, ["RNN"]),
+    "scales": (_scales, ["Scale", "SiLU", "Scale"]),
+    "resize": (_resize, ["Upsample", "Upsample"]),
+    "positions": (_positions, ["PositionalEncoding", "PositionalEncoding"]),
 }
 
 
@@ -312,6 +408,20 @@ def test_hand_built_models_keep_their_settings(tmp_path: Path) -> None:
     token_input = next(n for n in net.nodes() if n.spec.id == "Input")
     assert token_input.params["kind"] == "tokens" and token_input.params["vocab_size"] == 7
     assert token_input.params["shape"] == (5,)
+
+
+def test_settings_are_read_from_the_ops(tmp_path: Path) -> None:
+    net = import_onnx(_save(tmp_path, *_scales())).document.network("main")
+    assert [n.params["factor"] for n in net.nodes() if n.spec.id == "Scale"] == [2.5, 0.25]
+    net = import_onnx(_save(tmp_path, *_resize())).document.network("main")
+    assert sorted((n.params["mode"], n.params["scale_factor"]) for n in net.nodes()
+                  if n.spec.id == "Upsample") == [("bilinear", 1.5), ("nearest", 2.0)]
+    result = import_onnx(_save(tmp_path, *_positions()))
+    kinds = {n.id: n.params["kind"] for n in result.document.network("main").nodes()
+             if n.spec.id == "PositionalEncoding"}
+    assert sorted(kinds.values()) == ["learned", "sinusoidal"]  # the fixed table is recognised
+    assert {key.split(".")[0] for key in result.weights} == {
+        i for i, kind in kinds.items() if kind == "learned"}
 
 
 def test_labels_come_from_node_paths_and_positions_run_left_to_right(tmp_path: Path) -> None:
