@@ -260,6 +260,16 @@ def _getitem(t: Trace, node: fx.Node) -> Mapped | Alias:
                       "layer (SequencePool)")
 
 
+def _unchanged(t: Trace, node: fx.Node) -> Alias:
+    """``x.contiguous()``, ``x.float()`` on floats, ``x.to(device)``: the same values."""
+    source = _first(t, node)
+    before, after = t.values[source], t.values[node]
+    if not isinstance(after, torch.Tensor) or after.dtype != before.dtype \
+            or after.shape != before.shape:
+        raise Unsupported("it changes the values' type, which no layer does")
+    return Alias(source)
+
+
 def _activation(type_id: str) -> CallRule:
     return _plain(type_id)
 
@@ -278,6 +288,7 @@ FUNCTION_RULES: dict[Any, CallRule] = {
     F.max_pool1d: _pool("MaxPool1d"), F.max_pool2d: _pool("MaxPool2d"),
     F.avg_pool2d: _pool("AvgPool2d"), F.adaptive_avg_pool2d: _adaptive_pool,
     torch.flatten: _flatten, torch.reshape: _reshape,
+    torch.squeeze: _reshape, torch.unsqueeze: _reshape,
     torch.permute: _permute, torch.transpose: _transpose,
     torch.cat: _cat, torch.concat: _cat, torch.mean: _mean,
     operator.add: _add, operator.iadd: _add, torch.add: _add,
@@ -293,5 +304,6 @@ METHOD_RULES: dict[str, CallRule] = {
     "view": _reshape, "reshape": _reshape, "flatten": _flatten,
     "permute": _permute, "transpose": _transpose, "mean": _mean,
     "add": _add, "mul": _mul,
-    "contiguous": lambda t, node: Alias(node.args[0]),  # type: ignore[arg-type]
+    "squeeze": _reshape, "unsqueeze": _reshape,
+    **dict.fromkeys(("contiguous", "clone", "detach", "float", "to", "type_as"), _unchanged),
 }

@@ -202,6 +202,25 @@ class _Doubled(nn.Linear):
         return 2.0 * super().forward(x)
 
 
+class _Reshaped(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc(x.contiguous().float().unsqueeze(1))  # N×1×6 → N×1×4
+        return h.squeeze(1).to(x.device)
+
+
+def test_calls_that_only_reshape_or_pass_values_on() -> None:
+    model, x = _Reshaped().eval(), torch.randn(2, 6)
+    result = import_module(model, x)
+    types = [n.spec.id for n in result.document.network("main").nodes()]
+    assert types == ["Input", "Reshape", "Linear", "Flatten", "Output"]  # N×1×4 → N×4
+    with torch.no_grad():
+        assert torch.allclose(_compiled(result.document, result.weights)(x), model(x))
+
+
 def test_subclasses_of_catalog_modules() -> None:
     widened = import_module(nn.Sequential(_Widened(3)), torch.randn(2, 3))
     assert sorted(n.spec.id for n in widened.document.network("main").nodes()) == \
