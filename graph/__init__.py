@@ -11,7 +11,7 @@ from graph.builder import NetworkBuilder
 from graph.catalog import LayerSpec, TensorSpec, catalog
 from graph.document import Document, EditError, Network, Node
 from graph.fileformat import GraphFileError, load_graph, save_graph
-from graph.importers import import_module  # loads torch when called, not before
+from graph.importers import import_module, import_onnx  # torch (onnx) load when called
 from graph.training import TrainingSpec
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ __all__ = [
     "catalog",
     "compile_graph",
     "import_module",
+    "import_onnx",
     "load_graph",
     "load_state_dict_by_id",
     "load_torch_state_dict",

@@ -132,3 +132,31 @@ def test_an_import_is_unsaved_and_saving_keeps_its_weights_beside_the_file(
     run = tmp_path / "runs" / "small"
     assert session.init_weights == run / "model.safetensors" and session.last_run_dir == run
     assert (run / "model.safetensors").is_file() and (run / "graph.loom").is_file()
+
+
+def test_training_an_imported_model_starts_from_its_weights(window, qtbot, tmp_path: Path,
+                                                            monkeypatch) -> None:
+    from graph.training import DataSpec, TrainingSpec
+
+    started: list[object] = []
+
+    class NoProcess:  # records what the window would run, starts nothing
+        def __init__(self, doc: object, options: object) -> None:
+            started.append(options)
+
+        def start(self) -> None:
+            raise OSError("not in this test")
+
+    monkeypatch.setattr("runtime.runner.Runner", NoProcess)
+    before = window.session
+    dialog = _open(window, "import_module")
+    dialog.set_file(str(_model_file(tmp_path)))
+    dialog.shape.setText("4")
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.session is not before, timeout=120_000)
+    session = window.session
+    session.doc.set_training(TrainingSpec(data=DataSpec(name="iris")))  # 4 features, 3 classes
+    qtbot.waitUntil(lambda: session.shapes_complete, timeout=60_000)
+    assert window.training.start(session) == "the training process could not start: " \
+                                             "not in this test"
+    assert [o.init_weights for o in started] == [session.init_weights]
