@@ -26,6 +26,8 @@ from runtime.data import DataError, Dataset, fit_to_task, get_dataset_info, load
 
 WARN_SHARE = 0.5  # warn when a run needs more than this share of the memory available
 _CACHE_SIZE = 8
+_SAMPLED = ("generated", "sequence")  # data sets made from their options, not read
+_DESCRIBE_SAMPLES = 64
 
 
 class RunRefused(ValueError):
@@ -81,12 +83,20 @@ def describe_data(training: TrainingSpec, base_dir: Path | None = None) -> DataF
         if key in _facts:
             _facts.move_to_end(key)
             return _facts[key]
-    dataset = load_dataset(spec.name, spec.options, base_dir)
+    options, samples = dict(spec.options), None
+    if info.category in _SAMPLED and "n_samples" in resolved:
+        # A made-up set's shapes and classes follow from its options, not its size: a
+        # million sine windows need not be generated to be described.
+        samples = resolved["n_samples"]
+        options["n_samples"] = min(samples, _DESCRIBE_SAMPLES)
+    dataset = load_dataset(spec.name, options, base_dir)
     try:
         dataset = fit_to_task(dataset, training.task)
     except DataError as exc:
         raise TaskMismatch(str(exc)) from None
     facts = facts_of(dataset)
+    if samples is not None:
+        facts = dataclasses.replace(facts, samples=samples)
     with _facts_lock:
         _facts[key] = facts
         while len(_facts) > _CACHE_SIZE:

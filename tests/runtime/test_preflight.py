@@ -316,3 +316,21 @@ def test_a_run_above_half_of_memory_starts_with_a_warning(tmp_path: Path,
     (started,) = [e for e in events if e["type"] == "started"]
     assert started["note"].startswith("training needs about 592.0 MB")
     assert "more than half of the 1.0 GB the computer has free" in started["note"]
+
+
+def test_a_made_up_set_is_described_without_making_all_of_it(monkeypatch) -> None:
+    import runtime.preflight as preflight
+
+    asked: list[dict[str, Any]] = []
+    load = preflight.load_dataset
+
+    def recording(name: str, options: dict[str, Any], base_dir: Path | None = None) -> Any:
+        asked.append(dict(options))
+        return load(name, options, base_dir)
+
+    monkeypatch.setattr(preflight, "load_dataset", recording)
+    spec = training(task="regression", loss={"name": "mse"}, data={
+        "name": "sine", "options": {"n_samples": 1_000_000, "length": 512}})
+    facts = preflight.describe_data(spec)
+    assert asked == [{"n_samples": 64, "length": 512}]
+    assert (facts.samples, facts.sample_shape, facts.target_shape) == (1_000_000, (512, 1), (1,))
