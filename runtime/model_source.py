@@ -103,9 +103,11 @@ def _run_file(path: Path) -> Any:
     module = importlib.util.module_from_spec(spec)
     folder = str(path.resolve().parent)
     sys.path.insert(0, folder)  # so the file can import its neighbours, as when run
+    sys.modules[spec.name] = module  # dataclasses and pickling look their module up here
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
+        sys.modules.pop(spec.name, None)
         raise ModelSourceError(f"running {path} failed{_user_line(exc, path)}: "
                                f"{type(exc).__name__}: {exc}") from None
     finally:

@@ -17,6 +17,8 @@ from runtime.cli import main
 from runtime.model_source import load_fitting_weights, module_classes
 
 MODEL = textwrap.dedent('''\
+    from dataclasses import dataclass
+
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -34,6 +36,11 @@ MODEL = textwrap.dedent('''\
 
     class Wider(Small):
         pass
+
+
+    @dataclass
+    class Config:  # a config class, as nanoGPT has: dataclasses look up their module
+        hidden: "int" = 8
 
 
     def build() -> nn.Module:
