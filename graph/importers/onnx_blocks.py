@@ -7,6 +7,7 @@
   closed: nothing inside is read from outside.
 * Recurrent layers: the ONNX ``LSTM`` / ``GRU`` / ``RNN`` ops with the transposes
   around them (``onnx_recurrent``), and an ``RNN`` unrolled step by step.
+* LayerNorm and GELU written out in elementary ops (``onnx_decomposed``).
 
 A candidate that does not fit exactly is left alone; its nodes are then refused
 one by one by the single-op matchers.
@@ -19,6 +20,7 @@ import math
 import numpy as np
 import onnx
 
+from graph.importers.onnx_decomposed import decomposed_layers
 from graph.importers.onnx_graph import OnnxGraph, attr
 from graph.importers.onnx_ops import Layer
 from graph.importers.onnx_projection import Projection, batch_first, projection
@@ -40,6 +42,7 @@ def find_blocks(g: OnnxGraph) -> list[Layer]:
                 blocks.append(block)
     blocks = _joined(g, blocks)
     blocks.extend(recurrent_layers(g))
+    blocks.extend(decomposed_layers(g))
     return blocks
 
 

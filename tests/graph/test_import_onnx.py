@@ -370,6 +370,28 @@ def _positions() -> Built:
     return nodes, [_x(length, dim)], {"fixed": fixed, "learned": _w(length, dim)}, 17
 
 
+def _written_out() -> Built:
+    """LayerNorm and GELU in elementary ops, as exporters for older opsets write them."""
+    nodes = [helper.make_node("ReduceMean", ["x"], ["mean"], axes=[-1]),
+             helper.make_node("Sub", ["x", "mean"], ["d"]),
+             helper.make_node("Pow", ["d", "two"], ["sq"]),
+             helper.make_node("ReduceMean", ["sq"], ["var"], axes=[-1]),
+             helper.make_node("Add", ["var", "eps"], ["ve"]),
+             helper.make_node("Sqrt", ["ve"], ["std"]),
+             helper.make_node("Div", ["d", "std"], ["n"]),
+             helper.make_node("Mul", ["n", "w"], ["nw"]),
+             helper.make_node("Add", ["nw", "b"], ["ln"]),
+             helper.make_node("Div", ["ln", "root2"], ["s"]),
+             helper.make_node("Erf", ["s"], ["e"]),
+             helper.make_node("Add", ["e", "one"], ["e1"]),
+             helper.make_node("Mul", ["ln", "e1"], ["xe"]),
+             helper.make_node("Mul", ["xe", "half"], ["out"])]
+    weights = {"two": np.array(2.0, np.float32), "eps": np.array(1e-5, np.float32),
+               "w": _w(6), "b": _w(6), "root2": np.array(np.sqrt(2.0), np.float32),
+               "one": np.array(1.0, np.float32), "half": np.array(0.5, np.float32)}
+    return nodes, [_x(4, 6)], weights, 17
+
+
 HAND_BUILT = {
     "conv1d": (_conv1d, ["Conv1d", "ReLU", "MaxPool1d", "Flatten", "Linear", "LogSoftmax"]),
     "conv2d": (_conv2d, ["Conv2d", "BatchNorm2d", "ELU", "AvgPool2d", "Sigmoid",
@@ -384,6 +406,7 @@ HAND_BUILT = {
     "scales": (_scales, ["Scale", "SiLU", "Scale"]),
     "resize": (_resize, ["Upsample", "Upsample"]),
     "positions": (_positions, ["PositionalEncoding", "PositionalEncoding"]),
+    "written_out": (_written_out, ["LayerNorm", "GELU"]),
 }
 
 
