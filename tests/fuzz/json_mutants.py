@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,8 @@ PALETTE: tuple[Any, ...] = (
     [], {}, [0], [-1], [1, 2, 3], [10**6] * 3, [1] * 100, [[1]], {"a": 1}, {"x": [None]},
 )
 MAX_MUTANT = 20 << 20  # beyond any reader's size limit, still quick to write
-MARK = "\u0001dup"  # a key no seed holds, renamed to an existing key after serialising
+MARK = "\u0001dup"  # prefixes a copy of a key; the prefix is removed after serialising
+_MARKED = re.compile(r'"\\u0001dup((?:[^"\\]|\\.)*)"')
 
 
 def paths(tree: Any, at: Path = ()) -> list[Path]:
@@ -122,8 +124,8 @@ def _repeat_key(tree: Any, path: Path, rng: random.Random) -> tuple[str, Any]:
     where = rng.choice(objects)
     obj = get(tree, where)
     key = rng.choice(list(obj))
-    obj[MARK] = _short_value(rng)
-    return f"{show(where)} key {key!r} repeated", (tree, key)
+    obj[MARK + key] = _short_value(rng)  # renamed to ``key`` once serialised
+    return f"{show(where)} key {key!r} repeated", tree
 
 
 def _short_value(rng: random.Random) -> Any:
@@ -150,18 +152,10 @@ def mutate_json(data: bytes, rng: random.Random) -> tuple[str, bytes]:
         return flip_bytes(data, rng)
     tree = json.loads(data)
     done: list[str] = []
-    repeated: str | None = None
     for _ in range(rng.choice([1, 1, 1, 2, 3])):
-        op = rng.choice(TREE_OPS)
-        what, result = op(tree, rng.choice(paths(tree)), rng)
-        if op is _repeat_key:
-            tree, repeated = result
-        else:
-            tree = result
+        what, tree = rng.choice(TREE_OPS)(tree, rng.choice(paths(tree)), rng)
         done.append(what)
-    text = json.dumps(tree, indent=rng.choice([None, 2]))
-    if repeated is not None:
-        text = text.replace(json.dumps(MARK), json.dumps(repeated), 1)
+    text = _MARKED.sub(r'"\1"', json.dumps(tree, indent=rng.choice([None, 2])))
     if len(text) > MAX_MUTANT:  # keep each case quick to write and to read
         text = text[:MAX_MUTANT]
         done.append(f"cut to {MAX_MUTANT} characters")
