@@ -2,7 +2,8 @@
 
 Counted: weights, their gradients, the optimiser's state (Adam keeps two values
 per weight, SGD with momentum one), every node's output for one training batch
-twice over (kept for the backward pass, then its gradient), the widest layer at
+twice over (kept for the backward pass, then its gradient) with what attention
+and recurrent layers keep inside (attention weights, gates), the widest layer at
 the evaluation batch size (no backward, but larger batches), and the data set
 itself, which the trainer keeps on the device. Weights stay fp32 under mixed
 precision, so everything is counted at 4 bytes a value: an upper estimate.
@@ -14,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 from graph.datafit import DataFacts
-from graph.document import Document
+from graph.document import Document, Node
 from graph.shapes import NodeShape, ShapeInference
 from graph.training import OptimizerSpec
 
@@ -148,8 +149,9 @@ class _Totals:
                 continue
             if node.spec.role == "output":
                 continue  # it passes its input on: nothing new is stored
-            values = math.prod(shape.out.shape)
-            ins = sum(_values(results.get(source)) for _, source in net.inputs_of(node.id))
+            ports = {port: results.get(source) for port, source in net.inputs_of(node.id)}
+            ins = sum(_values(source) for source in ports.values())
+            values = math.prod(shape.out.shape) + _inner_values(node, ports)
             self.params += shape.params
             self.trainable += shape.trainable
             self.optimizer += shape.trainable * copies
@@ -163,6 +165,34 @@ class _Totals:
             if node.spec.has_weights and (self.largest is None or cost > self.largest.bytes):
                 title = f"{node.spec.display_name} '{node.label}'"
                 self.largest = Largest(name, node.id, title, values, shape.params, cost)
+
+
+_GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
+
+
+def _inner_values(node: Node, ports: dict[str, NodeShape | None]) -> int:
+    """Values a layer keeps inside for backward, beyond its output: attention weights
+    (heads × T × S, before and after the softmax), the feed-forward block, the gates of
+    every recurrent step."""
+    def steps(port: str) -> int | None:
+        shape = ports.get(port)
+        return shape.out.shape[0] if shape and shape.out and len(shape.out.shape) > 1 else None
+
+    p = node.params
+    if node.type == "MultiheadAttention":
+        query = steps("query")
+        return 2 * p["num_heads"] * query * (steps("key_value") or query) if query else 0
+    if node.type in ("TransformerEncoderLayer", "TransformerDecoderLayer"):
+        x = steps("x")
+        if x is None:
+            return 0
+        keys = x + (steps("memory") or 0)  # a decoder also attends to the memory
+        return 2 * p["nhead"] * x * keys + 2 * p["dim_feedforward"] * x
+    if node.type in _GATES:
+        x = steps("x")
+        directions = 2 if p["bidirectional"] else 1
+        return _GATES[node.type] * p["hidden_size"] * (x or 0) * directions * p["num_layers"]
+    return 0
 
 
 def _values(shape: NodeShape | None) -> int:

@@ -246,6 +246,16 @@ def test_memory_estimate_hand_counted() -> None:
     assert format_bytes(950) == "950 B" and format_bytes(1_250_000) == "1.2 MB"
 
 
+def test_attention_weights_count_as_activations() -> None:
+    doc = Document.new()
+    b = NetworkBuilder(doc)
+    x = b.add("Input", shape=[16, 8])
+    b.add("Output", b.add("MultiheadAttention", x, num_heads=4, label="attn"))
+    doc.set_training(training(batch_size=2))
+    kept = 16 * 8 + 16 * 8 + 2 * 4 * 16 * 16  # input, output, weights before/after softmax
+    assert estimate_memory(doc).train_activations == kept * 2 * 2 * 4
+
+
 # -- case 10: an allocation that fails during the run ----------------------------------
 ALLOC = ("DefaultCPUAllocator: can't allocate memory: you tried to allocate 4000000000 bytes. "
          "Error code 12 (Cannot allocate memory)")
