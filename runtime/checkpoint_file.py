@@ -113,11 +113,9 @@ def check_fits(ckpt: CheckpointFile, trainer: Trainer, path: str) -> None:
         if saved is None:
             _refuse(path, ["optimizers"], f"there is no state for network '{name}'")
         _fit_optimizer(saved, optimizer, ["optimizers", name], path)
+    # A per-batch schedule's configuration (checked equal below) pins the steps per epoch.
     steps = trainer.data.steps_per_epoch(trainer.training.batch_size, trainer.options)
-    if ckpt.global_step > ckpt.epoch * steps:
-        _refuse(path, ["global_step"], f"{ckpt.epoch} epochs of {steps} steps cannot have "
-                                       f"taken {ckpt.global_step} steps")
-    steps_done = {True: ckpt.global_step, False: ckpt.epoch}
+    steps_done = {True: ckpt.epoch * steps, False: ckpt.epoch}
     for name, schedule in trainer.schedules.items():
         state = ckpt.schedules.get(name)
         if state:
