@@ -141,7 +141,7 @@ class _Importer:
     def _resolve(self, output: str) -> tuple[list[Layer | str], list[str]]:
         """Layers (and graph-input names) the output needs, inputs before users."""
         order: list[Layer | str] = []
-        problems: list[str] = []
+        problems: dict[str, int] = {}  # message → where its node is in the graph
         done: set[str] = set()
         stack: list[tuple[str, bool]] = [(output, False)]
         while stack:
@@ -154,7 +154,7 @@ class _Importer:
                 if isinstance(match, Layer):
                     order.append(match)
                 elif match is None:
-                    problems.extend(self._leaf(value, order))
+                    problems.update(dict.fromkeys(self._leaf(value, order), len(self.g.nodes)))
                 continue
             stack.append((value, True))
             if isinstance(match, Layer):
@@ -167,12 +167,11 @@ class _Importer:
                                       "train with it")
             else:
                 node = self.node_of_match[value]
-                problem = f"node '{node.name or node.output[0]}': {match}"
-                if problem not in problems:
-                    problems.append(problem)
+                problems[f"node '{node.name or node.output[0]}': {match}"] = self.g.position[
+                    id(node)]
                 data = node.input[:1] if node.op_type in _SHAPED else node.input
                 stack.extend((v, False) for v in data if v and not self.g.is_const(v))
-        return order, problems
+        return order, sorted(problems, key=lambda text: problems[text])
 
     def _leaf(self, value: str, order: list[Layer | str]) -> list[str]:
         if any(i.name == value for i in self.g.inputs):
@@ -237,6 +236,9 @@ class _Builder:
                 f"{self.imp.file}: input '{name}' has shape {list(shape or [])}; Layerloom needs "
                 "a batch dimension first and fixed sizes after it")
         params: dict[str, Any] = {"shape": list(per_sample)}
+        if shape and isinstance(shape[0], int):
+            self.imp.notes.append(f"input '{name}' has a fixed batch of {shape[0]} in the file; "
+                                  "the imported network takes batches of any size")
         if self.g.dtypes.get(name) in _INT_TYPES:
             tables = [layer.weights["weight"].shape[0] for layer in order
                       if isinstance(layer, Layer) and layer.type_id == "Embedding"

@@ -447,6 +447,17 @@ def test_settings_are_read_from_the_ops(tmp_path: Path) -> None:
         i for i, kind in kinds.items() if kind == "learned"}
 
 
+def test_a_fixed_batch_in_the_file_becomes_any_batch(tmp_path: Path) -> None:
+    nodes, _, weights, opset = _conv2d()
+    fixed = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    path = _save(tmp_path, nodes, [fixed], weights, opset)
+    result = import_onnx(path)
+    _assert_same_outputs(path, result)
+    assert [n for n in result.notes if "fixed batch of 1" in n]
+    with torch.no_grad():
+        assert _compiled(result)(torch.zeros(5, 3, 8, 8)).shape == (5, 3)
+
+
 def test_labels_come_from_node_paths_and_positions_run_left_to_right(tmp_path: Path) -> None:
     result = import_onnx(_save(tmp_path, *_branches()))
     assert [n for n in result.notes if n.startswith("Dropout")]  # left out, and said so
