@@ -2,6 +2,9 @@
 
 The tracer stops at the torch.nn modules the catalog has a layer for (they become
 one ``call_module`` node each) and expands ``nn.TransformerEncoder`` into its layers.
+Every traced value is also computed on the example as tracing goes, so a tensor's
+size is a number (the import fixes the input's shape): masks built from a length,
+loops over a size and ``x.view(x.size(0), -1)`` trace as they run.
 Running the trace once on the example input gives each node's concrete value: shapes
 for the mapping, constants (a mask, zero initial states, a position table) read as
 values rather than traced as layers, and the reference outputs the import is checked
@@ -27,22 +30,98 @@ _SHAPE_METHODS = frozenset({"size", "dim"})
 _SHAPE_ATTRIBUTES = frozenset({"shape", "device", "dtype", "ndim"})
 
 
+_UNKNOWN = object()
+_HERE = os.path.dirname(os.path.abspath(__file__))  # the importer's own frames are not the user's
+
+
+class ValueProxy(fx.Proxy):
+    """A traced value that also knows what it is on the example, when that could be
+    worked out: its sizes are then plain numbers, so ``torch.ones(t, t)`` with
+    ``t = x.size(1)``, or a loop over a size, traces as it runs (the import fixes the
+    input's shape anyway)."""
+
+    value: Any = _UNKNOWN
+
+    def size(self, dim: int | None = None) -> Any:
+        if isinstance(self.value, torch.Tensor):
+            return self.value.size() if dim is None else self.value.size(dim)
+        return self.tracer.create_proxy("call_method", "size",
+                                        (self,) if dim is None else (self, dim), {})
+
+    def dim(self) -> Any:
+        if isinstance(self.value, torch.Tensor):
+            return self.value.dim()
+        return self.tracer.create_proxy("call_method", "dim", (self,), {})
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _SHAPE_ATTRIBUTES and isinstance(self.value, torch.Tensor):
+            return getattr(self.value, name)
+        return super().__getattr__(name)
+
+
 class ImportTracer(fx.Tracer):
     """Symbolic tracing that keeps the modules ``is_leaf`` accepts whole and unrolls
-    TransformerEncoder."""
+    TransformerEncoder; each traced value is also computed on the example."""
 
     proxy_buffer_attributes = True  # a registered mask sliced in forward stays traceable
     record_stack_traces = True  # for "line 42: ..." messages
 
-    def __init__(self, is_leaf: Callable[[nn.Module], bool]) -> None:
+    def __init__(self, is_leaf: Callable[[nn.Module], bool],
+                 inputs: tuple[torch.Tensor, ...] = ()) -> None:
         super().__init__()
         self.is_leaf = is_leaf
+        self.inputs = list(inputs)
+        self._evaluating = False
+
+    def proxy(self, node: fx.Node) -> fx.Proxy:
+        return ValueProxy(node, self)
+
+    def create_proxy(self, kind: str, target: Any, args: tuple[Any, ...],
+                     kwargs: dict[str, Any], name: str | None = None,
+                     type_expr: Any = None, proxy_factory_fn: Any = None) -> Any:
+        made = super().create_proxy(kind, target, args, kwargs, name, type_expr,
+                                    proxy_factory_fn)
+        if isinstance(made, ValueProxy):
+            made.value = self._evaluate(kind, target, args, kwargs)
+        return made
+
+    def _evaluate(self, kind: str, target: Any, args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> Any:
+        if kind == "placeholder":
+            return self.inputs.pop(0) if self.inputs else _UNKNOWN
+        real = fx.node.map_aggregate((args, kwargs), _real)
+        if _has_unknown(real):
+            return _UNKNOWN
+        a, kw = real
+        self._evaluating = True  # module calls and attributes below run for real
+        try:
+            with torch.no_grad():
+                if kind == "call_function":
+                    return target(*a, **kw)
+                if kind == "call_method":
+                    return getattr(a[0], target)(*a[1:], **kw)
+                if kind == "call_module":
+                    return self.root.get_submodule(target)(*a, **kw)
+                if kind == "get_attr":
+                    return _attribute(self.root, target)
+        except Exception:  # left symbolic: the recorded run finds the value later
+            return _UNKNOWN
+        finally:
+            self._evaluating = False
+        return _UNKNOWN
+
+    def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict[str, Any]) -> Any:
+        if self._evaluating:
+            return attr_val
+        return super().getattr(attr, attr_val, parameter_proxy_cache)
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return self.is_leaf(m) or super().is_leaf_module(m, module_qualified_name)
 
     def call_module(self, m: nn.Module, forward: Any, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> Any:
+        if self._evaluating:
+            return forward(*args, **kwargs)
         if isinstance(m, nn.TransformerEncoder):
             return self._encoder(m, args, kwargs)
         return super().call_module(m, forward, args, kwargs)
@@ -62,6 +141,23 @@ class ImportTracer(fx.Tracer):
         if m.norm is not None:
             out = self.call_module(m.norm, m.norm.forward, (out,), {})
         return out
+
+
+def _real(v: Any) -> Any:
+    return v.value if isinstance(v, ValueProxy) else v
+
+
+def _has_unknown(arg: Any) -> bool:
+    found: list[bool] = []
+    fx.node.map_aggregate(arg, lambda v: found.append(True) if v is _UNKNOWN else None)
+    return bool(found)
+
+
+def _attribute(root: nn.Module, target: str) -> Any:
+    value: Any = root
+    for atom in target.split("."):
+        value = getattr(value, atom)
+    return value
 
 
 @dataclass
@@ -103,12 +199,12 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...],
     """Trace ``model`` and run the trace on ``inputs``; raises ``ModelImportError``."""
     name = type(model).__name__
     try:
-        graph = ImportTracer(is_leaf).trace(model)
+        graph = ImportTracer(is_leaf, inputs).trace(model)
     except Exception as exc:  # fx raises anything the user's forward raises on a proxy
         raise ModelImportError(
             f"torch.fx cannot trace {name}.forward{_where(exc)}: {_first_line(exc)}. "
-            "Symbolic tracing needs a forward whose control flow does not depend on tensor "
-            "values or sizes") from exc
+            "Tracing needs a forward whose control flow does not depend on the values in "
+            "its tensors (sizes are fine)") from exc
     gm = fx.GraphModule(model, graph, class_name=name)
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
     if len(placeholders) != len(inputs):
@@ -163,8 +259,9 @@ def _reads_shape(node: fx.Node) -> bool:
 def source_line(node: fx.Node) -> int | None:
     """The line of the user's code that made ``node``, from fx's recorded stack trace."""
     frames = re.findall(r'File "([^"]*)", line (\d+)', node.stack_trace or "")
-    mine = [int(line) for path, line in frames if f"{os.sep}torch{os.sep}" not in path]
-    return mine[-1] if mine else None
+    users = [int(line) for path, line in frames
+             if f"{os.sep}torch{os.sep}" not in path and not path.startswith(_HERE)]
+    return users[-1] if users else None
 
 
 def _where(exc: BaseException) -> str:

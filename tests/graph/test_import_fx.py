@@ -231,3 +231,31 @@ def test_subclasses_of_catalog_modules() -> None:
     assert sorted(n.spec.id for n in net.nodes()) == ["Input", "Linear", "Output", "Scale"]
     with torch.no_grad():
         assert torch.allclose(_compiled(doubled.document, doubled.weights)(x), model(x))
+
+
+class _MaskFromSize(nn.Module):
+    """Masks built from the sequence's length in forward, as many published models do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        layer = nn.TransformerEncoderLayer(8, 2, 16, 0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.size(1)
+        mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+        h, _ = self.attn(x, x, x, attn_mask=mask, need_weights=False)
+        square = nn.Transformer.generate_square_subsequent_mask(x.shape[1])
+        return self.encoder(h, mask=square, is_causal=True)
+
+
+def test_masks_made_from_the_length_in_forward_are_read_as_causal() -> None:
+    model, x = _MaskFromSize().eval(), torch.randn(2, 5, 8)
+    result = import_module(model, x)
+    net = result.document.network("main")
+    assert net.by_label("attn").params["causal"] is True  # type: ignore[union-attr]
+    assert net.by_label("encoder.layers.0").params["causal"] is True  # type: ignore[union-attr]
+    with torch.no_grad():
+        assert torch.allclose(_compiled(result.document, result.weights)(x), model(x),
+                              atol=1e-5)
