@@ -171,6 +171,22 @@ def test_class_names_that_do_not_match_the_outputs_are_refused(
            "outputs" in err, err
 
 
+@pytest.mark.parametrize(("text", "reason"), [
+    ("{", "is not valid JSON"),
+    ('{"version": 1, "kind": "none", "sample_shape": [2], "scale": [1, 1]}',
+     "field 'offset': required field is missing"),
+], ids=["broken", "no-offset"])
+def test_a_checkpoint_s_preprocessing_json_is_checked_on_export(
+        run: Path, tmp_path: Path, capsys, text: str, reason: str) -> None:
+    (tmp_path / "checkpoint.pt").write_bytes((run / "checkpoint.pt").read_bytes())
+    (tmp_path / "preprocessing.json").write_text(text)
+    code = main(["export", str(run / "moons.loom"), "--weights", str(tmp_path / "checkpoint.pt"),
+                 "--format", "safetensors", "-o", str(tmp_path / "out.safetensors")])
+    err = capsys.readouterr().err
+    assert code == 1 and f"{tmp_path / 'preprocessing.json'}" in err and reason in err, err
+    assert not (tmp_path / "out.safetensors").exists()
+
+
 # -- case 7: checkpoints for --resume -------------------------------------------------
 def _checkpoint(run: Path) -> dict:
     return torch.load(run / "checkpoint.pt", weights_only=True)
