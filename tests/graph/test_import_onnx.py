@@ -26,7 +26,7 @@ from torch import nn
 
 from graph.builder import NetworkBuilder
 from graph.catalog import catalog
-from graph.compile import compile_network, load_state_dict_by_id
+from graph.compile import compile_network, load_state_dict_by_id, plan_network
 from graph.document import Document, natural_key
 from graph.fileformat import load_graph, save_graph
 from graph.importers import ImportedModel, ModelImportError, import_onnx, onnx_import
@@ -133,7 +133,7 @@ def test_gallery_export_imports_back_with_the_same_outputs(
     # weighted layers keep their names (as the export spells them: "code" is "code_1");
     # the exporter folds batch norms into the layer before them, and an encoder layer
     # comes back as its parts ("encoder_1.norm1", ...)
-    names = {node_id: name for name, node_id in compile_network(doc, case[1]).node_ids.items()}
+    names = {step.node.id: step.name for step in plan_network(doc, case[1]).layers}
     kept = {names[n.id] for n in doc.network(case[1]).nodes() if n.spec.has_weights
             and n.spec.id not in ("BatchNorm1d", "BatchNorm2d", "TransformerEncoderLayer")}
     assert kept <= {n.label for n in result.document.network(result.network).nodes()}
