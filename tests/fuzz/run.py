@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.fuzz.harness import Case, fuzz, make, run_case
@@ -22,6 +23,14 @@ from tests.fuzz.targets import TARGETS
 def _show(kind: str, case: Case) -> str:
     return (f"  {kind} case {case.index} ({case.seed}: {case.what}) {case.outcome} after "
             f"{case.seconds:.1f} s\n    " + case.error.replace("\n", "\n    "))
+
+
+def _progress(kind: str) -> Callable[[Case], None]:
+    """A line on stderr every 1,000 cases, so a long run shows where it is."""
+    def report(case: Case) -> None:
+        if case.index % 1000 == 999:
+            print(f"{kind}: {case.index + 1} cases", file=sys.stderr, flush=True)
+    return report
 
 
 def _replay(kind: str, index: int, seed: int, limit: float, save: Path | None) -> int:
@@ -53,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     for kind in args.kind:
         count = args.graphs if kind == "graph" else args.others
         start = time.perf_counter()
-        report = fuzz(TARGETS[kind](), count, seed=args.seed, limit=args.limit)
+        report = fuzz(TARGETS[kind](), count, seed=args.seed, limit=args.limit,
+                      on_case=_progress(kind))
         print(f"{report.summary()}; {time.perf_counter() - start:.0f} s", flush=True)
         for case in report.escapes + report.hangs:
             print(_show(kind, case), flush=True)
