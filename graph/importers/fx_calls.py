@@ -13,10 +13,17 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import fx
+from torch import fx, nn
 
 from graph.catalog import catalog
-from graph.importers.fx_modules import Alias, Mapped, Unsupported, checked, per_sample_dim
+from graph.importers.fx_modules import (
+    Alias,
+    Mapped,
+    Unsupported,
+    checked,
+    final_state_read,
+    per_sample_dim,
+)
 from graph.importers.fx_modules import reshape as reshape_rule
 from graph.importers.fx_trace import Trace
 
@@ -243,6 +250,9 @@ def _scale(data: fx.Node, factor: Any) -> Mapped:
 def _getitem(t: Trace, node: fx.Node) -> Mapped | Alias:
     source: Any = node.args[0]
     index: Any = node.args[1]
+    recurrent = _final_state_of(t, node)
+    if recurrent is not None:  # h_n[-1]: the recurrent layer's 'last' output
+        return Alias(recurrent)
     if isinstance(t.values[source], tuple) and index == 0:  # out, _ = lstm(x); attn(...)[0]
         return Alias(source)
     if isinstance(t.values[source], tuple):
@@ -258,6 +268,19 @@ def _getitem(t: Trace, node: fx.Node) -> Mapped | Alias:
         return Mapped("SequencePool", {"mode": mode}, [source])
     raise Unsupported("only the first or last step of a sequence (x[:, 0], x[:, -1]) has a "
                       "layer (SequencePool)")
+
+
+def _final_state_of(t: Trace, node: fx.Node) -> fx.Node | None:
+    """The recurrent call whose final state ``node`` reads as its 'last' output."""
+    chain: Any = node
+    while isinstance(chain, fx.Node) and chain.target is operator.getitem:
+        chain = chain.args[0]
+    if not isinstance(chain, fx.Node) or chain.op != "call_module":
+        return None
+    module = t.module(chain)
+    if isinstance(module, nn.RNNBase) and final_state_read(chain, module) is node:
+        return chain
+    return None
 
 
 def _unchanged(t: Trace, node: fx.Node) -> Alias:

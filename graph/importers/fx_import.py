@@ -225,7 +225,9 @@ def _check(t: Trace, mapping: Mapping, doc: Document, ids: dict[fx.Node, str],
         load_state_dict_by_id(gm, weights, strict=True)
     except (KeyError, ValueError) as exc:
         raise ModelImportError(f"the weights do not fit the imported layers: {exc}") from exc
-    return weights, _compare(t, gm, by_id, inputs)
+    references = {i: m.reference for i, n in by_id.items()
+                  if isinstance(m := mapping.get(n), Mapped) and m.reference is not None}
+    return weights, _compare(t, gm, {**by_id, **references}, inputs)
 
 
 def _weights(t: Trace, mapping: Mapping, gm: fx.GraphModule, by_id: dict[str, fx.Node]
@@ -255,7 +257,8 @@ def _prefix(built: nn.Module, original: nn.Module) -> str:
 
 def _compare(t: Trace, gm: fx.GraphModule, by_id: dict[str, fx.Node],
              inputs: tuple[torch.Tensor, ...]) -> float:
-    """Run the compiled network; the first layer whose output differs is named."""
+    """Run the compiled network; the first layer whose output differs from the traced
+    value it stands for (``by_id``) is named."""
     outputs: dict[str, Any] = {}
 
     class Recorder(fx.Interpreter):

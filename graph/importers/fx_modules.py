@@ -10,6 +10,7 @@ original's catches.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ class Mapped:
     module: nn.Module | None = None  # whose state becomes the node's weights
     weights: dict[str, torch.Tensor] = field(default_factory=dict)  # or these, by key
     label: str | None = None  # instead of the call's own name
+    reference: fx.Node | None = None  # the traced value it equals, if not its own call's
 
 
 @dataclass
@@ -165,8 +167,24 @@ def _recurrent(t: Trace, node: fx.Node, m: nn.Module) -> Mapped:
     type_id = m.mode if m.mode in ("LSTM", "GRU") else "RNN"
     if type_id == "RNN" and m.nonlinearity != "tanh":
         raise Unsupported("its nonlinearity is relu; the catalog's RNN uses tanh")
-    params = read_params(type_id, m, {"output": "sequence"})
-    return Mapped(type_id, params, [t.data_args(node)[0]], m)
+    reader = final_state_read(node, m)
+    params = read_params(type_id, m, {"output": "sequence" if reader is None else "last"})
+    return Mapped(type_id, params, [t.data_args(node)[0]], m, reference=reader)
+
+
+def _item(node: fx.Node, index: int) -> list[fx.Node]:
+    return [u for u in node.users if u.target is operator.getitem and u.args[1] == index]
+
+
+def final_state_read(node: fx.Node, m: nn.RNNBase) -> fx.Node | None:
+    """The ``h_n[-1]`` that is all a model reads of a one-way recurrent call (``_, (h, c) =
+    self.lstm(x); self.fc(h[-1])``): the catalog's 'last' output. None otherwise."""
+    if m.bidirectional or any(u.users for u in _item(node, 0)):
+        return None
+    states = _item(node, 1)
+    finals = [h for s in states for h in (_item(s, 0) if m.mode == "LSTM" else [s])]
+    reads = [r for h in finals for r in _item(h, -1)]
+    return reads[0] if len(reads) == 1 else None
 
 
 def _arg(node: fx.Node, index: int, name: str) -> Any:

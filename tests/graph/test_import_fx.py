@@ -259,3 +259,29 @@ def test_masks_made_from_the_length_in_forward_are_read_as_causal() -> None:
     with torch.no_grad():
         assert torch.allclose(_compiled(result.document, result.weights)(x), model(x),
                               atol=1e-5)
+
+
+class _FinalState(nn.Module):
+    """The other common recurrent classifier: the last layer's final hidden state."""
+
+    def __init__(self, kind: type[nn.RNNBase]) -> None:
+        super().__init__()
+        self.rnn = kind(4, 6, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, state = self.rnn(x)
+        h = state[0] if isinstance(self.rnn, nn.LSTM) else state
+        return self.fc(h[-1])
+
+
+@pytest.mark.parametrize("kind", [nn.LSTM, nn.GRU])
+def test_the_final_hidden_state_is_the_recurrent_layers_last_output(
+        kind: type[nn.RNNBase]) -> None:
+    model, x = _FinalState(kind).eval(), torch.randn(2, 5, 4)
+    result = import_module(model, x)
+    node = result.document.network("main").by_label("rnn")
+    assert node is not None and node.params["output"] == "last"
+    with torch.no_grad():
+        assert torch.allclose(_compiled(result.document, result.weights)(x), model(x),
+                              atol=1e-6)
