@@ -93,10 +93,21 @@ class GanSpec(_Section):
     d_steps: int = Field(1, ge=1)
 
 
+class TokenizerSpec(_Section):
+    """How text becomes token ids (text data only); fitted on the training split."""
+
+    kind: Literal["characters", "bpe"] = Field(
+        "characters", description="One token per character, or byte-pair encoding "
+                                  "(needs the 'text' extra).")
+    vocab_size: int = Field(512, ge=256, le=50_000,
+                            description="Tokens a byte-pair encoding learns (bpe only).")
+
+
 class TrainingSpec(_Section):
     """The training section of a ``.loom`` file."""
 
-    task: Literal["classification", "regression", "autoencoder", "gan"] = "classification"
+    task: Literal["classification", "regression", "autoencoder", "gan",
+                  "language_model"] = "classification"
     data: DataSpec = DataSpec()
     loss: LossSpec = LossSpec()
     networks: dict[str, NetworkTrainingSpec] = Field(
@@ -110,6 +121,7 @@ class TrainingSpec(_Section):
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     compile: bool = False
     gan: GanSpec | None = None
+    tokenizer: TokenizerSpec = TokenizerSpec()
 
     def to_data(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=False)
