@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# numpy and torch seeds are 32-bit; a larger one overflowed deep inside a run
+MAX_SEED = 2**32 - 1
 MAX_EPOCHS = 100_000  # also bounds --epochs and a checkpoint's epoch
 
 
@@ -24,7 +26,7 @@ class SplitSpec(_Section):
     val: float = Field(0.15, ge=0, lt=1)
     test: float = Field(0.15, ge=0, lt=1)
     stratify: bool = True
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
 
     @model_validator(mode="after")
     def _fractions_sum_to_one(self) -> SplitSpec:
@@ -115,7 +117,7 @@ class TrainingSpec(_Section):
     )
     epochs: int = Field(20, ge=1, le=MAX_EPOCHS)
     batch_size: int = Field(64, ge=1, le=1 << 16)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     early_stopping: EarlyStoppingSpec = EarlyStoppingSpec()
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"

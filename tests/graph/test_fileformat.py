@@ -618,3 +618,14 @@ def test_loading_and_saving_do_not_import_torch(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("path", [("training", "seed"), ("training", "data", "split", "seed")])
+def test_a_seed_beyond_32_bits_is_refused_by_its_field(path: tuple[str, ...]) -> None:
+    data = json.loads(dumps(_doc()))
+    section = data
+    for key in path[:-1]:
+        section = section.setdefault(key, {})
+    section[path[-1]] = 2**70  # numpy and torch would overflow deep inside a run
+    with pytest.raises(GraphFileError, match=".".join(path) + r".*4294967295"):
+        loads(json.dumps(data))
