@@ -198,6 +198,7 @@ CATALOG_CASES: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+@pytest.mark.slow  # a layer added to the catalog is flagged here, by the long run
 def test_every_catalog_layer_has_an_import_case() -> None:
     layers = {spec.id for spec in catalog() if spec.role == "layer"}
     assert layers == set(CATALOG_CASES)
