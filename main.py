@@ -11,7 +11,7 @@ import os
 import sys
 
 HEADLESS = ("summary", "validate", "export-code", "train", "evaluate", "predict", "export",
-            "import")
+            "import", "generate")
 
 
 def _gui_args(argv: list[str]) -> argparse.Namespace:

@@ -31,6 +31,7 @@ class DataFacts:
     target_shape: tuple[int, ...] = ()  # one target: () a class, (k,) values, (T,) classes
     num_classes: int | None = None
     class_names: tuple[str, ...] = ()  # the first few, for messages
+    vocab_size: int | None = None  # text: distinct characters of the training text, or tokens
 
     @property
     def sample_values(self) -> int:
@@ -52,17 +53,96 @@ def output_fit(net: Network, out: TensorSpec | None, training: TrainingSpec,
     Each finding names the node feeding the Output, since that is the layer to change.
     """
     output = _the_output(net)
-    if output is None or out is None or training.task not in ("classification", "regression"):
+    if training.task == "language_model":
+        yield from _language(net, training, data)
+    if output is None or out is None or training.task not in ("classification", "regression",
+                                                              "language_model"):
         return
     feeder_id = net.source_of(output.id, "x")
     feeder = net.node(feeder_id) if feeder_id is not None else output
     check = _Check(net, feeder, out, training, data)
+    if training.task == "language_model":
+        yield from _language_output(net, check, training, data)
+        return
     if data.target == "value":
         yield from check.values()
     elif data.target == "class":
         yield from check.classes(steps=None)
     elif data.target == "sequence_class":
         yield from check.classes(steps=data.target_shape[0] if data.target_shape else None)
+
+
+_SEES_AHEAD = {"TransformerEncoderLayer": "causal", "MultiheadAttention": "causal",
+               "TransformerDecoderLayer": "causal"}
+_READS_BACKWARDS = ("RNN", "LSTM", "GRU")
+
+
+def language_vocab(training: TrainingSpec, data: DataFacts) -> int | None:
+    """Token ids the text has: the tokenised windows', the chosen byte-pair vocabulary, or
+    the characters of the training text."""
+    if data.target == "sequence_class":
+        return data.num_classes
+    if training.tokenizer.kind == "bpe":
+        return training.tokenizer.vocab_size
+    return data.vocab_size
+
+
+def _language(net: Network, training: TrainingSpec, data: DataFacts) -> Iterator[Finding]:
+    """A language model reads token ids and must not see the tokens it predicts."""
+    node = next((n for n in net.nodes() if n.type == "Input"), None)
+    vocab = language_vocab(training, data)
+    if node is not None:
+        shape = list(node.params["shape"])
+        if node.params["kind"] != "tokens" or len(shape) != 1:
+            yield Finding(node.id, "error",
+                          f"a language model reads a sequence of token ids, so Input "
+                          f"'{node.label}' needs kind 'tokens' and shape [T] (T: the context "
+                          f"length), not kind '{node.params['kind']}' and shape {shape}")
+        elif vocab is not None and node.params["vocab_size"] < vocab:
+            yield Finding(node.id, "error",
+                          f"Input '{node.label}' has vocab_size {node.params['vocab_size']} "
+                          f"but the text of '{data.name}' has {vocab} different "
+                          f"{'tokens' if training.tokenizer.kind == 'bpe' else 'characters'}: "
+                          f"set vocab_size to {vocab}")
+    for layer in net.nodes():
+        if _SEES_AHEAD.get(layer.type) in layer.params and not layer.params["causal"]:
+            yield Finding(layer.id, "error",
+                          f"{layer.spec.display_name} '{layer.label}' lets every position see "
+                          "the later ones, so the language model could read the very token it "
+                          "must predict: turn on 'causal'")
+        elif layer.type in _READS_BACKWARDS and layer.params.get("bidirectional"):
+            yield Finding(layer.id, "error",
+                          f"{layer.type} '{layer.label}' reads the sequence backwards too, so "
+                          "the language model could read the very token it must predict: "
+                          "turn off 'bidirectional'")
+
+
+def _language_output(net: Network, check: _Check, training: TrainingSpec,
+                     data: DataFacts) -> Iterator[Finding]:
+    """The Output scores every token of the vocabulary at each of the T positions."""
+    node = next((n for n in net.nodes() if n.type == "Input"), None)
+    vocab = language_vocab(training, data)
+    if node is None or vocab is None or len(node.params["shape"]) != 1:
+        return
+    steps, shape = int(node.params["shape"][0]), check.out.shape
+    if len(shape) != 2 or shape[0] != steps:
+        yield check.finding(
+            "error",
+            f"{check.head} gives {check.out.describe()} but a language model scores each of "
+            f"the {vocab} tokens at every one of the {steps} positions, so it needs "
+            f"N×{steps}×{vocab}: keep the sequence (e.g. an LSTM with output 'sequence') and "
+            f"end with a Linear layer of {vocab} outputs")
+    elif shape[1] < vocab:
+        yield check.finding(
+            "error",
+            f"{check.head} gives {_count(shape[1], 'score')} per position but the text of "
+            f"'{data.name}' has {vocab} different tokens: {check.fix(vocab)}")
+    elif shape[1] > vocab:
+        yield check.finding(
+            "warning",
+            f"{check.head} gives {_count(shape[1], 'score')} per position but the text of "
+            f"'{data.name}' has only {vocab} different tokens, so {shape[1] - vocab} of them "
+            f"are never right: {check.fix(vocab)}")
 
 
 def _the_output(net: Network) -> Node | None:

@@ -34,6 +34,7 @@ from graph.training import (
     GanSpec,
     LossSpec,
     NetworkTrainingSpec,
+    TokenizerSpec,
     TrainingSpec,
 )
 from gui.model_form import (
@@ -50,7 +51,7 @@ from gui.session import Session
 from runtime.data.dataset import DataError
 from runtime.data.registry import DatasetInfo, OptionSpec, get_dataset_info, list_datasets
 
-GENERAL_SKIP = ("data", "loss", "networks", "early_stopping", "gan")
+GENERAL_SKIP = ("data", "loss", "networks", "early_stopping", "gan", "tokenizer")
 
 
 class DataForm:
@@ -200,6 +201,7 @@ class TrainingSettingsDialog(QDialog):
         self.original = training.to_data()
         self.general = ModelForm(TrainingSpec, "Run", skip=GENERAL_SKIP)
         self.data = DataForm(session.path.parent if session.path else None)
+        self.tokens = ModelForm(TokenizerSpec, "Tokens (text data)")
         self.loss = ModelForm(LossSpec, "Loss")
         self.networks = {name: ModelForm(NetworkTrainingSpec, f"Network '{name}'")
                          for name in training.networks}
@@ -218,7 +220,7 @@ class TrainingSettingsDialog(QDialog):
         tabs = QTabWidget()
         tabs.addTab(_scrolled(self.general.box, self.loss.box, self.stopping.box,
                               *([self.gan.box] if self.gan else [])), "Run")
-        tabs.addTab(_scrolled(self.data.box), "Data")
+        tabs.addTab(_scrolled(self.data.box, self.tokens.box), "Data")
         tabs.addTab(_scrolled(*(f.box for f in self.networks.values())), "Optimisers")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
@@ -233,6 +235,7 @@ class TrainingSettingsDialog(QDialog):
         self.general.put(data)
         self.data.offer(data["task"], data["data"]["name"])
         self.data.put(data["data"])
+        self.tokens.put(data["tokenizer"])
         self.loss.put(data["loss"])
         for name, form in self.networks.items():
             form.put(data["networks"][name])
@@ -248,6 +251,7 @@ class TrainingSettingsDialog(QDialog):
         data = self.general.read(self.original)
         data["data"] = self.data.read(self.original["data"])
         data["loss"] = self.loss.read(self.original["loss"])
+        data["tokenizer"] = self.tokens.read(self.original["tokenizer"])
         data["networks"] = {name: form.read(self.original["networks"][name])
                             for name, form in self.networks.items()}
         data["early_stopping"] = self.stopping.read(self.original["early_stopping"])

@@ -203,7 +203,9 @@ def save_weights(path: Path, networks: dict[str, nn.Module], data: RunData | Non
                for key, value in state_dict_by_id(module).items()}
     record = PreprocessingRecord.of(data.prepared.preprocessing) if data is not None else None
     metadata = WeightsMetadata(format=WEIGHTS_FORMAT, networks=list(networks),
-                               preprocessing=record).to_safetensors()
+                               preprocessing=record,
+                               tokenizer=data.tokenizer if data is not None else None
+                               ).to_safetensors()
     _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 

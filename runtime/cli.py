@@ -77,10 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true",
                         help="show the full Python traceback when something unexpected fails")
     subparsers = parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND")
+    from runtime.cli_generate import GENERATE_SUBCOMMANDS
     from runtime.cli_import import IMPORT_SUBCOMMANDS
     from runtime.cli_run import RUN_SUBCOMMANDS
 
-    for add in (*SUBCOMMANDS, *RUN_SUBCOMMANDS, *IMPORT_SUBCOMMANDS):
+    for add in (*SUBCOMMANDS, *RUN_SUBCOMMANDS, *GENERATE_SUBCOMMANDS, *IMPORT_SUBCOMMANDS):
         add(subparsers)
     return parser
 

@@ -140,6 +140,8 @@ class Progress:
             note = f" ({event['note']})" if event.get("note") else ""
             print(f"training on {event['device']}{note}: {event['samples']} samples, "
                   f"{self.epochs} epochs", file=sys.stderr)
+            if event.get("baselines"):
+                print(baseline_text(event["baselines"]), file=sys.stderr)
         elif kind == "step" and self.tty:
             done = (event["step"] / event["steps"])
             bar = "#" * int(done * 20)
@@ -152,6 +154,13 @@ class Progress:
             prefix = "\r" if self.tty else ""
             print(f"{prefix}epoch {event['epoch']}/{self.epochs}  {metrics}  "
                   f"({event['samples_per_s']:,.0f} samples/s)" + " " * 10, file=sys.stderr)
+
+
+def baseline_text(baselines: dict[str, float]) -> str:
+    """The n-gram losses a language model's validation loss is compared with."""
+    shown = ", ".join(f"{name.removesuffix('_loss')} {value:.3f}"
+                      for name, value in baselines.items())
+    return f"baselines on the held-out text (nats per token): {shown}"
 
 
 def _clock(seconds: float) -> str:

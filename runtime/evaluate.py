@@ -29,6 +29,7 @@ from runtime.metrics import (
     regression_report,
 )
 from runtime.recipes.losses import as_targets, class_probabilities
+from runtime.records import TokenizerRecord
 from runtime.run_data import RunData, input_shape, load_run_data
 from runtime.trainer import RunOptions, effective_training
 
@@ -41,6 +42,7 @@ class Trained:
 
     networks: dict[str, nn.Module]
     preprocessing: Preprocessing | None
+    tokenizer: TokenizerRecord | None = None  # text models: how text becomes ids
 
 
 def load_trained(doc: Document, weights: str | Path, device: str = "cpu") -> Trained:
@@ -56,7 +58,8 @@ def load_trained(doc: Document, weights: str | Path, device: str = "cpu") -> Tra
     record = metadata.preprocessing
     if record is not None:
         record.check_fits(doc, str(weights))
-    return Trained(networks, record.to_preprocessing() if record is not None else None)
+    return Trained(networks, record.to_preprocessing() if record is not None else None,
+                   metadata.tokenizer)
 
 
 def _stored_split(data: RunData, split: str, pre: Preprocessing | None) -> torch.Tensor:
@@ -92,6 +95,12 @@ def evaluate_document(doc: Document, weights: str | Path, split: str = "test",
         report.update(_gan_report(data, trained, x))
         return report
     (module,) = trained.networks.values()
+    if training.task == "language_model":
+        from runtime.language import language_report
+
+        report.update(language_report(module, x, y, data, training, trained.tokenizer,
+                                      str(weights)))
+        return report
     out = _outputs(module, x)
     if training.task == "classification":
         names = data.prepared.dataset.class_names

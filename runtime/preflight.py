@@ -63,7 +63,7 @@ def facts_of(dataset: Dataset) -> DataFacts:
         target_shape = tuple(int(d) for d in dataset.y.shape[1:])
     names = tuple(dataset.class_names[:5]) if dataset.class_names else ()
     return DataFacts(dataset.name, len(dataset), dataset.sample_shape, dataset.target_kind,
-                     target_shape, dataset.num_classes, names)
+                     target_shape, dataset.num_classes, names, dataset.vocab_size)
 
 
 _facts: OrderedDict[tuple[Any, ...], DataFacts] = OrderedDict()

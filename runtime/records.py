@@ -30,6 +30,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from graph.file_errors import location_of, show_value
@@ -237,8 +238,54 @@ def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None
 
 
 
+# -- the tokenizer record -------------------------------------------------------------
+MAX_TOKENIZER_CHARS = 16 * 2**20  # a byte-pair encoding's JSON (a 50,000-token one is ~2 MB)
+TOKENIZER_VERSION: Final = 1
+
+
+class TokenizerRecord(_Strict):
+    """How text became token ids in training, so generation and export do the same.
+
+    ``characters``: the vocabulary in id order, one character per id. ``bpe``: the
+    byte-pair encoding as the ``tokenizers`` package writes it (JSON, never code).
+    """
+
+    version: Literal[1]
+    kind: Literal["characters", "bpe"]
+    vocab_size: int = Field(ge=1, le=MAX_VOCABULARY)
+    characters: str | None = Field(None, max_length=MAX_VOCABULARY)
+    bpe: str | None = Field(None, max_length=MAX_TOKENIZER_CHARS)
+
+    @field_validator("characters")
+    @classmethod
+    def _one_id_per_character(cls, chars: str | None, info: ValidationInfo) -> str | None:
+        if chars is None:
+            return None
+        if len(set(chars)) != len(chars):
+            raise ValueError("a character appears twice in the vocabulary")
+        if len(chars) != info.data.get("vocab_size"):
+            raise ValueError(f"{len(chars)} characters for vocab_size "
+                             f"{info.data.get('vocab_size')}")
+        return chars
+
+    @model_validator(mode="after")
+    def _holds_its_kind(self) -> TokenizerRecord:
+        if self.kind == "characters" and self.characters is None:
+            raise ValueError("a character tokenizer needs its 'characters'")
+        if self.kind == "bpe" and self.bpe is None:
+            raise ValueError("a byte-pair tokenizer needs its 'bpe'")
+        return self
+
+    @classmethod
+    def read(cls, data: Any, file: str, what: str = "metadata 'tokenizer'") -> TokenizerRecord:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise located(file, what, exc) from None
+
+
 # -- the metadata of a weights file --------------------------------------------------
-_JSON_KEYS = ("networks", "preprocessing", "export")
+_JSON_KEYS = ("networks", "preprocessing", "export", "tokenizer")
 
 
 class WeightsMetadata(BaseModel):
@@ -255,6 +302,7 @@ class WeightsMetadata(BaseModel):
     network: str | None = None  # layerloom-network-weights: the one network held
     preprocessing: PreprocessingRecord | None = None
     export: dict[str, JsonValue] | None = None  # the export record of an exported file
+    tokenizer: TokenizerRecord | None = None  # text models: how text becomes ids
 
     def to_safetensors(self) -> dict[str, str]:
         """The metadata as safetensors stores it: a string per key, JSON where structured."""
@@ -267,6 +315,8 @@ class WeightsMetadata(BaseModel):
             out["preprocessing"] = json.dumps(self.preprocessing.to_dict())
         if self.export is not None:
             out["export"] = json.dumps(self.export)
+        if self.tokenizer is not None:
+            out["tokenizer"] = self.tokenizer.model_dump_json(exclude_none=True)
         return out
 
     @classmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from runtime.data import DataError, PreparedData, prepare
 from runtime.data.augment import Augmenter
 from runtime.data.batches import BatchIterator, epoch_seed
 from runtime.preflight import check_output, facts_of
+from runtime.records import TokenizerRecord
 
 if TYPE_CHECKING:
     from runtime.trainer import RunOptions
@@ -84,6 +85,8 @@ class RunData:
     test_y: torch.Tensor | None
     latent_size: int = 0
     generator: str = ""
+    tokenizer: TokenizerRecord | None = None  # text: how the text became ids
+    text_baselines: dict[str, float] = field(default_factory=dict)  # n-gram losses, held out
 
     @property
     def has_val(self) -> bool:
@@ -142,6 +145,10 @@ class EpochBatches:
 def load_run_data(doc: Document, training: TrainingSpec, device: torch.device,
                   base_dir: Path | None = None) -> RunData:
     """Load, split and normalise the document's data and put it on ``device``."""
+    if training.task == "language_model":
+        from runtime.language import load_language_data
+
+        return load_language_data(doc, training, device, base_dir)
     data_spec = training.data
     if generator_ends_in_tanh(doc, training) and data_spec.normalize != "symmetric":
         data_spec = data_spec.model_copy(update={"normalize": "symmetric"})

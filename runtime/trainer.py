@@ -216,6 +216,9 @@ class Trainer:
             "steps_per_epoch": self.data.steps_per_epoch(self.training.batch_size, self.options),
             "params": {n: sum(p.numel() for p in m.parameters())
                        for n, m in self.networks.items()},
+            # text: what n-gram counts reach on the held-out text, beside the val loss
+            **({"baselines": dict(self.data.text_baselines)} if self.data.text_baselines
+               else {}),
         }
 
     def _train_epoch(self, epoch: int, state: ckpt.RunState) -> bool:

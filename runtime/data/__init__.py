@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 # Imported for their side effect: each module registers its data sets.
-from runtime.data import builtin, disk, generated, images, sequences  # noqa: F401
+from runtime.data import builtin, disk, generated, images, sequences, text  # noqa: F401
 from runtime.data.dataset import DataError, Dataset, TargetKind, encode_classes
 from runtime.data.pipeline import PreparedData, Split, fit_to_task, prepare, prepare_dataset
 from runtime.data.preprocess import NORMALIZATIONS, Preprocessing, fit_preprocessing

@@ -14,8 +14,9 @@ from runtime.data.preprocess import Preprocessing, check_normalised, fit_preproc
 from runtime.data.registry import load_dataset
 from runtime.data.sequences import repeat_last_mse
 from runtime.data.split import split_indices
+from runtime.data.text import is_corpus
 
-TASKS = ("classification", "regression", "autoencoder", "gan")
+TASKS = ("classification", "regression", "autoencoder", "gan", "language_model")
 SPLITS = ("train", "val", "test")
 
 
@@ -93,6 +94,13 @@ def fit_to_task(dataset: Dataset, task: str) -> Dataset:
     """Check the targets suit ``task``; whole-number values become classes for classification."""
     if task not in TASKS:
         raise DataError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
+    if (task == "language_model") != is_corpus(dataset):
+        raise DataError(f"{dataset.name} is text for a language model; set the task to "
+                        "language_model" if is_corpus(dataset) else
+                        f"{dataset.name} is not text, so it cannot train a language model; "
+                        "choose Tiny Shakespeare or a text file")
+    if task == "language_model":
+        return dataset
     kind = dataset.target_kind
     if task in ("autoencoder", "gan"):
         return dataset

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from runtime.recipes.base import NonFiniteLoss, Recipe, StepContext
 from runtime.recipes.gan import GanRecipe
+from runtime.recipes.language import LanguageModelRecipe
 from runtime.recipes.supervised import AutoencoderRecipe, ClassificationRecipe, RegressionRecipe
 
 RECIPES: dict[str, type[Recipe]] = {
@@ -15,6 +16,7 @@ RECIPES: dict[str, type[Recipe]] = {
     "regression": RegressionRecipe,
     "autoencoder": AutoencoderRecipe,
     "gan": GanRecipe,
+    "language_model": LanguageModelRecipe,
 }
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "AutoencoderRecipe",
     "ClassificationRecipe",
     "GanRecipe",
+    "LanguageModelRecipe",
     "NonFiniteLoss",
     "Recipe",
     "RegressionRecipe",
