@@ -22,7 +22,7 @@ import onnx
 
 from graph.importers.onnx_decomposed import decomposed_layers
 from graph.importers.onnx_graph import OnnxGraph, attr
-from graph.importers.onnx_ops import Layer
+from graph.importers.onnx_layer import Layer
 from graph.importers.onnx_projection import Projection, batch_first, projection
 from graph.importers.onnx_recurrent import recurrent_layers
 

@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 
 from graph.importers.onnx_graph import OnnxGraph, attr
-from graph.importers.onnx_ops import Layer
+from graph.importers.onnx_layer import Layer
 
 
 def decomposed_layers(g: OnnxGraph) -> list[Layer]:

@@ -25,7 +25,8 @@ import onnx.inliner
 from graph.document import Document
 from graph.importers.onnx_blocks import find_blocks
 from graph.importers.onnx_graph import OnnxGraph
-from graph.importers.onnx_ops import MATCHERS, Alias, Layer, Match, static
+from graph.importers.onnx_layer import Alias, Layer, Match, static
+from graph.importers.onnx_ops import MATCHERS
 from graph.importers.result import ImportedModel, ModelImportError
 from graph.layout import estimated_sizes, layered_positions
 

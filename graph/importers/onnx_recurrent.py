@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 
 from graph.importers.onnx_graph import OnnxGraph, attr
-from graph.importers.onnx_ops import Layer
+from graph.importers.onnx_layer import Layer
 from graph.importers.onnx_unrolled import unrolled_rnns
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}

@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 
 from graph.importers.onnx_graph import OnnxGraph, attr
-from graph.importers.onnx_ops import Layer
+from graph.importers.onnx_layer import Layer
 from graph.importers.onnx_projection import Projection, projection
 
 _FLIP_END = -(1 << 63)
