@@ -195,7 +195,8 @@ def predict(doc: Document, weights: str | Path, inputs: str | Path) -> list[dict
         x = x.reshape(len(x), *wanted)
     out = _outputs(module, x)
     if doc.training.task == "classification" and pre is not None and pre.class_names \
-            and out.dim() == 2 and out.shape[1] != len(pre.class_names):
+            and out.dim() == 2 and out.shape[1] != len(pre.class_names) \
+            and (out.shape[1], len(pre.class_names)) != (1, 2):  # one logit: binary
         raise WeightsError(f"{weights}: metadata 'preprocessing.class_names' names "
                            f"{len(pre.class_names)} classes but network '{network}' gives "
                            f"{out.shape[1]} outputs; were these weights trained with another "
