@@ -30,6 +30,8 @@ from runtime.records import TokenizerRecord, WeightsError
 from runtime.run_data import DataMismatch, RunData, data_network
 from runtime.tokens import CharTokenizer, Tokenizer, describe_char, fit_tokenizer
 
+DENSE_BIGRAMS = 4096  # up to this vocabulary, bigrams are counted in a V×V table
+
 
 @dataclass
 class LanguageData:
@@ -54,7 +56,7 @@ def ngram_baselines(train: np.ndarray, held: np.ndarray, vocab: int) -> dict[str
         return {}
     unigram = np.bincount(train, minlength=vocab).astype(np.float64) + 1.0
     unigram_loss = -np.log(unigram[targets] / unigram.sum()).mean()
-    pairs = np.ones((vocab, vocab), dtype=np.float64) if vocab <= 4096 else None
+    pairs = np.ones((vocab, vocab), dtype=np.float64) if vocab <= DENSE_BIGRAMS else None
     if pairs is None:  # a big vocabulary: count only the pairs that occur
         pair_ids = train[:-1] * vocab + train[1:]
         keys, counts = np.unique(pair_ids, return_counts=True)
