@@ -200,8 +200,7 @@ class ImportDialog(QDialog):
 def _import_module(path: Path, name: str, shape: list[int], tokens: int | None
                    ) -> tuple[ImportedModel, Path]:
     from graph.importers import import_module
-    from runtime.cli_import import example_input
-    from runtime.model_source import load_python_model
+    from runtime.model_source import example_input, load_python_model
 
     model = load_python_model(path, name)
     return _kept(import_module(model, example_input(shape, tokens)))

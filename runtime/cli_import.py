@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING
 from runtime.cli import EXIT_OK, EXIT_UNREADABLE, CliError, SubParsers
 
 if TYPE_CHECKING:
-    import torch
-
     from graph.importers.result import ImportedModel
 
 
@@ -67,11 +65,19 @@ def _import(args: argparse.Namespace) -> int:
 
 def _from_python(path: Path, name: str, args: argparse.Namespace) -> ImportedModel:
     from graph.importers import ModelImportError, import_module
-    from runtime.model_source import load_python_model, load_weights_into, read_state_dict
+    from runtime.model_source import (
+        example_input,
+        load_python_model,
+        load_weights_into,
+        read_state_dict,
+    )
 
     if not args.input_shape:
         raise CliError("give the shape of one input sample with --input-shape (e.g. 1 28 28)",
                        EXIT_UNREADABLE)
+    if any(d < 1 for d in args.input_shape):
+        raise CliError(f"--input-shape {' '.join(map(str, args.input_shape))}: every size "
+                       "must be at least 1", EXIT_UNREADABLE)
     model = load_python_model(path, name)
     if args.weights:
         load_weights_into(model, read_state_dict(Path(args.weights)), Path(args.weights))
@@ -91,19 +97,6 @@ def _from_onnx(path: Path, args: argparse.Namespace) -> ImportedModel:
         return import_onnx(path)
     except ModelImportError as exc:
         raise CliError(str(exc)) from None
-
-
-def example_input(shape: list[int], tokens: int | None) -> torch.Tensor:
-    """A batch of two random samples of ``shape`` (token ids below ``tokens`` if given)."""
-    import torch
-
-    if any(d < 1 for d in shape):
-        raise CliError(f"--input-shape {' '.join(map(str, shape))}: every size must be "
-                       "at least 1", EXIT_UNREADABLE)
-    gen = torch.Generator().manual_seed(0)
-    if tokens is not None:
-        return torch.randint(0, tokens, (2, *shape), generator=gen)
-    return torch.randn(2, *shape, generator=gen)
 
 
 IMPORT_SUBCOMMANDS = (_add_import,)

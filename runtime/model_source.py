@@ -122,6 +122,17 @@ def _user_line(exc: BaseException, path: Path) -> str:
     return f" at line {lines[-1]}" if lines else ""
 
 
+def example_input(shape: list[int], tokens: int | None = None) -> torch.Tensor:
+    """A batch of two random samples of ``shape`` (token ids below ``tokens`` if given):
+    what an import traces the model with."""
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    if tokens is not None:
+        return torch.randint(0, tokens, (2, *shape), generator=gen)
+    return torch.randn(2, *shape, generator=gen)
+
+
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A PyTorch state_dict from ``.pt``/``.pth`` (``weights_only``) or ``.safetensors``."""
     import torch

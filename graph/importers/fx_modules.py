@@ -57,8 +57,10 @@ def read_params(type_id: str, module: nn.Module, given: dict[str, Any] | None = 
     for p in catalog().get(type_id).all_params:
         if p.name in given:
             value = given[p.name]
-        elif p.name == "init":
-            value = "default"  # the weights are imported, so how they started does not matter
+        elif p.name == "init" or p.name.startswith("init_"):
+            value = p.default  # the weights are imported: how they would start does not matter
+        elif str(p.kind) == "node":
+            value = p.default  # a link to another node: none is made unless a rule gives it
         elif p.name == "trainable":
             value = all(t.requires_grad for t in module.parameters())
         elif hasattr(module, p.name):

@@ -199,7 +199,8 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...],
     """Trace ``model`` and run the trace on ``inputs``; raises ``ModelImportError``."""
     name = type(model).__name__
     try:
-        graph = ImportTracer(is_leaf, inputs).trace(model)
+        # copies: a value computed while tracing may be changed in place (x += 1)
+        graph = ImportTracer(is_leaf, tuple(x.clone() for x in inputs)).trace(model)
     except Exception as exc:  # fx raises anything the user's forward raises on a proxy
         raise ModelImportError(
             f"torch.fx cannot trace {name}.forward{_where(exc)}: {_first_line(exc)}. "
@@ -228,7 +229,7 @@ def _record(gm: fx.GraphModule, inputs: tuple[torch.Tensor, ...], name: str
 
     try:
         with torch.no_grad():
-            Recorder(gm).run(*inputs)
+            Recorder(gm).run(*(x.clone() for x in inputs))
     except Exception as exc:
         raise ModelImportError(f"{name} fails on the example input: {_first_line(exc)}") from exc
     return values

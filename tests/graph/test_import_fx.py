@@ -285,3 +285,15 @@ def test_the_final_hidden_state_is_the_recurrent_layers_last_output(
     with torch.no_grad():
         assert torch.allclose(_compiled(result.document, result.weights)(x), model(x),
                               atol=1e-6)
+
+
+class _InPlace(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.add_(1.0)
+
+
+def test_the_example_input_is_left_as_it_was() -> None:
+    x = torch.zeros(2, 3)
+    with pytest.raises(ModelImportError, match=r"Tensor\.add_\(\) has no layer"):
+        import_module(_InPlace(), x)
+    assert torch.equal(x, torch.zeros(2, 3))
