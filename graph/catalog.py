@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ParamKind = Literal["int", "float", "bool", "choice", "ints"]
+# "node": the id of another node of the same network ("" for none), e.g. a tied weight's source
+ParamKind = Literal["int", "float", "bool", "choice", "ints", "node"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class ParamSpec:
     allow_minus_one: bool = False  # for shapes: one -1 dimension is inferred
     # torch.nn's default where it differs from ours ("" when they agree or torch has none)
     torch_default: str = ""
+    node_type: str = ""  # kind "node": the layer type the chosen node must have
 
     def coerce(self, value: Any) -> Any:
         """Return ``value`` in canonical form, or raise ``ParamTypeError``.
@@ -80,6 +82,10 @@ class ParamSpec:
             ):
                 return tuple(value)
             raise ParamTypeError(f"expected a list of integers, got {value!r}")
+        if self.kind == "node":
+            if isinstance(value, str):
+                return value
+            raise ParamTypeError(f"expected a node id (text, \"\" for none), got {value!r}")
         raise AssertionError(self.kind)
 
     def _int_phrase(self) -> str:
@@ -155,16 +161,27 @@ BuildFn = Callable[[Params, list[TensorSpec]], ModuleCall]
 ShapeFn = Callable[[Params, list[TensorSpec]], tuple[int, ...]]
 CheckFn = Callable[[Params, list[TensorSpec]], str | None]
 
-WEIGHT_PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec(
-        "init",
-        "choice",
-        "default",
-        "How the weights start: PyTorch's default, Xavier (Glorot), Kaiming (He) or N(0, 0.02).",
-        choices=("default", "xavier", "kaiming", "normal"),
-    ),
-    ParamSpec("trainable", "bool", True, "Untick to freeze this layer's weights during training."),
-)
+def weight_params(mean: float = 0.0) -> tuple[ParamSpec, ...]:
+    """The parameters every layer with weights has; ``mean`` is init_mean's default."""
+    return (
+        ParamSpec(
+            "init", "choice", "default",
+            "How the weights start: PyTorch's default, Xavier (Glorot), Kaiming (He), "
+            "normal N(init_mean, init_std²) or uniform in ±init_bound.",
+            choices=("default", "xavier", "kaiming", "normal", "uniform"),
+        ),
+        ParamSpec("init_mean", "float", mean, "Mean of the 'normal' init.",
+                  minimum=-10.0, maximum=10.0),
+        ParamSpec("init_std", "float", 0.02, "Standard deviation of the 'normal' init.",
+                  minimum=0.0, maximum=10.0),
+        ParamSpec("init_bound", "float", 0.1, "The 'uniform' init draws from -a to a.",
+                  minimum=0.0, maximum=10.0),
+        ParamSpec("trainable", "bool", True,
+                  "Untick to freeze this layer's weights during training."),
+    )
+
+
+WEIGHT_PARAMS: tuple[ParamSpec, ...] = weight_params()
 
 
 @dataclass(frozen=True)
@@ -184,6 +201,8 @@ class LayerSpec:
     shape: ShapeFn | None = None
     role: Literal["layer", "input", "output"] = "layer"
     has_weights: bool = False
+    # a norm layer's weight is a scale around 1, so its 'normal' init is centred there
+    init_mean: float = 0.0
     version: int = 1
     legacy_ids: tuple[str, ...] = ()
     key_params: tuple[str, ...] = ()  # shown on the canvas node
@@ -193,7 +212,7 @@ class LayerSpec:
     all_params: tuple[ParamSpec, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        extra = WEIGHT_PARAMS if self.has_weights else ()
+        extra = weight_params(self.init_mean) if self.has_weights else ()
         object.__setattr__(self, "all_params", self.params + extra)
         names = [p.name for p in self.all_params]
         if len(names) != len(set(names)):

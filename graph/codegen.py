@@ -24,11 +24,11 @@ from graph import modules
 from graph.catalog import ModuleCall
 from graph.compile import Plan, Step, class_name_for, plan_network
 from graph.document import Document
-from graph.shapes import NodeShape
+from graph.shapes import NodeShape, init_arguments
 
 _WIDTH = 100  # the project's line length; long calls are wrapped to fit
 _MODULE_NAMES = {"torch", "nn", "math", "annotations", "init_weights", "load_weights",
-                 "NODE_ATTRIBUTES", "causal_mask"}
+                 "NODE_ATTRIBUTES", "TIED_WEIGHTS", "causal_mask"}
 
 _LOAD_WEIGHTS = '''\
 def load_weights(model: nn.Module, path: str) -> None:
@@ -67,7 +67,8 @@ def generate_code(
         *sources,
         _model_class(plan, name, calls),
         _node_table(plan),
-        _LOAD_WEIGHTS,
+        *_tied_table(plan),
+        _load_weights(plan),
     ]
     return "\n\n\n".join(parts) + "\n"
 
@@ -103,9 +104,11 @@ def _model_class(plan: Plan, name: str, calls: list[tuple[Step, ModuleCall]]) ->
         lines += _wrap(f"        self.{step.name} = ", _call_source(call), "")
         scheme = _init_scheme(step)
         if scheme != "default":
-            lines.append(f'        init_weights(self.{step.name}, "{scheme}")')
+            lines.append(f"        init_weights(self.{step.name}, {_init_args(step)})")
         if step.node.spec.has_weights and not step.node.params["trainable"]:
             lines.append(f"        self.{step.name}.requires_grad_(False)  # frozen: not trained")
+    for user, owner in plan.ties:
+        lines.append(f"        self.{user}.weight = self.{owner}.weight  # tied: one tensor")
     lines += ["", *_forward(plan)]
     return "\n".join(lines)
 
@@ -147,7 +150,32 @@ def _node_table(plan: Plan) -> str:
     return head + "NODE_ATTRIBUTES = {\n" + rows + "}"
 
 
+def _tied_table(plan: Plan) -> list[str]:
+    if not plan.ties:
+        return []
+    rows = "".join(f"    {json.dumps(k)}: {json.dumps(v)},\n"
+                   for k, v in plan.tied_weights().items())
+    return ["# Tied weights are saved once, under the layer that owns them.\n"
+            "TIED_WEIGHTS = {\n" + rows + "}"]
+
+
+def _load_weights(plan: Plan) -> str:
+    if not plan.ties:
+        return _LOAD_WEIGHTS
+    fill = ("    for key, owner in TIED_WEIGHTS.items():\n"
+            "        state[key] = state[owner]\n")
+    head, _, tail = _LOAD_WEIGHTS.rpartition("    model.load_state_dict(state)")
+    return head + fill + "    model.load_state_dict(state)" + tail
+
+
 # -- helpers ---------------------------------------------------------------------
+def _init_args(step: Step) -> str:
+    """``init_weights``'s arguments after the module: the scheme and what it reads."""
+    scheme, mean, std, bound = init_arguments(step.node.params)
+    extra = {"normal": f", mean={mean!r}, std={std!r}", "uniform": f", bound={bound!r}"}
+    return f'"{scheme}"' + extra.get(scheme, "")
+
+
 def _init_scheme(step: Step) -> str:
     return str(step.node.params["init"]) if step.node.spec.has_weights else "default"
 

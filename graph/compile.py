@@ -34,9 +34,10 @@ from torch import fx, nn
 from graph.catalog import ModuleCall, TensorSpec
 from graph.document import Document, Network, Node, natural_key
 from graph.shapes import NodeShape, build_module, infer_network, module_call, torch_message
+from graph.ties import TIED_TENSOR, tie_problem, ties
 
 # Attributes set on every compiled module (see ``compile_network``).
-INFO_ATTRIBUTES = ("network", "node_ids", "node_titles", "input_ids")
+INFO_ATTRIBUTES = ("network", "node_ids", "node_titles", "input_ids", "tied_weights")
 
 
 class CompileError(ValueError):
@@ -86,6 +87,12 @@ class Plan:
     result: str  # the value name the Output returns
     output: Node
     out: TensorSpec
+    # (layer, Embedding) attribute names: the layer's weight is the Embedding's
+    ties: tuple[tuple[str, str], ...] = ()
+
+    def tied_weights(self) -> dict[str, str]:
+        """State keys that are another key's tensor: ``{"head.weight": "embed.weight"}``."""
+        return {f"{user}.{TIED_TENSOR}": f"{owner}.{TIED_TENSOR}" for user, owner in self.ties}
 
 
 def node_title(node: Node) -> str:
@@ -164,7 +171,26 @@ def plan_network(
 
     result = names[net.inputs_of(output.id)[0][1]]
     return Plan(network, tuple(map(step, inputs)), tuple(map(step, layers)), result, output,
-                _known(results[output.id]))
+                _known(results[output.id]), _plan_ties(net, results, names))
+
+
+def _plan_ties(net: Network, results: Mapping[str, NodeShape], names: Mapping[str, str]
+               ) -> tuple[tuple[str, str], ...]:
+    """The compiled layers' ties as attribute names; raises when one cannot be made."""
+    found = []
+    for tie in ties(net):
+        if tie.user not in names:  # the layer is not compiled: its tie does not matter
+            continue
+        problem = tie_problem(net, tie, results)
+        if problem:
+            raise CompileError(problem, tie.user)
+        if tie.owner not in names:
+            raise CompileError(
+                f"{node_title(net.node(tie.user))} ties its weight to "
+                f"{node_title(net.node(tie.owner))}, which does not feed the Output: wire the "
+                "Embedding into the network or clear 'tie_weight_to'", tie.user)
+        found.append((names[tie.user], names[tie.owner]))
+    return tuple(found)
 
 
 def _the_output(net: Network) -> Node:
@@ -217,6 +243,8 @@ def compile_network(
     """
     plan = plan_network(doc, network, shapes)
     modules = {step.name: _build(step) for step in plan.layers}
+    for user, owner in plan.ties:  # one Parameter, two layers
+        setattr(modules[user], TIED_TENSOR, getattr(modules[owner], TIED_TENSOR))
     graph = fx.Graph()
     values: dict[str, fx.Node] = {}
     for step in plan.inputs:
@@ -232,6 +260,7 @@ def compile_network(
         "node_ids": {s.name: s.node.id for s in plan.layers},
         "node_titles": {s.name: s.title for s in plan.layers},
         "input_ids": tuple(s.node.id for s in plan.inputs),
+        "tied_weights": plan.tied_weights(),
     })
     return gm
 
@@ -261,13 +290,25 @@ def _info(module: nn.Module, key: str) -> Any:
 
 # -- weights keyed by node id ----------------------------------------------------
 def state_dict_by_id(module: nn.Module) -> dict[str, torch.Tensor]:
-    """The module's state with keys like ``"n3.weight"``: node id, then the tensor's path."""
+    """The module's state with keys like ``"n3.weight"``: node id, then the tensor's path.
+
+    A tied weight appears once, under the Embedding that owns it.
+    """
     ids: dict[str, str] = _info(module, "node_ids")
+    tied = tied_weights(module)
     out: dict[str, torch.Tensor] = {}
     for key, tensor in module.state_dict().items():
+        if key in tied:
+            continue
         attr, _, rest = key.partition(".")
         out[f"{ids[attr]}.{rest}"] = tensor
     return out
+
+
+def tied_weights(module: nn.Module) -> dict[str, str]:
+    """A compiled module's tied state keys (``{"head.weight": "embed.weight"}``)."""
+    tied: dict[str, str] = getattr(module, "tied_weights", {})
+    return tied
 
 
 class WeightsMismatch(ValueError):
@@ -290,18 +331,20 @@ def load_state_dict_by_id(
     any missing or unexpected key raises ``KeyError`` naming them.
     """
     attrs = {node_id: attr for attr, node_id in _info(module, "node_ids").items()}
+    tied = tied_weights(module)
     renamed: dict[str, torch.Tensor] = {}
     unexpected: list[str] = []
     for key, tensor in state.items():
         split = _split_id(key, attrs)
-        if split is None:
+        name = None if split is None else f"{attrs[split[0]]}.{split[1]}"
+        if name is None or name in tied:  # a tied weight loads through its Embedding only
             unexpected.append(key)
         else:
-            renamed[f"{attrs[split[0]]}.{split[1]}"] = tensor
+            renamed[name] = tensor
     _check_sizes(module, renamed)
     result = module.load_state_dict(renamed, strict=False)
     ids: dict[str, str] = _info(module, "node_ids")
-    missing = [_to_id(k, ids) for k in result.missing_keys]
+    missing = [_to_id(k, ids) for k in result.missing_keys if k not in tied]
     unexpected += [_to_id(k, ids) for k in result.unexpected_keys]
     if strict and (missing or unexpected):
         raise KeyError(f"weights do not fit: missing {missing}, unexpected {unexpected}")

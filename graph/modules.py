@@ -39,6 +39,28 @@ class Permute(nn.Module):
         return x.permute(self.dims)
 
 
+class Squeeze(nn.Module):
+    """Removes dimension ``dim`` (of size 1), counted within one sample (0 is the first)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim + 1 if dim >= 0 else dim  # per-sample dim → batched dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.squeeze(self.dim)
+
+
+class Unsqueeze(nn.Module):
+    """Inserts a dimension of size 1 at ``dim``, counted within one sample (-1: last)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim + 1 if dim >= 0 else dim  # per-sample dim → batched dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unsqueeze(self.dim)
+
+
 class Recurrent(nn.Module):
     """RNN / GRU / LSTM (batch first) returning the whole sequence or the last step.
 
@@ -95,7 +117,10 @@ class Patchify(nn.Module):
 
 
 class PositionalEncoding(nn.Module):
-    """Adds position information to a sequence (length × dim), fixed or learned."""
+    """Adds position information to a sequence (length × dim), fixed or learned.
+
+    ``length`` is the longest sequence: a shorter one gets the codes of its positions.
+    """
 
     def __init__(self, length: int, dim: int, kind: str = "sinusoidal") -> None:
         super().__init__()
@@ -116,7 +141,7 @@ class PositionalEncoding(nn.Module):
             self.register_buffer("table", table, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.table
+        return x + self.table[:, : x.shape[1]]
 
 
 class Attention(nn.Module):
@@ -204,17 +229,81 @@ class DecoderLayer(nn.Module):
         return self.layer(x, memory, tgt_mask=mask, tgt_is_causal=self.causal)
 
 
+class PaddedEncoderLayer(nn.TransformerEncoderLayer):
+    """A Transformer encoder layer (batch first) that ignores padding positions.
+
+    ``mask`` is a PaddingMask's output: 1 for a real token, 0 for padding. No position
+    attends to padding, and padding positions output zeros. A causal layer also hides
+    later positions.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int,
+        dropout: float,
+        activation: str,
+        norm_first: bool,
+        causal: bool = False,
+    ) -> None:
+        super().__init__(
+            d_model,
+            nhead,
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            activation=activation,
+            batch_first=True,
+            norm_first=norm_first,
+        )
+        self.causal = causal
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        padding = mask == 0
+        hide = causal_mask(x) if self.causal else None
+        out = super().forward(x, src_mask=hide, src_key_padding_mask=padding,
+                              is_causal=self.causal)
+        # a padding position may attend to nothing at all (NaN): zero it, as it is ignored
+        return out.masked_fill(padding.unsqueeze(-1), 0.0)
+
+
+class PaddingMask(nn.Module):
+    """Token ids (length) to a mask of the same length: 1 for real tokens, 0 for padding."""
+
+    def __init__(self, padding_idx: int = 0) -> None:
+        super().__init__()
+        self.padding_idx = padding_idx
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return (tokens != self.padding_idx).float()
+
+
 class SequencePool(nn.Module):
-    """Sequence (length × dim) to one vector: the mean over time, the first or last step."""
+    """Sequence (length × dim) to one vector: the mean over time, the first or last step.
+
+    With a ``mask`` (1 for real tokens, 0 for padding) the mean is over the real tokens
+    and "last" is the last real one, so padding does not change the result.
+    """
 
     def __init__(self, mode: str = "mean") -> None:
         super().__init__()
         self.mode = mode
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            if self.mode == "mean":
+                return x.mean(dim=1)
+            return x[:, 0] if self.mode == "first" else x[:, -1]
+        real = (mask != 0).unsqueeze(-1)
         if self.mode == "mean":
-            return x.mean(dim=1)
-        return x[:, 0] if self.mode == "first" else x[:, -1]
+            count = real.sum(dim=1).clamp(min=1)
+            return torch.where(real, x, 0.0).sum(dim=1) / count
+        if self.mode == "first":
+            return x[:, 0]
+        # the last real position: the largest position number among the real ones
+        positions = torch.cumsum(torch.ones_like(mask), dim=1) * (mask != 0)
+        last = positions.argmax(dim=1)
+        return x[torch.arange(x.shape[0], device=x.device), last]
 
 
 class Scale(nn.Module):
@@ -269,22 +358,26 @@ def causal_mask(x: torch.Tensor) -> torch.Tensor:
     return (steps.unsqueeze(1) & steps.unsqueeze(0)).triu(1)
 
 
-def init_weights(module: nn.Module, scheme: str) -> None:
-    """Re-draw a layer's weights: "xavier" (Glorot), "kaiming" (He) or "normal" N(0, 0.02).
+def init_weights(module: nn.Module, scheme: str, mean: float = 0.0, std: float = 0.02,
+                 bound: float = 0.1) -> None:
+    """Re-draw a layer's weights; biases are zeroed, "default" changes nothing.
 
-    Matrices and kernels are re-drawn and biases zeroed; other one-dimensional
-    parameters (a norm's scale) keep PyTorch's default. "default" changes nothing.
+    "xavier" (Glorot) and "kaiming" (He) re-draw matrices and kernels only; "normal"
+    draws N(mean, std²) and "uniform" draws from -bound to bound, for matrices and
+    kernels and for a norm layer's scale too (DCGAN draws BatchNorm's from N(1, 0.02)).
     """
     if scheme == "default":
         return
     for name, p in module.named_parameters():
-        if p.dim() < 2:
-            if "bias" in name:
-                nn.init.zeros_(p)
+        if p.dim() < 2 and "bias" in name:
+            nn.init.zeros_(p)
+        elif scheme == "normal":
+            nn.init.normal_(p, mean, std)
+        elif scheme == "uniform":
+            nn.init.uniform_(p, -bound, bound)
+        elif p.dim() < 2:
             continue
-        if scheme == "xavier":
+        elif scheme == "xavier":
             nn.init.xavier_uniform_(p)
-        elif scheme == "kaiming":
-            nn.init.kaiming_normal_(p, nonlinearity="relu")
         else:
-            nn.init.normal_(p, 0.0, 0.02)
+            nn.init.kaiming_normal_(p, nonlinearity="relu")

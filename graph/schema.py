@@ -61,6 +61,7 @@ def _param_schema(p: ParamSpec) -> dict[str, Any]:
         "bool": {"type": "boolean"},
         "choice": {"enum": list(p.choices)},
         "ints": {"type": "array", "items": {"type": "integer"}},
+        "node": {"type": "string"},
     }
     return {**kinds[p.kind], "description": p.doc, "default": p.to_json(p.coerce(p.default))}
 

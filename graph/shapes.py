@@ -165,6 +165,11 @@ def torch_message(exc: BaseException) -> str:
     return re.sub(r"\s+", " ", text)[:200]
 
 
+def init_arguments(params: dict[str, Any]) -> tuple[str, float, float, float]:
+    """``init_weights``'s arguments from a layer's parameters: scheme, mean, std, bound."""
+    return (params["init"], params["init_mean"], params["init_std"], params["init_bound"])
+
+
 def build_module(node: Node, ins: list[TensorSpec]) -> nn.Module:
     """The real (CPU) module for a node, initialised and frozen as its parameters say."""
     from graph.modules import init_weights
@@ -172,7 +177,7 @@ def build_module(node: Node, ins: list[TensorSpec]) -> nn.Module:
     spec = node.spec
     module: nn.Module = module_call(spec, node.params, ins).build()
     if spec.has_weights:
-        init_weights(module, node.params["init"])
+        init_weights(module, *init_arguments(node.params))
         if not node.params["trainable"]:
             module.requires_grad_(False)
     return module

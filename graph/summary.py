@@ -20,6 +20,7 @@ from graph.document import Document, Network, Node
 from graph.layers._helpers import same_shape
 from graph.memory import estimate_memory
 from graph.shapes import NodeShape, ShapeInference, module_call
+from graph.ties import valid_ties
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,26 @@ def summarize(doc: Document, network: str, shapes: ShapeInference | None = None
         shapes = ShapeInference(doc)
     shapes.update()
     results = shapes.results.get(network, {})
+    shared = {tie.user: tie.owner for tie in valid_ties(net, results)}
     rows = []
     for node_id in _order(net):
         node = net.node(node_id)
         shape = results.get(node_id, NodeShape(None))
         ins = [results[s].out if s in results else None for _, s in net.inputs_of(node_id)]
+        tied = _tied_count(shape, ins) if node_id in shared else 0
+        params, trainable = shape.params - tied, max(shape.trainable - tied, 0)
         rows.append(SummaryRow(
             node=node_id, label=node.label, layer=node.spec.display_name, out=shape.out,
-            params=shape.params, trainable=shape.trainable, flops=_flops(node, shape, ins),
+            params=params, trainable=trainable, flops=_flops(node, shape, ins),
         ))
     return rows
+
+
+def _tied_count(shape: NodeShape, ins: list[TensorSpec | None]) -> int:
+    """A tied Linear's weight (out × in values), counted in its Embedding's row instead."""
+    if not shape.params or shape.out is None or not ins or ins[0] is None:
+        return 0
+    return shape.out.shape[-1] * ins[0].shape[-1]
 
 
 def format_summary(doc: Document, shapes: ShapeInference | None = None) -> str:

@@ -19,6 +19,7 @@ from graph.catalog import TensorSpec
 from graph.datafit import DataFacts, output_fit
 from graph.document import Document, Network, Node
 from graph.shapes import NodeShape, ShapeInference, input_problem, param_problem
+from graph.ties import tie_problems
 from graph.training import GanSpec, TrainingSpec
 
 Severity = Literal["error", "warning"]
@@ -63,6 +64,8 @@ def validate(
         found += _cycles(net)
         found += _endpoints(net)
         found += _nodes(net, results)
+        found += (Diagnostic(net.name, node, "error", message)
+                  for node, message in tie_problems(net, results))
     if data is not None and sample_shape is None:
         sample_shape = data.sample_shape
     found += _training(doc, shapes, sample_shape)

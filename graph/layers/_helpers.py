@@ -107,3 +107,12 @@ def fraction(name: str, default: float, doc: str) -> ParamSpec:
 
 def flag(name: str, default: bool, doc: str, torch_default: str = "") -> ParamSpec:
     return ParamSpec(name, "bool", default, doc, torch_default=torch_default)
+
+
+def norm_layer_v1(params: dict[str, Any]) -> dict[str, Any]:
+    """A norm layer of version 1: its 'normal' init left the scale at 1 (now it is drawn
+    from N(init_mean, init_std²)), so such a layer keeps N(1, 0)."""
+    if params.get("init") == "normal":
+        params.setdefault("init_mean", 1.0)
+        params.setdefault("init_std", 0.0)
+    return params

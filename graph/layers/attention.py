@@ -71,7 +71,9 @@ CATALOG.register(LayerSpec(
 CATALOG.register(LayerSpec(
     id="PositionalEncoding", category=CATEGORY, display_name="PositionalEncoding",
     description="Adds each position's code so attention knows the order of tokens.",
-    doc="Sinusoidal codes are fixed; learned ones are trained like weights.",
+    doc=("Sinusoidal codes are fixed; learned ones are trained like weights. The table "
+         "covers the incoming length, the longest context: a shorter sequence gets the "
+         "codes of its first positions."),
     params=(ParamSpec("kind", "choice", "sinusoidal", "Fixed sine/cosine codes, or learned.",
                       choices=("sinusoidal", "learned")),),
     build=lambda p, ins: own_call(
@@ -94,6 +96,47 @@ def _cross_causal_check(p: Params, ins: list[TensorSpec]) -> str | None:
         return (f"is causal, so query and key/value need the same length "
                 f"(got {ins[0].shape[0]} and {ins[1].shape[0]})")
     return None
+
+
+_MASK_PORT = PortSpec("mask", "A PaddingMask of the tokens: padding positions are ignored.",
+                      optional=True)
+
+
+def _first_is_sequence(p: Params, ins: list[TensorSpec]) -> str | None:
+    return _SEQUENCES(p, ins[:1])
+
+
+def _mask_check(p: Params, ins: list[TensorSpec]) -> str | None:
+    if len(ins) > 1 and ins[1].dtype == "long":
+        return ("receives token ids on 'mask': put a PaddingMask between the tokens and "
+                "'mask'")
+    if len(ins) > 1 and ins[1].shape != ins[0].shape[:1]:
+        return (f"needs a mask with one value per position ({shape_text(ins[0].shape[:1])}) "
+                f"but its mask is {shape_text(ins[1].shape)}: wire in the PaddingMask of the "
+                "tokens this sequence comes from")
+    return None
+
+
+def _padding_mask_check(p: Params, ins: list[TensorSpec]) -> str | None:
+    if ins[0].dtype != "long" or len(ins[0].shape) != 1:
+        return (f"expects token ids shaped T but receives {shape_text(ins[0].shape)}"
+                + ("" if ins[0].dtype == "long" else " values") + "; connect the token Input")
+    return None
+
+
+CATALOG.register(LayerSpec(
+    id="PaddingMask", category=CATEGORY, display_name="PaddingMask",
+    description="Marks which tokens are real (1) and which are padding (0).",
+    doc=("Wire the token Input into it and its output into the 'mask' input of a "
+         "TransformerEncoderLayer or SequencePool: they then ignore padding, so a padded "
+         "sequence gives the same result whatever its padding."),
+    params=(ParamSpec("padding_idx", "int", 0, "The token id that pads sequences.",
+                      minimum=0, maximum=1 << 20),),
+    torch_note=("no single torch.nn module: tokens != padding_idx, as a float mask (1 real, "
+                "0 padding); layers turn it into PyTorch's key_padding_mask (True = padding)"),
+    build=lambda p, ins: own_call("PaddingMask", padding_idx=p["padding_idx"]),
+    check=_padding_mask_check, key_params=("padding_idx",), shape=same_shape,
+))
 
 
 CATALOG.register(LayerSpec(
@@ -143,6 +186,8 @@ def _encoder_layer(p: Params, ins: list[TensorSpec]) -> ModuleCall:
     kwargs = {"d_model": ins[0].shape[-1], "nhead": p["nhead"],
               "dim_feedforward": p["dim_feedforward"], "dropout": p["dropout"],
               "activation": p["activation"], "norm_first": p["norm_first"]}
+    if len(ins) > 1:  # a padding mask is wired
+        return own_call("PaddedEncoderLayer", causal=p["causal"], **kwargs)
     if p["causal"]:
         return own_call("CausalEncoderLayer", **kwargs)
     return nn_call("TransformerEncoderLayer", batch_first=True, **kwargs)
@@ -155,8 +200,10 @@ CATALOG.register(LayerSpec(
          "T×D. A causal layer hides later positions, whatever the sequence's length."),
     torch_note="batch_first=True (PyTorch's default is False): sequences are N×T×D",
     params=_transformer_params(False),
+    inputs=(PortSpec("x", "The sequence (T×D)."), _MASK_PORT),
     build=_encoder_layer,
-    check=all_checks(needs_float, _SEQUENCES, _heads_check), shape=same_shape,
+    check=all_checks(_mask_check, needs_float, _first_is_sequence, _heads_check),
+    shape=same_shape,
     has_weights=True, key_params=("nhead", "dim_feedforward"), version=2,
 ))
 
@@ -198,11 +245,13 @@ CATALOG.register(LayerSpec(
     id="SequencePool", category=CATEGORY, display_name="SequencePool",
     description="Turns a sequence into one vector: the mean over time, or the first or last step.",
     doc=("Use it before the classifier head of a Transformer encoder; 'last' reads a "
-         "recurrent layer's final step."),
+         "recurrent layer's final step. With a PaddingMask wired to 'mask', the mean is over "
+         "the real tokens and 'last' is the last real one."),
     params=(ParamSpec("mode", "choice", "mean",
                       "Average all positions, or take the first or the last.",
                       choices=("mean", "first", "last")),),
+    inputs=(PortSpec("x", "The sequence (T×D)."), _MASK_PORT),
     build=lambda p, ins: own_call("SequencePool", mode=p["mode"]),
-    check=all_checks(needs_float, _SEQUENCES), key_params=("mode",),
+    check=all_checks(_mask_check, needs_float, _first_is_sequence), key_params=("mode",),
     shape=lambda p, ins: ins[0].shape[1:],
 ))

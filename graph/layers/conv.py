@@ -12,11 +12,13 @@ from graph.layers._helpers import (
     needs_float,
     needs_rank,
     nn_call,
+    norm_layer_v1,
     out_size,
     positive,
     same_shape,
     shape_text,
 )
+from graph.migrations import layer_migration
 
 CATEGORY = "Convolution"
 
@@ -193,7 +195,9 @@ CATALOG.register(LayerSpec(
         "BatchNorm2d", num_features=ins[0].shape[0], eps=p["eps"], momentum=p["momentum"]
     ),
     check=all_checks(needs_float, _IMAGES), shape=same_shape, has_weights=True,
+    init_mean=1.0, version=2,
 ))
+layer_migration("BatchNorm2d", 1)(norm_layer_v1)
 
 CATALOG.register(LayerSpec(
     id="Upsample", category=CATEGORY, display_name="Upsample",

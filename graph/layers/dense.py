@@ -6,16 +6,21 @@ import math
 
 from graph.catalog import CATALOG, LayerSpec, Params, ParamSpec, TensorSpec
 from graph.layers._helpers import (
+    PER_SAMPLE_DIMS,
     all_checks,
+    dim_check,
+    dim_param,
     flag,
     fraction,
     needs_float,
     nn_call,
+    norm_layer_v1,
     own_call,
     positive,
     same_shape,
     shape_text,
 )
+from graph.migrations import layer_migration
 
 CATEGORY = "Dense"
 
@@ -36,6 +41,9 @@ CATALOG.register(LayerSpec(
     params=(
         positive("out_features", 64, "Number of output features."),
         flag("bias", True, "Learn an additive bias."),
+        ParamSpec("tie_weight_to", "node", "",
+                  "Share the weight of this Embedding (a language model's output layer): "
+                  "one tensor, vocabulary × width.", node_type="Embedding"),
     ),
     build=lambda p, ins: nn_call(
         "Linear", in_features=ins[0].shape[-1], out_features=p["out_features"], bias=p["bias"]
@@ -78,6 +86,7 @@ CATALOG.register(LayerSpec(
         "BatchNorm1d", num_features=ins[0].shape[0], eps=p["eps"], momentum=p["momentum"]
     ),
     check=all_checks(needs_float, _bn1d_check), shape=same_shape, has_weights=True,
+    init_mean=1.0, version=2,
 ))
 
 CATALOG.register(LayerSpec(
@@ -94,7 +103,11 @@ CATALOG.register(LayerSpec(
         elementwise_affine=p["elementwise_affine"],
     ),
     check=all_checks(needs_float, _needs_features), shape=same_shape, has_weights=True,
+    init_mean=1.0, version=2,
 ))
+
+for _norm in ("BatchNorm1d", "LayerNorm"):
+    layer_migration(_norm, 1)(norm_layer_v1)
 
 CATALOG.register(LayerSpec(
     id="Flatten", category=CATEGORY, display_name="Flatten",
@@ -164,4 +177,58 @@ CATALOG.register(LayerSpec(
                       minimum=-1e6, maximum=1e6),),
     build=lambda p, ins: own_call("Scale", factor=p["factor"]),
     check=needs_float, shape=same_shape, key_params=("factor",),
+))
+
+
+def _squeeze_check(p: Params, ins: list[TensorSpec]) -> str | None:
+    size = ins[0].shape[p["dim"]]
+    if size != 1:
+        return (f"can only remove a dimension of size 1, but dim {p['dim']} of "
+                f"{shape_text(ins[0].shape)} has size {size}; pick the dim whose size is 1")
+    return None
+
+
+def _drop(shape: tuple[int, ...], dim: int) -> tuple[int, ...]:
+    dims = list(shape)
+    del dims[dim]
+    return tuple(dims)
+
+
+CATALOG.register(LayerSpec(
+    id="Squeeze", category=CATEGORY, display_name="Squeeze",
+    description="Removes a dimension of size 1 (e.g. T×1 → T).",
+    doc="The dim counts within one sample; its size must be 1.",
+    params=(dim_param(-1, "Per-sample dimension to remove; its size must be 1.",
+                      torch_default="None (every dimension of size 1)"),),
+    torch_note=("Tensor.squeeze(dim); a dim whose size is not 1 is an error here, where "
+                "PyTorch silently leaves the tensor unchanged; " + PER_SAMPLE_DIMS),
+    build=lambda p, ins: own_call("Squeeze", dim=p["dim"]),
+    check=all_checks(needs_float, _needs_features, dim_check, _squeeze_check),
+    key_params=("dim",), shape=lambda p, ins: _drop(ins[0].shape, p["dim"]),
+))
+
+
+def _unsqueeze_check(p: Params, ins: list[TensorSpec]) -> str | None:
+    rank = len(ins[0].shape) + 1  # the dims of the result
+    if not -rank <= p["dim"] < rank:
+        return (f"dim {p['dim']} cannot be inserted into {shape_text(ins[0].shape)} "
+                f"(valid: {-rank}…{rank - 1}; dims count within one sample)")
+    return None
+
+
+def _insert(shape: tuple[int, ...], dim: int) -> tuple[int, ...]:
+    dims = list(shape)
+    dims.insert(dim if dim >= 0 else len(dims) + 1 + dim, 1)
+    return tuple(dims)
+
+
+CATALOG.register(LayerSpec(
+    id="Unsqueeze", category=CATEGORY, display_name="Unsqueeze",
+    description="Inserts a dimension of size 1 (e.g. T → T×1, or H×W → 1×H×W).",
+    doc="The dim counts within one sample and is the new dimension's place: -1 appends it.",
+    params=(dim_param(0, "Where the new dimension goes, within one sample."),),
+    torch_note="Tensor.unsqueeze(dim); " + PER_SAMPLE_DIMS,
+    build=lambda p, ins: own_call("Unsqueeze", dim=p["dim"]),
+    check=all_checks(needs_float, _unsqueeze_check),
+    key_params=("dim",), shape=lambda p, ins: _insert(ins[0].shape, p["dim"]),
 ))

@@ -15,7 +15,9 @@ INPUT = CATALOG.register(
         doc=(
             "The shape excludes the batch: [4] for four features, [1, 8, 8] for an 8×8 grey "
             "image, [T, F] for T time steps of F features. With kind 'tokens' each sample is "
-            "a sequence of integer ids below the vocabulary size, ready for an Embedding."
+            "a sequence of integer ids below the vocabulary size, ready for an Embedding. "
+            "A sequence's length is the longest the network takes: attention, positional "
+            "encodings and recurrent layers also run on shorter ones."
         ),
         params=(
             ParamSpec(

@@ -48,6 +48,7 @@ SIGNAL = {"shape": [3, 12]}
 SEQUENCE = {"shape": [5, 8]}
 CUBE = {"shape": [2, 3, 4]}
 TOKENS = {"shape": [5], "kind": "tokens", "vocab_size": 11}
+MASK = {"shape": [5]}  # a padding mask for SEQUENCE (random values: every position is real)
 
 _ELEMENTWISE = [[FEATURES], [IMAGE]]
 _IMAGES = [[IMAGE]]
@@ -57,6 +58,8 @@ CONTEXTS: dict[str, list[list[dict[str, Any]]]] = {
     "BatchNorm1d": [[FEATURES], [CHANNELS]], "LayerNorm": [[FEATURES], [SEQUENCE]],
     "Flatten": [[IMAGE], [SEQUENCE]], "Scale": _ELEMENTWISE, "Reshape": [[{"shape": [64]}], [CUBE]],
     "Permute": [[SEQUENCE], [CUBE]],
+    "Squeeze": [[{"shape": [5, 1]}], [{"shape": [1, 1, 1]}]], "Unsqueeze": [[FEATURES], [SEQUENCE]],
+    "PaddingMask": [[TOKENS]],
     **dict.fromkeys(("ReLU", "SiLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU", "ELU"),
                     _ELEMENTWISE),
     "Softmax": [[CUBE]], "LogSoftmax": [[CUBE]],
@@ -67,9 +70,9 @@ CONTEXTS: dict[str, list[list[dict[str, Any]]]] = {
     "Embedding": [[TOKENS]], "PositionalEncoding": [[SEQUENCE]],
     "MultiheadAttention": [[SEQUENCE], [SEQUENCE, {"shape": [5, 6]}],
                            [SEQUENCE, {"shape": [7, 6]}]],
-    "TransformerEncoderLayer": [[SEQUENCE]],
+    "TransformerEncoderLayer": [[SEQUENCE], [SEQUENCE, MASK]],
     "TransformerDecoderLayer": [[SEQUENCE, {"shape": [7, 8]}]],
-    "SequencePool": [[SEQUENCE]],
+    "SequencePool": [[SEQUENCE], [SEQUENCE, MASK]],
     "Add": [[FEATURES, FEATURES], [IMAGE, IMAGE, IMAGE]],
     "Multiply": [[FEATURES, FEATURES], [IMAGE, IMAGE, IMAGE]], "Concat": [[CUBE, CUBE]],
 }
@@ -117,6 +120,8 @@ def _sample(spec_id: str, p: ParamSpec, shape: tuple[int, ...], rng: random.Rand
         return rng.choice(p.choices)
     if p.kind == "ints":
         return _sample_ints(spec_id, p, shape, rng)
+    if p.kind == "node":  # no other node to name in a one-layer network
+        return ""
     lo = p.minimum if p.minimum is not None else 0
     hi = p.maximum if p.maximum is not None else lo + 12
     if p.kind == "float":
@@ -281,6 +286,34 @@ def _mask(n: int) -> torch.Tensor:
     return nn.Transformer.generate_square_subsequent_mask(n)
 
 
+def _real_first(real: int, length: int = 5) -> torch.Tensor:
+    """A batch of masks whose first ``real`` positions are real, the rest padding."""
+    return (torch.arange(length) < real).float().expand(BATCH, length)
+
+
+def _masked_pool(mode: str, real: int) -> Callable[..., Any]:
+    """SequencePool given a mask, against the plain pooling of the real positions only."""
+    mask = _real_first(real)
+
+    def plain(m: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        head = x[:, :real]
+        return {"mean": head.mean(dim=1), "first": head[:, 0], "last": head[:, -1]}[mode]
+
+    return lambda m, x: (m(x, mask), plain(m, x))
+
+
+def _padded_encoder(causal: bool, real: int) -> Callable[..., Any]:
+    """The padded layer's real positions against torch's layer on the real positions only."""
+    mask = _real_first(real)
+
+    def plain(m: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        out = nn.TransformerEncoderLayer.forward(
+            m, x[:, :real], src_mask=_mask(real) if causal else None)  # type: ignore[arg-type]
+        return torch.cat((out, torch.zeros(BATCH, 5 - real, 8)), dim=1)
+
+    return lambda m, x: (m(x, mask), plain(m, x))
+
+
 # For every module in graph.modules: constructor arguments, input shapes, and the
 # same computation written with plain torch (given the module, for its weights).
 Equivalent = tuple[dict[str, Any], list[tuple[int, ...]], Callable[..., Any]]
@@ -316,7 +349,21 @@ EQUIVALENTS: dict[str, list[Equivalent]] = {
     ],
     "SequencePool": [({"mode": "mean"}, [(5, 8)], lambda m, x: x.mean(dim=1)),
                      ({"mode": "first"}, [(5, 8)], lambda m, x: x[:, 0]),
-                     ({"mode": "last"}, [(5, 8)], lambda m, x: x[:, -1])],
+                     ({"mode": "last"}, [(5, 8)], lambda m, x: x[:, -1]),
+                     *[({"mode": mode}, [(5, 8)], _masked_pool(mode, real))
+                       for mode in ("mean", "first", "last") for real in (1, 3, 5)]],
+    "PaddedEncoderLayer": [
+        ({"d_model": 8, "nhead": 2, "dim_feedforward": 16, "dropout": 0.1, "activation": "relu",
+          "norm_first": nf, "causal": causal}, [(5, 8)], _padded_encoder(causal, real))
+        for nf in (False, True) for causal in (False, True) for real in (1, 3, 5)
+    ],
+    "PaddingMask": [({"padding_idx": 2}, [(5,)], lambda m, x: (
+        m(torch.tensor([[2, 0, 2, 5, 2]])), torch.tensor([[0.0, 1.0, 0.0, 1.0, 0.0]])))],
+    "Squeeze": [({"dim": 1}, [(3, 1, 4)], lambda m, x: x.squeeze(2)),
+                ({"dim": -1}, [(3, 1)], lambda m, x: x.squeeze(-1))],
+    "Unsqueeze": [({"dim": 0}, [(3, 4)], lambda m, x: x.unsqueeze(1)),
+                  ({"dim": 2}, [(3, 4)], lambda m, x: x.unsqueeze(3)),
+                  ({"dim": -1}, [(3, 4)], lambda m, x: x.unsqueeze(-1))],
     "Scale": [({"factor": -2.5}, [(3, 4)], lambda m, x: x * -2.5)],
     "Add": [({}, [(3, 4)] * 3, lambda m, a, b, c: a + b + c)],
     "Multiply": [({}, [(3, 4)] * 3, lambda m, a, b, c: a * b * c)],
@@ -336,5 +383,6 @@ def test_every_own_module_matches_plain_torch() -> None:
             module = getattr(modules, name)(**kwargs).eval()
             xs = [torch.randn(BATCH, *s, generator=gen) for s in shapes]
             with torch.no_grad():
-                ours, theirs = module(*xs), plain(module, *xs)
+                result = plain(module, *xs)  # a pair when the case makes its own inputs
+                ours, theirs = result if isinstance(result, tuple) else (module(*xs), result)
             torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6, msg=f"{name} {kwargs}")

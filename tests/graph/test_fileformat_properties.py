@@ -56,6 +56,8 @@ def _param_value(p: ParamSpec) -> st.SearchStrategy[Any]:
         return st.booleans()
     if p.kind == "choice":
         return st.sampled_from(p.choices)
+    if p.kind == "node":  # any id: a dangling one is a validation matter, not the file's
+        return st.text(max_size=8)
     return st.lists(st.integers(), max_size=5)
 
 
