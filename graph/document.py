@@ -385,6 +385,8 @@ class Document:
                     pos=(x + offset[0], y + offset[1]),
                     node_id=None if fresh else data["id"],
                 )
+            if fresh:
+                self._relink(network, ids)
             for e in fragment["edges"]:
                 source, target = ids.get(e["source"]), ids.get(e["target"])
                 if fresh and (source is None or target is None):
@@ -405,6 +407,15 @@ class Document:
         return list(ids.values())
 
     # -- helpers -------------------------------------------------------------
+    def _relink(self, network: str, ids: dict[str, str]) -> None:
+        """Pasted nodes that name a node pasted with them (a tied weight) name its copy."""
+        net = self.network(network)
+        for new in ids.values():
+            node = net.node(new)
+            for p in node.spec.all_params:
+                if p.kind == "node" and node.params[p.name] in ids:
+                    self.set_param(network, new, p.name, ids[node.params[p.name]])
+
     @staticmethod
     def _coerce(spec: LayerSpec, name: str, value: Any) -> Any:
         try:

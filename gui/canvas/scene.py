@@ -10,6 +10,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene
 
 from graph.document import Edge, Network
+from graph.ties import TIE_PARAM
 from gui.canvas.background import draw_grid
 from gui.canvas.contents import ContentSwitch
 from gui.canvas.edge_item import EdgeItem, WireLabel
@@ -18,6 +19,7 @@ from gui.canvas.node_item import WIDTH, NodeItem
 from gui.canvas.overview import Overview
 from gui.canvas.spatial import NodeBoxes
 from gui.canvas.stale import StaleNodes
+from gui.canvas.tie_links import TieLinks
 from gui.session import Session
 from gui.theme import CanvasColors
 
@@ -47,6 +49,8 @@ class GraphScene(QGraphicsScene):
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.setSceneRect(QRectF(-WORLD / 2, -WORLD / 2, WORLD, WORLD))
         self._build()
+        self.ties = TieLinks(self, lambda: self.network, self._node_box, colors.muted)
+        self.ties.sync_all()
         self._diagnosed = session.diagnosed_nodes(network)
         self._handlers: list[tuple[Any, Callable[..., None]]] = []
         ev = session.doc.events
@@ -124,6 +128,7 @@ class GraphScene(QGraphicsScene):
             node.set_colors(colors)
         for edge in self.edges.values():
             edge.set_colors(colors)
+        self.ties.set_color(colors.muted)
         self._picture_changed()
         self.update()
 
@@ -166,6 +171,10 @@ class GraphScene(QGraphicsScene):
         self.setSceneRect(world.united(rect.adjusted(-WORLD / 4, -WORLD / 4, WORLD / 4, WORLD / 4)))
 
     # -- document events -------------------------------------------------------
+    def _node_box(self, node_id: str) -> QRectF | None:
+        item = self.nodes.get(node_id)
+        return item.sceneBoundingRect() if item is not None else None
+
     def _add_node_item(self, node_id: str) -> NodeItem:
         item = NodeItem(self.network.node(node_id), self.colors)
         self.contents.apply(item)
@@ -191,6 +200,7 @@ class GraphScene(QGraphicsScene):
         item = self._add_node_item(node_id)
         self._refresh_node(node_id)
         self._refresh_status_of(node_id)
+        self.ties.sync(node_id)
         self._grow_world(item.sceneBoundingRect())
         self._picture_changed()
 
@@ -203,11 +213,14 @@ class GraphScene(QGraphicsScene):
         self._edges_of.pop(node_id, None)
         self.contents.discard(item)
         self.removeItem(item)
+        self.ties.sync(node_id)
         self._picture_changed()
 
-    def _param_changed(self, network: str, node_id: str, _name: str) -> None:
+    def _param_changed(self, network: str, node_id: str, name: str) -> None:
         if network == self.network_name:
             self._refresh_node(node_id)
+            if name == TIE_PARAM:
+                self.ties.sync(node_id)
 
     def _label_changed(self, network: str, node_id: str) -> None:
         if network == self.network_name:
@@ -221,6 +234,7 @@ class GraphScene(QGraphicsScene):
         self._file_box(node_id)
         self._picture_changed()
         self._update_wires(node_id)
+        self.ties.moved(node_id)
         self._grow_world(item.sceneBoundingRect())
 
     def _edge_added(self, network: str, edge: Edge) -> None:

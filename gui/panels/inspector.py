@@ -103,8 +103,11 @@ class InspectorPanel(QScrollArea):
         self.name_edit.editingFinished.connect(self._rename)
         form.addRow("name", self.name_edit)
         self.editors = {}
+        net = self.session.doc.network(self.network) if self.session else None
         for p in spec.all_params:
-            editor = make_editor(p, node.params[p.name])
+            nodes = [(n.id, n.label) for n in net.nodes() if n.type == p.node_type] \
+                if net is not None and p.kind == "node" else []
+            editor = make_editor(p, node.params[p.name], nodes)
             editor.committed.connect(  # type: ignore[attr-defined]
                 lambda value, name=p.name: self._commit(name, value))
             editor.invalid.connect(self._refused)  # type: ignore[attr-defined]

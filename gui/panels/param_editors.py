@@ -8,6 +8,7 @@ finishes an edit, and ``invalid(message)`` when the text cannot be read.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Signal
@@ -192,6 +193,31 @@ class IntsEditor(QLineEdit):
         self.committed.emit(values)
 
 
+class NodeEditor(QComboBox):
+    """One of the network's nodes of the spec's ``node_type``, by name, or none.
+
+    The node's id is what is stored (it survives renames); its name is what is shown.
+    """
+
+    committed = Signal(object)
+    invalid = Signal(str)
+
+    def __init__(self, spec: ParamSpec, nodes: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__()
+        self.addItem("(none)", "")
+        for node_id, label in nodes:
+            self.addItem(label, node_id)
+        self.currentIndexChanged.connect(lambda i: self.committed.emit(self.itemData(i)))
+
+    def set_value(self, value: Any) -> None:
+        with QSignalBlocker(self):
+            index = self.findData(value)
+            if index < 0:  # a node that is gone: shown, so the problem it causes is clear
+                self.addItem(f"(missing node {value})", value)
+                index = self.count() - 1
+            self.setCurrentIndex(index)
+
+
 Editor = IntEditor | FloatEditor | BoolEditor | ChoiceEditor | IntsEditor
 EDITORS: dict[str, type[Editor]] = {
     "int": IntEditor, "float": FloatEditor, "bool": BoolEditor, "choice": ChoiceEditor,
@@ -199,9 +225,11 @@ EDITORS: dict[str, type[Editor]] = {
 }
 
 
-def make_editor(spec: ParamSpec, value: Any) -> QWidget:
-    """The editor for ``spec``, showing ``value``."""
-    editor = EDITORS[spec.kind](spec)
+def make_editor(spec: ParamSpec, value: Any,
+                nodes: Sequence[tuple[str, str]] = ()) -> QWidget:
+    """The editor for ``spec``, showing ``value``; ``nodes`` are the (id, label) choices
+    of a "node" parameter."""
+    editor = NodeEditor(spec, nodes) if spec.kind == "node" else EDITORS[spec.kind](spec)
     editor.set_value(value)
     editor.setToolTip(spec.doc)
     return editor

@@ -12,7 +12,7 @@ from torch import nn
 
 from graph.builder import NetworkBuilder
 from graph.codegen import generate_code
-from graph.commands import History, Rename, SetParam
+from graph.commands import History, Paste, Rename, SetParam
 from graph.compile import (
     CompileError,
     compile_network,
@@ -181,3 +181,21 @@ def test_a_tie_to_a_missing_or_wrong_node_is_a_located_error() -> None:
     assert [d.message for d in validate(doc) if d.is_error] == [
         "Linear 'head' ties its weight to node 'n99', which is not in network 'main': choose "
         "an Embedding in its 'tie_weight_to' or clear it"]
+
+
+def test_a_pasted_pair_is_tied_to_its_own_copy_and_a_lone_copy_to_the_original() -> None:
+    doc = tied_doc()
+    net = doc.network("main")
+    embed, head = net.by_label("embed"), net.by_label("head")
+    assert embed is not None and head is not None
+    history = History(doc)
+    pair = Paste("main", net.to_data([embed.id, head.id]))
+    history.push(pair)
+    copies = {net.node(i).type: net.node(i) for i in pair.added}
+    assert copies["Linear"].params["tie_weight_to"] == copies["Embedding"].id != embed.id
+    history.undo()
+    history.redo()  # the same ids again, still tied to each other
+    assert net.node(copies["Linear"].id).params["tie_weight_to"] == copies["Embedding"].id
+    lone = Paste("main", net.to_data([head.id]))
+    history.push(lone)
+    assert net.node(lone.added[0]).params["tie_weight_to"] == embed.id
