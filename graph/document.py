@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -56,6 +56,13 @@ def input_places(type_id: str, key: str) -> tuple[tuple[int, int], ...]:
     port's name is a regular expression."""
     ports = catalog().get(type_id).inputs
     return tuple((rank, port.index(key)) for rank, port in enumerate(ports) if port.matches(key))
+
+
+@cache
+def _defaults(type_id: str) -> dict[str, Any]:
+    """A layer type's default parameters, worked out once (a file adds thousands of nodes).
+    Callers copy it; its values are immutable (tuples for lists)."""
+    return catalog().get(type_id).defaults()
 
 
 class Edge(NamedTuple):
@@ -145,6 +152,21 @@ class Network:
             for key in data["ports"]:
                 order += [(rank, i, key, source) for rank, i in input_places(type_id, key)]
         return [(port, src) for _, _, port, src in sorted(order)]
+
+    def topological_order(self, among: Iterable[str] | None = None) -> list[str]:
+        """Node ids so that every wire runs forward, ties broken by id in natural order
+        ("n2" < "n10": creation order, which renaming, moving, undo and save/load keep).
+
+        The one order of a network: shapes, validation, the summary and the compiler all
+        walk it. ``among`` restricts it to those nodes (closed under their inputs, it is
+        the same order with the others left out). Wires forming a loop, which validation
+        reports, leave no such order: then the ids come in natural order.
+        """
+        graph = self.graph if among is None else self.graph.subgraph(among)
+        try:
+            return list(nx.lexicographical_topological_sort(graph, key=natural_key))
+        except nx.NetworkXUnfeasible:
+            return sorted(graph, key=natural_key)
 
     def by_label(self, label: str) -> Node | None:
         node_id = self.labels.get(label)
@@ -264,7 +286,7 @@ class Document:
         spec = catalog().find(type_id)
         if spec is None:
             raise EditError(f"there is no layer type '{type_id}'")
-        values = spec.defaults()
+        values = dict(_defaults(spec.id))
         for name, value in (params or {}).items():
             values[name] = self._coerce(spec, name, value)
         node_id = node_id or self._fresh_id(net)

@@ -87,6 +87,10 @@ def _long_path(data: dict[str, Any]) -> None:
     data["training"]["data"]["options"]["path"] = "/data/" + "x" * limits.MAX_STRING_CHARS
 
 
+def _quoted_path(data: dict[str, Any]) -> None:
+    data["training"]["data"]["options"]["path"] = 'say "hi" ' * 500
+
+
 def _ui(data: dict[str, Any]) -> None:
     data["ui"] = {f"k{i}": 1 for i in range(limits.MAX_UI_KEYS + 1)}
 
@@ -102,6 +106,7 @@ BEYOND: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
      "the name is 201 characters long; it may have at most 200"),
     ("id", _set_node("id", "n" * 300), "networks.main.nodes[0].id", "the id is 300 characters"),
     ("text", _long_path, "training.data.options.path", "at most 4,096"),
+    ("text with quotes", _quoted_path, "training.data.options.path", "at most 4,096"),
     ("list parameter", _set_node("params", {"shape": [1] * 65}),
      "networks.main.nodes[0].params.shape", "the list has 65 items; a layer parameter takes "
      "at most 64"),
