@@ -57,11 +57,12 @@ def load_text_model(doc: Document, weights: str | Path) -> TextModel:
     return TextModel(module, from_record(trained.tokenizer), context_of(doc, network), network)
 
 
-def prompt_ids(tokenizer: Tokenizer, prompt: str,
-               skip_unknown: bool = False) -> tuple[np.ndarray, str | None]:
+def prompt_ids(tokenizer: Tokenizer, prompt: str, skip_unknown: bool = False,
+               remedy: str = "pass --skip-unknown") -> tuple[np.ndarray, str | None]:
     """The prompt's ids, and a note when characters outside the vocabulary were left out.
 
-    Without ``skip_unknown`` such characters are refused by name (``UnknownCharacters``).
+    Without ``skip_unknown`` such characters are refused by name (``UnknownCharacters``);
+    the message ends with ``remedy``, how this caller leaves them out.
     """
     if not prompt:
         raise DataError("the prompt is empty: give at least one character to start from")
@@ -79,7 +80,7 @@ def prompt_ids(tokenizer: Tokenizer, prompt: str,
         ids = tokenizer.encode(prompt)
     except UnknownCharacters as exc:
         raise UnknownCharacters(f"the prompt cannot be written in the model's vocabulary: {exc}"
-                                "; change those characters or pass --skip-unknown",
+                                f"; change those characters or {remedy}",
                                 exc.characters) from None
     return ids, note
 

@@ -11,7 +11,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -31,6 +31,9 @@ from runtime.recipes import RECIPES, NonFiniteLoss, Recipe, StepContext
 from runtime.run_data import DataMismatch, RunData, load_run_data
 from runtime.telemetry import Budget, Event, Sink, Throttle, grad_norms
 from runtime.trace import ProbeRecorder, first_nonfinite_node
+
+if TYPE_CHECKING:
+    from runtime.lm_samples import EpochSampler
 
 # Activation probes may take at most this share of the run's time (telemetry as a
 # whole must stay under 5% of throughput); short epochs are then probed less often.
@@ -149,7 +152,17 @@ class Trainer:
                                check_finite=self.plan.device.type == "cpu")
         self.probe = ProbeRecorder(self.networks, self.data, self.training)
         self.probe_budget = Budget(PROBE_SHARE)
+        self.sampler = self._sampler()
         self.step_throttle = Throttle(self.options.step_interval)
+
+    def _sampler(self) -> EpochSampler | None:
+        """A language model writes a little at each epoch's end, where probes are wanted."""
+        if self.training.task != "language_model" or not (self.options.activations
+                                                           and self.main_rank):
+            return None
+        from runtime.lm_samples import epoch_sampler  # it imports this module's users
+
+        return epoch_sampler(self.doc, self.networks, self.data)
 
     def _compile(self) -> dict[str, nn.Module]:
         networks: dict[str, nn.Module] = {}
@@ -331,6 +344,8 @@ class Trainer:
                 samples = self.probe.samples()
                 if samples:
                     self.emit({"type": "samples", "epoch": epoch + 1, **samples})
+        if self.sampler is not None:
+            self.emit(self.sampler.event(epoch + 1, state.epoch_time))
         return record
 
     @property
