@@ -234,6 +234,13 @@ def _encoder_layer(t: Trace, node: fx.Node, m: nn.Module) -> Mapped:
     return Mapped("TransformerEncoderLayer", params, [source], m)
 
 
+def _embedding(t: Trace, node: fx.Node, m: nn.Module) -> Mapped:
+    assert isinstance(m, nn.Embedding)
+    given = {"padding_idx": -1 if m.padding_idx is None else m.padding_idx} \
+        if any(p.name == "padding_idx" for p in catalog().get("Embedding").params) else {}
+    return Mapped("Embedding", read_params("Embedding", m, given), t.data_args(node)[:1], m)
+
+
 def _identity(t: Trace, node: fx.Node, m: nn.Module) -> Alias:
     return Alias(t.data_args(node)[0])
 
@@ -243,7 +250,8 @@ MODULE_RULES: dict[type[nn.Module], Rule] = {
         nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.MaxPool1d, nn.MaxPool2d,
         nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm,
         nn.Dropout, nn.ReLU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU, nn.GELU, nn.ELU,
-        nn.Embedding, nn.Upsample)},
+        nn.Upsample)},
+    nn.Embedding: _embedding,
     nn.Flatten: _flatten,
     nn.Softmax: _softmax("Softmax"),
     nn.LogSoftmax: _softmax("LogSoftmax"),
