@@ -245,7 +245,25 @@ def _concat(g: OnnxGraph, node: onnx.NodeProto) -> Match:
 def _passthrough(g: OnnxGraph, node: onnx.NodeProto) -> Match:
     if node.op_type == "Cast" and attr(node, "to") != onnx.TensorProto.FLOAT:
         return "Cast to anything but float has no layer in the catalog"
+    if node.op_type == "Cast":
+        mask = _padding_mask(g, node)
+        if mask is not None:
+            return mask
     return Alias(node.output[0], node.input[0], node)
+
+
+def _padding_mask(g: OnnxGraph, cast: onnx.NodeProto) -> Layer | None:
+    """float(tokens != padding id), written Cast(Not(Equal(tokens, id)))."""
+    negation = g.producer.get(cast.input[0])
+    equal = g.producer.get(negation.input[0]) if negation is not None else None
+    if negation is None or negation.op_type != "Not" or equal is None or equal.op_type != "Equal":
+        return None
+    tokens = g.activations(equal)
+    pad = g.const(next((n for n in equal.input if n not in tokens), ""))
+    if len(tokens) != 1 or pad is None or pad.size != 1 or pad.dtype.kind not in "iu":
+        return None
+    return Layer("PaddingMask", {"padding_idx": int(pad.reshape(()))}, tokens, cast.output[0],
+                 [equal, negation, cast])
 
 
 MATCHERS: dict[str, Matcher] = {
