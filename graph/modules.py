@@ -381,3 +381,6 @@ def init_weights(module: nn.Module, scheme: str, mean: float = 0.0, std: float =
             nn.init.xavier_uniform_(p)
         else:
             nn.init.kaiming_normal_(p, nonlinearity="relu")
+    if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+        with torch.no_grad():  # the padding token's vector stays zero, as torch starts it
+            module.weight[module.padding_idx].fill_(0.0)

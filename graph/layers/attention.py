@@ -27,6 +27,9 @@ _SEQUENCES = needs_rank(2, "sequences shaped T×D", "add a Linear or Embedding t
 def _embedding_check(p: Params, ins: list[TensorSpec]) -> str | None:
     if ins[0].dtype != "long" or ins[0].vocab is None:
         return "expects token ids; connect an Input whose kind is 'tokens'"
+    if p["padding_idx"] >= ins[0].vocab:
+        return (f"has padding_idx {p['padding_idx']}, which is not a token id of its "
+                f"vocabulary (0…{ins[0].vocab - 1}); set it below {ins[0].vocab}, or -1 for none")
     return None
 
 
@@ -34,9 +37,13 @@ CATALOG.register(LayerSpec(
     id="Embedding", category=CATEGORY, display_name="Embedding",
     description="Looks up a learned vector for every token id.",
     doc="The vocabulary size comes from the token Input; T ids become T×D vectors.",
-    params=(positive("embedding_dim", 32, "Length of each token's vector.", maximum=1 << 14),),
+    params=(positive("embedding_dim", 32, "Length of each token's vector.", maximum=1 << 14),
+            ParamSpec("padding_idx", "int", -1,
+                      "A token id whose vector stays zero and is never trained (-1: none).",
+                      minimum=-1, maximum=1 << 20, torch_default="None")),
     build=lambda p, ins: nn_call(
-        "Embedding", num_embeddings=ins[0].vocab or 1, embedding_dim=p["embedding_dim"]
+        "Embedding", num_embeddings=ins[0].vocab or 1, embedding_dim=p["embedding_dim"],
+        padding_idx=None if p["padding_idx"] < 0 else p["padding_idx"],
     ),
     check=_embedding_check, has_weights=True, key_params=("embedding_dim",),
     shape=lambda p, ins: (*ins[0].shape, p["embedding_dim"]),

@@ -276,3 +276,25 @@ def test_a_norm_layer_of_version_1_keeps_its_normal_init_meaning(tmp_path: Path)
     again = loads((tmp_path / "again.loom").read_text(encoding="utf-8"))
     node = again.network("main").by_label("bn")
     assert node is not None and node.params == bn.params
+
+
+def test_an_embedding_padding_vector_stays_zero_and_untrained_whatever_the_init() -> None:
+    for init in ("default", "normal", "uniform", "xavier"):
+        doc = Document.new()
+        b = NetworkBuilder(doc)
+        x = b.add("Input", shape=[4], kind="tokens", vocab_size=VOCAB, label="tokens")
+        b.add("Output", b.add("Embedding", x, embedding_dim=6, padding_idx=3, init=init,
+                              label="embed"), label="out")
+        module = compile_network(doc)
+        assert module.embed.padding_idx == 3
+        assert torch.count_nonzero(module.embed.weight[3]) == 0, init
+        assert torch.count_nonzero(module.embed.weight) == (VOCAB - 1) * 6, init
+        module(torch.tensor([[3, 1, 3, 2]])).sum().backward()
+        assert torch.count_nonzero(module.embed.weight.grad[3]) == 0
+        assert "padding_idx=3" in generate_code(doc)
+    embed = doc.network("main").by_label("embed")
+    assert embed is not None
+    doc.set_param("main", embed.id, "padding_idx", VOCAB)
+    assert [p.message for p in validate(doc) if p.is_error] == [
+        f"Embedding 'embed' has padding_idx {VOCAB}, which is not a token id of its vocabulary "
+        f"(0…{VOCAB - 1}); set it below {VOCAB}, or -1 for none"]
