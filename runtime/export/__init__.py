@@ -28,6 +28,7 @@ Weights are read only through safetensors or ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ from runtime.export.files import (
 )
 from runtime.export.onnx_export import export_onnx
 from runtime.out_paths import OutputPathError, check_output_file, check_output_folder
-from runtime.records import NETWORK_WEIGHTS_FORMAT, read_record_file
+from runtime.records import NETWORK_WEIGHTS_FORMAT, TokenizerRecord, read_record_file
 
 __all__ = [
     "CHECK_BATCHES",
@@ -95,11 +96,13 @@ def export_model(doc: Document, weights_path: PathLike, fmt: str, out_path: Path
     check_output(fmt, out_path)
     name = pick_network(doc, network)
     module, preprocessing = load_trained(doc, name, weights_path)
-    return export_module(doc, name, module, preprocessing, fmt, out_path)
+    return export_module(doc, name, module, preprocessing, fmt, out_path,
+                         _tokenizer_of(Path(weights_path)))
 
 
 def export_module(doc: Document, network: str, module: nn.Module, preprocessing: Any,
-                  fmt: str, out_path: PathLike) -> ExportReport:
+                  fmt: str, out_path: PathLike,
+                  tokenizer: TokenizerRecord | None = None) -> ExportReport:
     """Export an already-loaded module compiled from ``network`` of ``doc``.
 
     ``preprocessing`` is a ``runtime.data.preprocess.Preprocessing``, its
@@ -109,6 +112,8 @@ def export_module(doc: Document, network: str, module: nn.Module, preprocessing:
     _check_format(fmt)
     name = pick_network(doc, network)
     signature = signature_of(doc, name)
+    if tokenizer is not None:  # text models: every export says how text becomes ids
+        signature = dataclasses.replace(signature, tokenizer=tokenizer.model_dump())
     record = preprocessing_record(preprocessing)
     prepared = prepare_module(module, signature)
     out = Path(out_path)
@@ -122,6 +127,9 @@ def export_module(doc: Document, network: str, module: nn.Module, preprocessing:
         report = export_python(doc, prepared, signature, record, out)
     if record is None:
         report.notes.append("no preprocessing record was given, so the export carries none")
+    if signature.max_length is not None:
+        report.notes.append(f"token sequences of any length up to {signature.max_length} run "
+                            f"(checked at 1 and {signature.max_length})")
     return report
 
 
@@ -161,6 +169,16 @@ def load_trained(doc: Document, network: str,
                           f"{', '.join(per_network) or 'none'})")
     _load(module, per_network.get(network, {}), path, network)
     return module, record
+
+
+def _tokenizer_of(path: Path) -> TokenizerRecord | None:
+    """The tokenizer stored with a run's weights (a checkpoint has none beside it)."""
+    if path.suffix == ".pt":
+        return None
+    try:
+        return ckpt.read_weights(path)[1].tokenizer
+    except (ValueError, OSError) as exc:
+        raise ExportError(str(exc)) from None
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:

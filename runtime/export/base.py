@@ -25,6 +25,8 @@ EXPORT_VERSION = 1
 CHECK_BATCHES = (1, 7)  # a batch of one and an odd size: catches a batch baked into the graph
 TRACE_BATCH = 2  # tracing with 1 would let torch.export specialise the batch dimension
 TOLERANCE = 1e-4  # largest |exported - torch| an export may differ by (float32)
+BATCH_AXIS = "batch"
+SEQUENCE_AXIS = "sequence"
 
 Inputs = tuple[torch.Tensor, ...]
 Runner = Callable[[Inputs], torch.Tensor]
@@ -94,25 +96,52 @@ class Signature:
     output: Port
     input_ids: tuple[str, ...]  # node ids of the inputs, as the compiled module lists them
     layer_ids: frozenset[str]
+    # A language model's token sequences may be any length up to this (axis 1 of the
+    # inputs and the output is dynamic); None: every size but the batch is fixed.
+    max_length: int | None = None
+    tokenizer: dict[str, Any] | None = None  # a TokenizerRecord's data: text ↔ ids
 
     @property
     def input_names(self) -> list[str]:
         return [port.name for port in self.inputs]
 
-    def sample(self, batch: int, seed: int = 0) -> Inputs:
-        """Random inputs: N(0, 1) values, or token ids below the vocabulary size."""
+    def sample(self, batch: int, seed: int = 0, length: int | None = None) -> Inputs:
+        """Random inputs: N(0, 1) values, or token ids below the vocabulary size;
+        ``length`` sets the sequence length of a model with a dynamic one."""
         gen = torch.Generator().manual_seed(seed)
-        return tuple(_random(port.spec, batch, gen) for port in self.inputs)
+        return tuple(_random(port.spec, batch, gen, length) for port in self.inputs)
+
+    def check_length(self, batch: int) -> int | None:
+        """The sequence length compared at ``batch``: one token, and the full context."""
+        if self.max_length is None:
+            return None
+        return 1 if batch == min(CHECK_BATCHES) else self.max_length
 
     def info(self) -> dict[str, Any]:
-        return {"network": self.network, "inputs": [p.info() for p in self.inputs],
+        data = {"network": self.network, "inputs": [p.info() for p in self.inputs],
                 "output": self.output.info()}
+        if self.max_length is not None:
+            data["sequence"] = {"axis": 1, "max_length": self.max_length}
+        if self.tokenizer is not None:
+            data["tokenizer"] = self.tokenizer
+        return data
 
 
-def _random(spec: TensorSpec, batch: int, gen: torch.Generator) -> torch.Tensor:
+def dynamic_shapes(signature: Signature) -> tuple[dict[int, Any], ...]:
+    """torch.export's dynamic dimensions: the batch, and a language model's length."""
+    batch = torch.export.Dim(BATCH_AXIS, min=1)
+    if signature.max_length is None:
+        return tuple({0: batch} for _ in signature.inputs)
+    length = torch.export.Dim(SEQUENCE_AXIS, min=1, max=signature.max_length)
+    return tuple({0: batch, 1: length} for _ in signature.inputs)
+
+
+def _random(spec: TensorSpec, batch: int, gen: torch.Generator,
+            length: int | None = None) -> torch.Tensor:
+    shape = spec.shape if length is None else (length, *spec.shape[1:])
     if spec.dtype == "long":
-        return torch.randint(0, spec.vocab or 1, (batch, *spec.shape), generator=gen)
-    return torch.randn((batch, *spec.shape), generator=gen)
+        return torch.randint(0, spec.vocab or 1, (batch, *shape), generator=gen)
+    return torch.randn((batch, *shape), generator=gen)
 
 
 def signature_of(doc: Document, network: str) -> Signature:
@@ -125,9 +154,14 @@ def signature_of(doc: Document, network: str) -> Signature:
     name = python_name(plan.output.label)
     if name in {p.name for p in inputs}:
         name = f"{name}_out"
+    # A language model reads token ids of any length up to its context (it is causal:
+    # validation refuses one that is not), so exports keep that length free.
+    text = doc.training.task == "language_model" and len(inputs) == 1 and \
+        inputs[0].spec.dtype == "long" and len(inputs[0].spec.shape) == 1
     return Signature(network, inputs, Port(name, plan.out),
                      tuple(step.node.id for step in plan.inputs),
-                     frozenset(step.node.id for step in plan.layers))
+                     frozenset(step.node.id for step in plan.layers),
+                     inputs[0].spec.shape[0] if text else None)
 
 
 def pick_network(doc: Document, network: str | None) -> str:
@@ -205,7 +239,7 @@ def compare(module: nn.Module, run: Runner, signature: Signature,
     """Max abs difference between ``run`` and ``module`` at each batch size."""
     checks: dict[int, float] = {}
     for batch in batches:
-        inputs = signature.sample(batch, seed=batch)
+        inputs = signature.sample(batch, seed=batch, length=signature.check_length(batch))
         with torch.no_grad():
             expected = module(*inputs)
             checks[batch] = max_abs_diff(expected, run(inputs))

@@ -27,6 +27,7 @@ from runtime.export.base import (
     atomic_path,
     compare,
     discard_on_error,
+    dynamic_shapes,
     export_metadata,
     first_line,
     quiet,
@@ -42,12 +43,10 @@ _WIDTH = 100  # generated lines fit the project's line length
 def export_pt2(module: nn.Module, signature: Signature, preprocessing: dict[str, Any] | None,
                out_path: Path) -> ExportReport:
     """``torch.export`` the module with a dynamic batch and save it with the record inside."""
-    batch = torch.export.Dim("batch", min=1)
     try:
         with quiet():
             program = torch.export.export(
-                module, signature.sample(TRACE_BATCH),
-                dynamic_shapes=tuple({0: batch} for _ in signature.inputs))
+                module, signature.sample(TRACE_BATCH), dynamic_shapes=dynamic_shapes(signature))
     except Exception as exc:
         raise ExportError(f"torch.export cannot capture network '{signature.network}': "
                           f"{first_line(exc)}") from None
@@ -161,6 +160,10 @@ def export_python(doc: Document, module: nn.Module, signature: Signature,
         raise ExportError(f"network '{signature.network}' cannot be exported: {exc}") from None
     source += _LOADER.format(record=_literal(preprocessing), weights=json.dumps(weights_path.name),
                              cls=_model_class(source))
+    extra_files: list[Path] = []
+    if signature.tokenizer is not None:
+        source_text, extra_files = text_source(signature.tokenizer, source_path)
+        source += source_text
     tensors = {key: value.detach().cpu().contiguous()
                for key, value in state_dict_by_id(module).items()}
     metadata = WeightsMetadata.model_validate({
@@ -176,8 +179,65 @@ def export_python(doc: Document, module: nn.Module, signature: Signature,
         checks = require_checks(compare(module, lambda xs: model(*xs), signature),
                                 f"the generated {source_path.name}")
     notes = [f"use it with: import {source_path.stem}; m = {source_path.stem}.load()"]
-    return ExportReport("python", signature.network, [source_path, weights_path], "codegen",
-                        checks, notes)
+    if extra_files:
+        notes.append("encode(text) / decode(ids) turn text into token ids and back as in "
+                     "training")
+    return ExportReport("python", signature.network, [source_path, weights_path, *extra_files],
+                        "codegen", checks, notes)
+
+
+_CHARACTERS = '''
+
+# How Layerloom turned text into token ids while training: one id per character.
+VOCABULARY = {characters}
+_IDS = {{c: i for i, c in enumerate(VOCABULARY)}}
+
+
+def encode(text: str) -> torch.Tensor:
+    """Text → token ids (a ValueError names characters the model never saw)."""
+    unknown = sorted(set(text) - set(_IDS))
+    if unknown:
+        raise ValueError(f"characters outside the vocabulary: {{unknown}}")
+    return torch.tensor([_IDS[c] for c in text], dtype=torch.long)
+
+
+def decode(ids: torch.Tensor) -> str:
+    return "".join(VOCABULARY[int(i)] for i in ids.reshape(-1))
+'''
+
+_BPE = '''
+
+# How Layerloom turned text into token ids while training: byte-pair encoding, read from
+# TOKENIZER_FILE beside this file with the 'tokenizers' package.
+TOKENIZER_FILE = {file}
+
+
+def _tokenizer():
+    import os
+
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                            TOKENIZER_FILE))
+
+
+def encode(text: str) -> torch.Tensor:
+    return torch.tensor(_tokenizer().encode(text).ids, dtype=torch.long)
+
+
+def decode(ids: torch.Tensor) -> str:
+    return _tokenizer().decode([int(i) for i in ids.reshape(-1)])
+'''
+
+
+def text_source(tokenizer: dict[str, Any], source_path: Path) -> tuple[str, list[Path]]:
+    """``encode`` / ``decode`` for the generated module, and the files they need."""
+    if tokenizer["kind"] == "characters":
+        return _CHARACTERS.format(characters=repr(tokenizer["characters"])), []
+    path = source_path.with_name(f"{source_path.stem}_tokenizer.json")
+    with atomic_path(path) as tmp:
+        tmp.write_text(tokenizer["bpe"], encoding="utf-8")
+    return _BPE.format(file=json.dumps(path.name)), [path]
 
 
 def _literal(value: Any, indent: int = 0) -> str:

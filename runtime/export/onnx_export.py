@@ -18,6 +18,8 @@ import torch
 from torch import nn
 
 from runtime.export.base import (
+    BATCH_AXIS,
+    SEQUENCE_AXIS,
     TRACE_BATCH,
     ExportError,
     ExportReport,
@@ -26,6 +28,7 @@ from runtime.export.base import (
     atomic_path,
     check_failure,
     compare,
+    dynamic_shapes,
     export_metadata,
     first_line,
     quiet,
@@ -34,19 +37,17 @@ from runtime.export.base import (
 if TYPE_CHECKING:
     import onnx
 
-BATCH_AXIS = "batch"
 
 Exporter = Callable[[nn.Module, Signature], "onnx.ModelProto"]
 
 
 def _export_dynamo(module: nn.Module, signature: Signature) -> onnx.ModelProto:
     """The torch.export-based exporter, with a dynamic batch dimension."""
-    batch = torch.export.Dim(BATCH_AXIS, min=1)
     with quiet():
         program = torch.onnx.export(
             module, signature.sample(TRACE_BATCH), dynamo=True, verbose=False, report=False,
             input_names=signature.input_names, output_names=[signature.output.name],
-            dynamic_shapes=tuple({0: batch} for _ in signature.inputs),
+            dynamic_shapes=dynamic_shapes(signature),
         )
         assert program is not None
         return program.model_proto
@@ -64,7 +65,8 @@ def _export_torchscript(module: nn.Module, signature: Signature) -> onnx.ModelPr
             module, signature.sample(TRACE_BATCH), buffer,  # type: ignore[arg-type]
             dynamo=False,
             input_names=signature.input_names, output_names=[signature.output.name],
-            dynamic_axes={name: {0: BATCH_AXIS} for name in names},
+            dynamic_axes={name: {0: BATCH_AXIS, **({1: SEQUENCE_AXIS} if signature.max_length
+                                                   else {})} for name in names},
         )
     return onnx.load_from_string(buffer.getvalue())
 
