@@ -19,6 +19,7 @@ import torch
 from torch import fx, nn
 
 from graph.builder import NetworkBuilder
+from graph.catalog import catalog
 from graph.compile import CompileError, compile_network, load_state_dict_by_id
 from graph.document import Document
 from graph.importers.fx_calls import FUNCTION_RULES, METHOD_RULES
@@ -31,6 +32,7 @@ from graph.shapes import infer_network
 NETWORK = "main"
 LAYOUT_WRAP = 8  # columns per band: a long network reads in rows, as a page does
 TOLERANCE = 1e-4  # relative and absolute: float32 layers computed another way agree to this
+TIE_PARAM = "tie_weight_to"  # graph.ties.TIE_PARAM: a Linear's link to the Embedding it shares
 
 _OPERATORS = {operator.add: "+", operator.iadd: "+=", operator.mul: "*", operator.imul: "*=",
               operator.truediv: "/", operator.sub: "-", operator.isub: "-=",
@@ -181,7 +183,22 @@ def _build(t: Trace, mapping: Mapping) -> tuple[Document, dict[fx.Node, str]]:
                               **found.params)
     output = next(n for n in t.gm.graph.nodes if n.op == "output")
     b.add("Output", ids[_resolve(mapping, output.args[0])], label=_unique("output", taken))
+    _tie(doc, mapping, ids)
     return doc, ids
+
+
+def _tie(doc: Document, mapping: Mapping, ids: dict[fx.Node, str]) -> None:
+    """A Linear whose weight is an Embedding's own Parameter (``lm_head.weight =
+    wte.weight``) ties to that Embedding, as the catalog's Linear can."""
+    if not any(p.name == TIE_PARAM for p in catalog().get("Linear").params):
+        return
+    owners = {id(m.module.weight): ids[n] for n, m in mapping.items()
+              if isinstance(m, Mapped) and isinstance(m.module, nn.Embedding) and n in ids}
+    for node, found in mapping.items():
+        if isinstance(found, Mapped) and isinstance(found.module, nn.Linear) and node in ids:
+            owner = owners.get(id(found.module.weight))
+            if owner is not None:
+                doc.set_param(NETWORK, ids[node], TIE_PARAM, owner)
 
 
 def _unique(label: str, taken: set[str]) -> str:
@@ -233,6 +250,7 @@ def _check(t: Trace, mapping: Mapping, doc: Document, ids: dict[fx.Node, str],
 def _weights(t: Trace, mapping: Mapping, gm: fx.GraphModule, by_id: dict[str, fx.Node]
              ) -> Iterator[tuple[str, torch.Tensor]]:
     node_ids: dict[str, str] = getattr(gm, "node_ids")  # noqa: B009  (set by compile)
+    tied: dict[str, str] = getattr(gm, "tied_weights", {})
     for attr, node_id in node_ids.items():
         found = mapping.get(by_id[node_id]) if node_id in by_id else None
         if not isinstance(found, Mapped):
@@ -242,7 +260,8 @@ def _weights(t: Trace, mapping: Mapping, gm: fx.GraphModule, by_id: dict[str, fx
         if found.module is not None:
             prefix = _prefix(getattr(gm, attr), found.module)
             for key, tensor in found.module.state_dict().items():
-                yield f"{node_id}.{prefix}{key}", tensor.detach().clone()
+                if f"{attr}.{prefix}{key}" not in tied:  # held by the Embedding it is tied to
+                    yield f"{node_id}.{prefix}{key}", tensor.detach().clone()
 
 
 def _prefix(built: nn.Module, original: nn.Module) -> str:

@@ -277,8 +277,9 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    """nanoGPT's GPT (token and position embeddings, blocks, final norm, LM head) without
-    its weight tying and generate(); vocabulary 16, context 8, width 16, 2 heads, 2 blocks."""
+    """nanoGPT's GPT (token and position embeddings, blocks, final norm, LM head tied to
+    the token embedding) without generate(); vocabulary 16, context 8, width 16, 2 heads,
+    2 blocks."""
 
     def __init__(self, vocab_size: int = 16, block_size: int = 8, n_embd: int = 16,
                  n_head: int = 2, n_layer: int = 2) -> None:
@@ -289,6 +290,7 @@ class GPT(nn.Module):
         self.h = nn.ModuleList([Block(n_embd, n_head, block_size) for _ in range(n_layer)])
         self.ln_f = nn.LayerNorm(n_embd)
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
+        self.wte.weight = self.lm_head.weight  # weight tying, as nanoGPT does
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         t = idx.size(1)

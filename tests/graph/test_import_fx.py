@@ -71,7 +71,11 @@ def _generated(doc: Document, weights: dict[str, torch.Tensor]) -> nn.Module:
     model: nn.Module = namespace["Imported"]()
     state = {f"{namespace['NODE_ATTRIBUTES'][k.partition('.')[0]]}.{k.partition('.')[2]}": v
              for k, v in weights.items()}
-    model.load_state_dict(state)
+    result = model.load_state_dict(state, strict=False)
+    assert not result.unexpected_keys
+    shared = {k for k, v in model.state_dict(keep_vars=True).items()
+              if any(v is w for j, w in model.state_dict(keep_vars=True).items() if j != k)}
+    assert set(result.missing_keys) <= shared  # a tied weight is loaded through its owner
     return model.eval()
 
 
@@ -297,3 +301,13 @@ def test_the_example_input_is_left_as_it_was() -> None:
     with pytest.raises(ModelImportError, match=r"Tensor\.add_\(\) has no layer"):
         import_module(_InPlace(), x)
     assert torch.equal(x, torch.zeros(2, 3))
+
+
+def test_a_head_sharing_the_token_embedding_is_tied_to_it() -> None:
+    model, x = _model("gpt")
+    result = import_module(model, x)
+    net = result.document.network("main")
+    head, embedding = net.by_label("lm_head"), net.by_label("wte")
+    assert head is not None and embedding is not None
+    assert head.params["tie_weight_to"] == embedding.id
+    assert f"{head.id}.weight" not in result.weights  # held once, by the Embedding
