@@ -9,6 +9,7 @@ from tests.fuzz.harness import Target
 
 TARGETS: dict[str, Callable[[], Target]] = {
     "graph": graph_target.target,
+    "cli": graph_target.cli_target,
     "csv": data_targets.csv_target,
     "npz": data_targets.npz_target,
     "idx": data_targets.idx_target,
