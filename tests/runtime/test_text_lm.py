@@ -135,3 +135,14 @@ def test_the_command_line_trains_evaluates_and_generates(corpus: Path, tmp_path:
     assert main([*command[:4], "--prompt", "First¿"]) == 1
     assert "'¿' (U+00BF)" in capsys.readouterr().err
     assert main([*command[:4], "--top-k", "0"]) == 2
+
+
+def test_a_byte_pair_model_trains_and_writes(corpus: Path, tmp_path: Path) -> None:
+    doc = char_gpt(corpus, vocab=300, tokenizer={"kind": "bpe", "vocab_size": 300}, epochs=1)
+    result = train(doc, RunOptions(out_dir=tmp_path, activations=False, max_steps_per_epoch=2))
+    assert "val_bpc" not in result.metrics  # bits per character: character tokens only
+    model = load_text_model(doc, tmp_path / "model.safetensors")
+    assert model.tokenizer.kind == "bpe" and model.tokenizer.vocab_size == 300
+    ids, _ = prompt_ids(model.tokenizer, "Ωmega")  # bytes: no character is unknown
+    pieces = list(generate(model, ids, 12, seed=0))
+    assert 1 <= len(pieces) <= 12 and pieces == list(generate(model, ids, 12, seed=0))
