@@ -26,6 +26,7 @@ from gui.canvas.view import GraphView
 from gui.documents import DocumentActions
 from gui.files import Autosave, RecentFiles
 from gui.networks import NetworkActions
+from gui.panels.generate import GeneratePanel
 from gui.panels.history import HistoryPanel
 from gui.panels.inspector import InspectorPanel
 from gui.panels.palette import PalettePanel
@@ -83,6 +84,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(problems, self._dock("History", self.history_panel, bottom))
         self.training_dock = self._dock("Training", self.training_panel, bottom)
         self.tabifyDockWidget(problems, self.training_dock)
+        self.generate_panel = GeneratePanel(self.training)  # shown for language models
+        self.generate_dock = self._dock("Generate", self.generate_panel, bottom)
+        self.tabifyDockWidget(problems, self.generate_dock)
+        self.generate_panel.relevant_changed.connect(self.generate_dock.setVisible)
         problems.raise_()
         self._default_docks: tuple[list[QDockWidget], list[QDockWidget]] | None = (
             [palette, inspector], [problems])
@@ -140,6 +145,8 @@ class MainWindow(QMainWindow):
         self.problems.set_session(session)
         self.summary.set_session(session)
         self.history_panel.set_session(session)
+        self.generate_panel.set_session(session)
+        self.generate_dock.setVisible(self.generate_panel.language_model)
         for view in self.tabs.views():
             view.frame_all()
         if self.autosave is not None:
@@ -406,6 +413,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.training.shutdown()
+        self.generate_panel.stop()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         if self.autosave is not None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.panels.run_views import LayerView, SamplesView, plot_widget
+from gui.panels.text_samples import TextSamplesView
 from gui.training import TrainingController
 
 COLOURS = ("#3b7dd8", "#e07b28", "#2f9e6e", "#c0392b", "#8e6cc9", "#7d8594")
@@ -110,6 +111,8 @@ class TrainingPanel(QWidget):
         self.samples = SamplesView()
         self.plot_widgets += [self.layer.widget, self.samples.widget]
         self.samples.widget.hide()
+        self.text_samples = TextSamplesView()  # a language model's, epoch by epoch
+        self.text_samples.hide()
         self._failed_at: tuple[str, str] | None = None
         self._layout()
         self.evaluate_button.clicked.connect(self.evaluate_requested)
@@ -146,6 +149,7 @@ class TrainingPanel(QWidget):
         plots = QHBoxLayout()
         for widget in self.plot_widgets:
             plots.addWidget(widget)
+        plots.addWidget(self.text_samples, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(buttons)
@@ -161,6 +165,7 @@ class TrainingPanel(QWidget):
     def _on_started(self, event: dict[str, Any]) -> None:
         self.epochs = int(event["epochs"])
         self.samples.widget.setVisible(event.get("task") in SAMPLE_TASKS)
+        self.text_samples.setVisible(event.get("task") == "language_model")
         note = f" ({event['note']})" if event.get("note") else ""
         self.status.setText(f"Training on {event['device']}{note}: {event['samples']:,} "
                             f"samples, {self.epochs} epochs")
@@ -190,6 +195,9 @@ class TrainingPanel(QWidget):
 
     def _on_samples(self, event: dict[str, Any]) -> None:
         self.samples.update(event)
+
+    def _on_text_sample(self, event: dict[str, Any]) -> None:
+        self.text_samples.add(event)
 
     def _on_paused(self, _event: dict[str, Any]) -> None:
         self.status.setText("Paused: Resume continues where it stopped")
@@ -234,7 +242,7 @@ class TrainingPanel(QWidget):
         self.evaluate_button.setEnabled(self._idle and has_weights)
 
     def _clear(self) -> None:
-        for view in (self.loss, self.metrics, self.layer, self.samples):
+        for view in (self.loss, self.metrics, self.layer, self.samples, self.text_samples):
             view.clear()
         for widget in self.plot_widgets:  # an empty plot forgets the last run's axes
             box = widget.getPlotItem().getViewBox()
