@@ -22,6 +22,7 @@ import numpy as np
 import onnx
 import onnx.inliner
 
+from graph.builder import NetworkBuilder
 from graph.document import Document
 from graph.importers.onnx_blocks import find_blocks
 from graph.importers.onnx_graph import OnnxGraph
@@ -204,6 +205,7 @@ class _Builder:
         self.imp = importer
         self.g = importer.g
         self.doc = doc
+        self.builder = NetworkBuilder(doc, NETWORK)
         self.ids: dict[str, str] = {}  # ONNX value → node id
         self.depth: dict[str, int] = {}
         self.rows: dict[int, int] = {}
@@ -244,7 +246,9 @@ class _Builder:
             tables = [layer.weights["weight"].shape[0] for layer in order
                       if isinstance(layer, Layer) and layer.type_id == "Embedding"
                       and self.imp.source(layer.inputs[0]) == name]
-            params.update(kind="tokens", vocab_size=int(max(tables, default=2)))
+            params["kind"] = "tokens"
+            if tables:  # else the file does not say how many ids there are
+                params["vocab_size"] = int(max(tables))
         self._add("Input", params, [], name, name)
 
     def _add(self, type_id: str, params: dict[str, Any], inputs: list[str], label: str,
@@ -252,14 +256,9 @@ class _Builder:
         depth = 1 + max((self.depth[v] for v in inputs), default=-1)
         row = self.rows.get(depth, 0)
         self.rows[depth] = row + 1
-        net = self.doc.network(NETWORK)
-        node_id = self.doc.add_node(NETWORK, type_id, params, label=_unique(net.labels, label),
-                                    pos=(depth * COLUMN_GAP, row * ROW_GAP))
-        port_keys = iter(net.node(node_id).spec.port_keys())
-        variadic = net.node(node_id).spec.variadic
-        for index, value in enumerate(inputs):
-            port = f"in{index}" if variadic else next(port_keys)
-            self.doc.connect(NETWORK, self.ids[value], node_id, port)
+        node_id = self.builder.add(type_id, *(self.ids[v] for v in inputs),
+                                   label=_unique(self.doc.network(NETWORK).labels, label),
+                                   pos=(depth * COLUMN_GAP, row * ROW_GAP), **params)
         if output:
             self.ids[output] = node_id
             self.depth[output] = depth
