@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
 from graph.catalog import LayerSpec, ModuleCall, TensorSpec, catalog
 from graph.document import Document, Edge, Network, Node, Signal
 
@@ -282,11 +280,7 @@ class ShapeInference:
     def _topological_rank(self, net: Network) -> dict[str, int]:
         order = self._order.get(net.name)
         if order is None:
-            try:
-                ranked = nx.topological_sort(net.graph)
-                order = {node_id: i for i, node_id in enumerate(ranked)}
-            except nx.NetworkXUnfeasible:  # a cycle: validation reports it
-                order = {node_id: i for i, node_id in enumerate(net.graph)}
+            order = {node_id: i for i, node_id in enumerate(net.topological_order())}
             self._order[net.name] = order
         return order
 

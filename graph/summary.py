@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import networkx as nx
-
 from graph.catalog import TensorSpec, catalog
-from graph.document import Document, Network, Node
+from graph.document import Document, Node
 from graph.layers._helpers import same_shape
 from graph.memory import estimate_memory
 from graph.shapes import NodeShape, ShapeInference, module_call
@@ -54,7 +52,7 @@ def summarize(doc: Document, network: str, shapes: ShapeInference | None = None
     results = shapes.results.get(network, {})
     shared = {tie.user: tie.owner for tie in valid_ties(net, results)}
     rows = []
-    for node_id in _order(net):
+    for node_id in net.topological_order():
         node = net.node(node_id)
         shape = results.get(node_id, NodeShape(None))
         ins = [results[s].out if s in results else None for _, s in net.inputs_of(node_id)]
@@ -145,13 +143,6 @@ def _table(network: str, rows: list[SummaryRow]) -> str:
 
 
 # -- counting -----------------------------------------------------------------
-def _order(net: Network) -> list[str]:
-    try:
-        return list(nx.topological_sort(net.graph))
-    except nx.NetworkXUnfeasible:  # a cycle: validation reports it
-        return list(net.graph)
-
-
 _GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 
 

@@ -101,13 +101,6 @@ def _warning(net: str, node: str | None, message: str) -> Diagnostic:
     return Diagnostic(net, node, "warning", message)
 
 
-def _order(net: Network) -> list[str]:
-    try:
-        return list(nx.topological_sort(net.graph))
-    except nx.NetworkXUnfeasible:  # a cycle, reported by _cycles
-        return list(net.graph)
-
-
 def _outputs(net: Network) -> list[Node]:
     """Output nodes, in the order they were added (the first one is "the" Output)."""
     return [n for n in net.nodes() if n.spec.role == "output"]
@@ -133,7 +126,7 @@ def _out(results: Results, node: Node | None) -> TensorSpec | None:
 
 def _sorted(doc: Document, found: Iterable[Diagnostic]) -> list[Diagnostic]:
     net_rank = {name: i for i, name in enumerate(doc.networks)}
-    node_rank = {name: {n: i for i, n in enumerate(_order(net))}
+    node_rank = {name: {n: i for i, n in enumerate(net.topological_order())}
                  for name, net in doc.networks.items()}
 
     def key(d: Diagnostic) -> tuple[int, int]:
@@ -182,7 +175,7 @@ def _nodes(net: Network, results: Results) -> Iterator[Diagnostic]:
     """
     outputs = [n.id for n in _outputs(net)]
     useful = set(outputs).union(*(nx.ancestors(net.graph, o) for o in outputs))
-    for node_id in _order(net):
+    for node_id in net.topological_order():
         node = net.node(node_id)
         spec, name = node.spec, _name(node)
         severity: Severity = "error" if not outputs or node_id in useful else "warning"
@@ -282,7 +275,7 @@ def _traps(net: Network, results: Results, training: TrainingSpec,
 def _batch_traps(net: Network, results: Results, training: TrainingSpec) -> Iterator[Diagnostic]:
     if training.batch_size != 1:
         return
-    for node_id in _order(net):
+    for node_id in net.topological_order():
         node = net.node(node_id)
         if not node.type.startswith("BatchNorm"):
             continue

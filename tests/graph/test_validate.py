@@ -322,10 +322,12 @@ def test_sorted_by_network_then_topological_order() -> None:
     fc2 = main.by_label("fc2")
     assert fc2 is not None
     doc.set_param("main", fc2.id, "out_features", 0)  # error on fc2; softmax warns later
-    doc.add_node("main", "Linear", label="stray")  # added last but a root: sorts first
+    doc.add_node("main", "Linear", label="stray")  # a root, added last: ties go by id
     found = validate(doc)
     where = [location(doc, d) for d in found]
-    assert where.index("main:stray") < where.index("main:fc2")
+    order = main.topological_order()  # the order the compiler runs and the summary lists
+    assert order.index(fc2.id) < order.index(main.by_label("stray").id)  # type: ignore[union-attr]
+    assert where.index("main:fc2") < where.index("main:stray")
     assert all(w.startswith("main") for w in where[: where.index("second")])
     # the network's own problem (no Output) comes before its node's (unused Input)
     assert where[-2:] == ["second", "second:lonely"]

@@ -181,7 +181,7 @@ def test_every_subcommand_has_help() -> None:
     actions = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
     choices = actions[0].choices  # type: ignore[attr-defined]
     assert set(choices) == {"summary", "validate", "export-code", "train", "evaluate",
-                            "predict", "export", "import"}
+                            "predict", "export", "import", "generate"}
     for sub in choices.values():
         assert sub.description
 
