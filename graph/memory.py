@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from graph.datafit import DataFacts
 from graph.document import Document, Node
 from graph.shapes import NodeShape, ShapeInference
+from graph.ties import shared_counts
 from graph.training import OptimizerSpec
 
 BYTES_PER_VALUE = 4
@@ -142,6 +143,7 @@ class _Totals:
             optimizer: OptimizerSpec, batch: int, eval_batch: int) -> None:
         net = doc.network(name)
         copies = optimizer_copies(optimizer)
+        shared = shared_counts(net, results)  # a tied weight is stored once
         for node in net.nodes():
             shape = results.get(node.id)
             if shape is None or shape.out is None or shape.pending:
@@ -152,9 +154,10 @@ class _Totals:
             ports = {port: results.get(source) for port, source in net.inputs_of(node.id)}
             ins = sum(_values(source) for source in ports.values())
             values = math.prod(shape.out.shape) + _inner_values(node, ports)
-            self.params += shape.params
-            self.trainable += shape.trainable
-            self.optimizer += shape.trainable * copies
+            tied = shared.get(node.id, 0)
+            self.params += shape.params - tied
+            self.trainable += max(shape.trainable - tied, 0)
+            self.optimizer += max(shape.trainable - tied, 0) * copies
             self.activations += values
             self.eval_peak = max(self.eval_peak, values + ins)
             cost = ((shape.params + shape.trainable * (1 + copies)) + values * batch * 2

@@ -95,3 +95,15 @@ def tie_problems(net: Network, results: Mapping[str, NodeShape]) -> Iterator[tup
 def valid_ties(net: Network, results: Mapping[str, NodeShape]) -> list[Tie]:
     """The ties of ``net`` that hold (what the canvas draws and the summary counts)."""
     return [t for t in ties(net) if tie_problem(net, t, results) is None]
+
+
+def shared_counts(net: Network, results: Mapping[str, NodeShape]) -> dict[str, int]:
+    """Per tied Linear, how many of its counted parameters are the Embedding's (which
+    counts them): totals subtract these so a tied weight counts once."""
+    counts: dict[str, int] = {}
+    for tie in valid_ties(net, results):
+        shape = results.get(tie.user)
+        width = _input_width(net, net.node(tie.user), results)
+        if shape is not None and shape.params and shape.out is not None and width:
+            counts[tie.user] = shape.out.shape[-1] * width
+    return counts

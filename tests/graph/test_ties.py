@@ -21,6 +21,7 @@ from graph.compile import (
 )
 from graph.document import Document
 from graph.fileformat import load_graph, save_graph
+from graph.memory import BYTES_PER_VALUE, estimate_memory
 from graph.summary import summarize
 from graph.validate import validate
 
@@ -199,3 +200,14 @@ def test_a_pasted_pair_is_tied_to_its_own_copy_and_a_lone_copy_to_the_original()
     lone = Paste("main", net.to_data([head.id]))
     history.push(lone)
     assert net.node(lone.added[0]).params["tie_weight_to"] == embed.id
+
+
+def test_the_memory_estimate_stores_a_tied_weight_once() -> None:
+    doc = tied_doc()
+    head = doc.network("main").by_label("head")
+    assert head is not None
+    tied = estimate_memory(doc)
+    doc.set_param("main", head.id, "tie_weight_to", "")
+    untied = estimate_memory(doc)
+    assert untied.weights - tied.weights == VOCAB * WIDTH * BYTES_PER_VALUE
+    assert untied.gradients - tied.gradients == VOCAB * WIDTH * BYTES_PER_VALUE
