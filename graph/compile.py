@@ -34,7 +34,7 @@ from torch import fx, nn
 from graph.catalog import ModuleCall, TensorSpec
 from graph.document import Document, Network, Node, natural_key
 from graph.shapes import NodeShape, build_module, infer_network, module_call, torch_message
-from graph.ties import TIED_TENSOR, tie_problem, ties
+from graph.ties import TIED_TENSOR, tie_problem, ties, unfed_problem
 
 # Attributes set on every compiled module (see ``compile_network``).
 INFO_ATTRIBUTES = ("network", "node_ids", "node_titles", "input_ids", "tied_weights")
@@ -185,10 +185,7 @@ def _plan_ties(net: Network, results: Mapping[str, NodeShape], names: Mapping[st
         if problem:
             raise CompileError(problem, tie.user)
         if tie.owner not in names:
-            raise CompileError(
-                f"{node_title(net.node(tie.user))} ties its weight to "
-                f"{node_title(net.node(tie.owner))}, which does not feed the Output: wire the "
-                "Embedding into the network or clear 'tie_weight_to'", tie.user)
+            raise CompileError(unfed_problem(net, tie), tie.user)
         found.append((names[tie.user], names[tie.owner]))
     return tuple(found)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+import networkx as nx
+
 from graph.document import Network, Node
 from graph.shapes import NodeShape
 
@@ -84,10 +86,21 @@ def _input_width(net: Network, node: Node, results: Mapping[str, NodeShape]) -> 
     return shape.out.shape[-1]
 
 
+def unfed_problem(net: Network, tie: Tie) -> str:
+    """The message for a compiled Linear tied to an Embedding that is not compiled."""
+    return (f"{_title(net.node(tie.user))} ties its weight to {_title(net.node(tie.owner))}, "
+            f"which does not feed the Output: wire the Embedding into the network or clear "
+            f"'{TIE_PARAM}'")
+
+
 def tie_problems(net: Network, results: Mapping[str, NodeShape]) -> Iterator[tuple[str, str]]:
     """(Linear's node id, message) for every tie in ``net`` that cannot be made."""
+    outputs = [n.id for n in net.nodes() if n.spec.role == "output"]
+    fed: set[str] = set().union(*(nx.ancestors(net.graph, o) for o in outputs))
     for tie in ties(net):
         problem = tie_problem(net, tie, results)
+        if problem is None and tie.user in fed and tie.owner not in fed:
+            problem = unfed_problem(net, tie)
         if problem:
             yield tie.user, problem
 

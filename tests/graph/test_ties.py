@@ -211,3 +211,22 @@ def test_the_memory_estimate_stores_a_tied_weight_once() -> None:
     untied = estimate_memory(doc)
     assert untied.weights - tied.weights == VOCAB * WIDTH * BYTES_PER_VALUE
     assert untied.gradients - tied.gradients == VOCAB * WIDTH * BYTES_PER_VALUE
+
+
+def test_a_tie_to_an_embedding_that_does_not_feed_the_output_is_a_located_error() -> None:
+    doc = Document.new()
+    b = NetworkBuilder(doc)
+    x = b.add("Input", shape=[6], kind="tokens", vocab_size=VOCAB, label="tokens")
+    unused = b.add("Embedding", x, embedding_dim=WIDTH, label="unused")
+    h = b.add("Embedding", x, embedding_dim=WIDTH, label="embed")
+    head = b.add("Linear", h, out_features=VOCAB, tie_weight_to=unused, label="head")
+    b.add("Output", head, label="logits")
+    message = ("Linear 'head' ties its weight to Embedding 'unused', which does not feed the "
+               "Output: wire the Embedding into the network or clear 'tie_weight_to'")
+    assert [(d.node, d.message) for d in validate(doc) if d.is_error] == [(head, message)]
+    try:
+        compile_network(doc)
+    except CompileError as exc:
+        assert (exc.node_id, str(exc)) == (head, message)
+    else:
+        raise AssertionError("a tie to a layer that is not compiled compiled")
