@@ -26,10 +26,11 @@ from graph.importers.onnx_layer import Layer
 from graph.importers.onnx_projection import Projection, batch_first, projection
 from graph.importers.onnx_recurrent import recurrent_layers
 
-# Ops that only move values around (inside a block they are free).
-_LAYOUT = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Gather", "Split", "Identity",
-           "Cast", "Flatten", "Slice", "Shape", "Concat"}
-_ATTENTION_OPS = _LAYOUT | {"MatMul", "Gemm", "Add", "Mul", "Div", "Softmax"}
+# Ops that only rearrange values: allowed on the way from a projection to q, k or v.
+_MOVES = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Cast", "Flatten"}
+# Every op an attention block may hold (the rest compute reshape targets from sizes).
+_ATTENTION_OPS = _MOVES | {"Gather", "Split", "Slice", "Shape", "Concat", "MatMul", "Gemm",
+                           "Add", "Mul", "Div", "Softmax"}
 
 
 def find_blocks(g: OnnxGraph) -> list[Layer]:
@@ -87,26 +88,29 @@ def _back(g: OnnxGraph, value: str) -> tuple[Projection, float, int | None] | No
         if proj is not None:
             return proj, scale, index
         node = g.producer.get(value)
-        if node is None:
+        if node is None or (g.is_const(node.input[0]) and node.op_type != "Mul"):
             return None
-        data = g.activations(node)
-        if node.op_type in ("Mul", "Div") and len(data) == 1:
-            factor = g.const(next(n for n in node.input if n != data[0]))
-            if factor is None or factor.size != 1:
+        if node.op_type in ("Mul", "Div"):
+            data = g.activations(node)
+            factor = g.const(next((n for n in node.input if n not in data), ""))
+            if (len(data) != 1 or factor is None or factor.size != 1
+                    or (node.op_type == "Div" and node.input[0] != data[0])):
                 return None
             f = float(factor.reshape(()))
-            scale *= f if node.op_type == "Mul" or node.input[0] != data[0] else 1.0
-            scale /= f if node.op_type == "Div" and node.input[0] == data[0] else 1.0
-        elif node.op_type == "Gather" and index is None:
-            idx = g.const(node.input[1])
+            scale = scale * f if node.op_type == "Mul" else scale / f
+            value = data[0]
+            continue
+        if node.op_type in ("Gather", "Split"):
+            if index is not None:  # a second pick would be a slice of a slice
+                return None
+            idx = g.const(node.input[1]) if node.op_type == "Gather" else np.array(
+                list(node.output).index(value))
             if idx is None or idx.size != 1:
                 return None
             index = int(idx.reshape(()))
-        elif node.op_type == "Split" and index is None:
-            index = list(node.output).index(value)
-        elif node.op_type not in _LAYOUT or g.is_const(node.input[0]):
+        elif node.op_type not in _MOVES:
             return None
-        value = data[0] if node.op_type in ("Mul", "Div") else node.input[0]
+        value = node.input[0]
     return None
 
 
