@@ -496,6 +496,16 @@ def test_a_supported_op_with_settings_the_catalog_lacks_is_named(tmp_path: Path)
         import_onnx(path)
 
 
+def test_arithmetic_the_catalog_cannot_express_is_refused(tmp_path: Path) -> None:
+    nodes = [helper.make_node("Div", ["x", "y"], ["ratio"], name="ratio"),
+             helper.make_node("Add", ["ratio", "shift"], ["out"], name="shifted")]
+    path = _save(tmp_path, nodes, [_x(3), _x(3, name="y")], {"shift": _w(3)}, 17)
+    with pytest.raises(ModelImportError) as info:
+        import_onnx(path)
+    assert "node 'ratio': Div of two computed tensors has no layer" in str(info.value)
+    assert "node 'shifted': Add with a constant has no layer" in str(info.value)
+
+
 @pytest.mark.parametrize("content", [b"", b"\x00\x01garbage\xff" * 50, b"not an onnx file"])
 def test_garbage_files_are_refused_naming_the_file(content: bytes, tmp_path: Path) -> None:
     path = tmp_path / "broken.onnx"
