@@ -225,6 +225,7 @@ class GraphScene(QGraphicsScene):
     def _label_changed(self, network: str, node_id: str) -> None:
         if network == self.network_name:
             self._refresh_node(node_id)
+            self.ties.touched(node_id)
 
     def _node_moved(self, network: str, node_id: str) -> None:
         if network != self.network_name:
@@ -234,7 +235,7 @@ class GraphScene(QGraphicsScene):
         self._file_box(node_id)
         self._picture_changed()
         self._update_wires(node_id)
-        self.ties.moved(node_id)
+        self.ties.touched(node_id)
         self._grow_world(item.sceneBoundingRect())
 
     def _edge_added(self, network: str, edge: Edge) -> None:

@@ -68,7 +68,8 @@ class TieLinks:
                 if user.params.get(TIE_PARAM) == node_id and user.id not in self.items:
                     self._set(user.id, node_id)
 
-    def moved(self, node_id: str) -> None:
+    def touched(self, node_id: str) -> None:
+        """A node moved or was renamed: its arcs follow."""
         for item in self.items.values():
             if node_id in (item.user, item.owner):
                 self._place(item)
@@ -82,9 +83,6 @@ class TieLinks:
         if owner and item is None:
             item = TieLink(user, owner)
             item.setPen(self._pen)
-            net = self._network()
-            item.setToolTip(f"'{net.node(user).label}' uses the weight of "
-                            f"'{net.node(owner).label}' (tied: one tensor)")
             self.items[user] = item
             self._scene.addItem(item)
         if item is not None:
@@ -94,3 +92,6 @@ class TieLinks:
         owner, user = self._box(item.owner), self._box(item.user)
         if owner is not None and user is not None:
             item.set_ends(owner, user)
+        net = self._network()
+        item.setToolTip(f"'{net.node(item.user).label}' uses the weight of "
+                        f"'{net.node(item.owner).label}' (tied: one tensor)")

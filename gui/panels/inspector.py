@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 from graph.commands import Rename, SetParam
 from graph.document import Node
 from gui.canvas.node_item import format_count
-from gui.panels.param_editors import make_editor
+from gui.panels.param_editors import NodeEditor, make_editor
 from gui.session import Session
 
 MARKS = {"error": "⛔", "warning": "⚠"}
@@ -56,6 +56,7 @@ class InspectorPanel(QScrollArea):
             ev.param_changed.disconnect(self._param_changed)
             ev.label_changed.disconnect(self._label_changed)
             ev.node_removed.disconnect(self._node_removed)
+            ev.node_added.disconnect(self._nodes_changed)
             self.session.shapes_changed.disconnect(self._shapes_changed)
             self.session.diagnostics_changed.disconnect(self._show_shapes)
         self.session = session
@@ -63,6 +64,7 @@ class InspectorPanel(QScrollArea):
         ev.param_changed.connect(self._param_changed)
         ev.label_changed.connect(self._label_changed)
         ev.node_removed.connect(self._node_removed)
+        ev.node_added.connect(self._nodes_changed)
         session.shapes_changed.connect(self._shapes_changed)
         session.diagnostics_changed.connect(self._show_shapes)
         self.show_node("", None)
@@ -103,11 +105,8 @@ class InspectorPanel(QScrollArea):
         self.name_edit.editingFinished.connect(self._rename)
         form.addRow("name", self.name_edit)
         self.editors = {}
-        net = self.session.doc.network(self.network) if self.session else None
         for p in spec.all_params:
-            nodes = [(n.id, n.label) for n in net.nodes() if n.type == p.node_type] \
-                if net is not None and p.kind == "node" else []
-            editor = make_editor(p, node.params[p.name], nodes)
+            editor = make_editor(p, node.params[p.name], self._choices(p.node_type))
             editor.committed.connect(  # type: ignore[attr-defined]
                 lambda value, name=p.name: self._commit(name, value))
             editor.invalid.connect(self._refused)  # type: ignore[attr-defined]
@@ -201,10 +200,27 @@ class InspectorPanel(QScrollArea):
         if (network, node_id) == (self.network, self.node_id) and self.name_edit is not None:
             assert self.session is not None
             self.name_edit.setText(self.session.doc.network(network).node(node_id).label)
+        self._nodes_changed(network, node_id)
 
     def _node_removed(self, network: str, node_id: str) -> None:
         if (network, node_id) == (self.network, self.node_id):
             self.show_node("", None)
+        self._nodes_changed(network, node_id)
+
+    def _nodes_changed(self, network: str, _node_id: str) -> None:
+        """Another node came, went or was renamed: choices of nodes list it as it is now."""
+        if network != self.network or self.node_id is None:
+            return
+        for editor in self.editors.values():
+            if isinstance(editor, NodeEditor):
+                editor.set_choices(self._choices(editor.spec.node_type))
+
+    def _choices(self, node_type: str) -> list[tuple[str, str]]:
+        """(id, label) of the inspected network's nodes of ``node_type``, in id order."""
+        if not node_type or self.session is None:
+            return []
+        net = self.session.doc.network(self.network)
+        return [(n.id, n.label) for n in net.nodes() if n.type == node_type]
 
     def _shapes_changed(self, network: str, ids: set[str]) -> None:
         if network == self.network and self.node_id is not None:

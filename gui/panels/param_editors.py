@@ -204,10 +204,19 @@ class NodeEditor(QComboBox):
 
     def __init__(self, spec: ParamSpec, nodes: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__()
-        self.addItem("(none)", "")
-        for node_id, label in nodes:
-            self.addItem(label, node_id)
+        self.spec = spec
+        self.set_choices(nodes)
         self.currentIndexChanged.connect(lambda i: self.committed.emit(self.itemData(i)))
+
+    def set_choices(self, nodes: Sequence[tuple[str, str]]) -> None:
+        """Offer ``nodes`` ((id, label) pairs), keeping the chosen id."""
+        value = self.currentData() if self.count() else ""
+        with QSignalBlocker(self):
+            self.clear()
+            self.addItem("(none)", "")
+            for node_id, label in nodes:
+                self.addItem(label, node_id)
+        self.set_value(value)
 
     def set_value(self, value: Any) -> None:
         with QSignalBlocker(self):

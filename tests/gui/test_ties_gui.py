@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
 from graph.builder import NetworkBuilder
-from graph.commands import Move, RemoveNodes, Rename, SetParam
+from graph.commands import AddNode, Move, RemoveNodes, Rename, SetParam
 from graph.document import Document
 from gui.canvas.scene import GraphScene
 from gui.panels.inspector import InspectorPanel
@@ -39,6 +39,8 @@ def test_the_canvas_draws_a_tie_as_a_dashed_arc_that_follows_the_model(qapp) -> 
     session.push(Move("main", {head: (900.0, 300.0)}))
     end = arc.path().pointAtPercent(1)
     assert abs(end.x() - scene.nodes[head].sceneBoundingRect().center().x()) < 1
+    session.push(Rename("main", embed, "token table"))
+    assert arc.toolTip() == "'head' uses the weight of 'token table' (tied: one tensor)"
 
     session.push(SetParam("main", head, "tie_weight_to", ""))
     assert scene.ties.items == {} and arc.scene() is None
@@ -77,3 +79,13 @@ def test_the_inspector_offers_the_networks_embeddings_by_name(qapp) -> None:
     assert editor.currentText() == "token table"
     editor.setCurrentIndex(0)
     assert net.node(head).params["tie_weight_to"] == ""
+    session.undo()
+
+    # the choices follow the network while the Linear stays inspected
+    session.push(AddNode("main", "Embedding", label="third"))
+    session.push(Rename("main", other.id, "renamed"))
+    assert [editor.itemText(i) for i in range(editor.count())] == [
+        "(none)", "token table", "renamed", "third"]
+    assert editor.currentText() == "token table"
+    session.push(RemoveNodes("main", [embed]))
+    assert editor.currentText() == f"(missing node {embed})"
