@@ -12,6 +12,7 @@ from graph.fileformat import GraphFileError, load_graph
 from gui.files import RecoveryCopy, blank_document, write_atomically
 from gui.session import Session
 from gui.warmup import warmup
+from runtime.runs import runs_root
 
 if TYPE_CHECKING:
     from graph.importers.result import ImportedModel
@@ -126,7 +127,7 @@ class DocumentActions:
         weights a run already wrote there are left alone."""
         session = self.session
         source = session.init_weights
-        target = path.parent / "runs" / path.stem
+        target = runs_root(path)
         if source is None or source.parent == target or (target / source.name).exists():
             return
         try:

@@ -29,6 +29,7 @@ from graph.fileformat import dumps, loads
 from gui.background import BackgroundJob
 from gui.model_form import with_browse
 from gui.session import Session
+from runtime.runs import WEIGHTS, latest_weights
 
 # format id → (what the user picks, file suffix); the ids are runtime.export.FORMATS
 FORMATS = {
@@ -41,17 +42,12 @@ WEIGHTS_FILTER = "Trained weights (*.safetensors checkpoint.pt);;All files (*)"
 
 
 def default_weights(session: Session) -> str:
-    """The weights of the window's last run, else those ``main.py train FILE`` writes by
-    default (runs/<file name>/), if present."""
-    folders = [session.last_run_dir] if session.last_run_dir else []
-    if session.path is not None:
-        folders += [base / "runs" / session.path.stem
-                    for base in (Path.cwd(), session.path.parent)]
-    for folder in folders:
-        found = folder / "model.safetensors"
-        if found.is_file():
-            return str(found)
-    return ""
+    """The weights of the window's last run, else the newest that any run of the saved
+    file (in the window or with ``layerloom train``) or its import wrote, if any."""
+    if session.last_run_dir is not None and (session.last_run_dir / WEIGHTS).is_file():
+        return str(session.last_run_dir / WEIGHTS)
+    found = latest_weights(session.path) if session.path is not None else None
+    return str(found) if found is not None else ""
 
 
 class ExportModelDialog(QDialog):

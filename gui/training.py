@@ -8,14 +8,13 @@ on meanwhile changes nothing in it.
 
 from __future__ import annotations
 
-import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from gui.session import Session
+from runtime.runs import claim_run_folder
 
 if TYPE_CHECKING:
     from runtime.runner import Runner
@@ -66,7 +65,7 @@ class TrainingController(QObject):
         from runtime.runner import Runner
         from runtime.trainer import RunOptions
 
-        self.out_dir = run_folder(session.path)
+        self.out_dir = claim_run_folder(session.path)
         base_dir = session.path.parent if session.path is not None else None
         options = RunOptions(out_dir=self.out_dir, base_dir=base_dir,
                              init_weights=session.init_weights, **self.overrides)
@@ -146,22 +145,3 @@ class TrainingController(QObject):
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
-
-
-def run_folder(path: Path | None) -> Path:
-    """Where a run writes: ``runs/<file name>/<date-time>/`` beside a saved file, so that
-    no run overwrites an earlier one's weights; a fresh temporary folder for an unsaved
-    document."""
-    if path is None:
-        return Path(tempfile.mkdtemp(prefix="layerloom-run-"))
-    runs = path.parent / "runs" / path.stem
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    runs.mkdir(parents=True, exist_ok=True)
-    for n in range(1, 1000):
-        folder = runs / (stamp if n == 1 else f"{stamp}-{n}")
-        try:
-            folder.mkdir()  # claimed here, so two runs never share a folder
-        except FileExistsError:
-            continue
-        return folder
-    raise OSError(f"no free run folder under {runs}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -31,8 +32,24 @@ def _file(parser: argparse.ArgumentParser) -> None:
 
 
 def _weights(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", required=True, metavar="DIR/model.safetensors",
-                        help="trained weights written by 'layerloom train'")
+    parser.add_argument("--weights", metavar="DIR/model.safetensors",
+                        help="trained weights (default: the newest model.safetensors under "
+                             "runs/<file name>/ beside the file)")
+
+
+def weights_of(args: argparse.Namespace) -> str:
+    """``--weights``, else the newest weights a run (or an import) wrote for the file."""
+    from runtime.runs import latest_weights, runs_root
+
+    if args.weights:
+        return str(args.weights)
+    found = latest_weights(Path(args.file))
+    if found is None:
+        raise CliError(f"no trained weights for {args.file} under "
+                       f"{runs_root(Path(args.file))}: train it first "
+                       f"(layerloom train {args.file}) or name them with --weights",
+                       EXIT_UNREADABLE)
+    return str(found)
 
 
 def user_errors() -> tuple[type[Exception], ...]:
@@ -61,7 +78,8 @@ def _add_train(subparsers: SubParsers) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
                         help="override the device (auto: CUDA, then MPS, then CPU)")
     parser.add_argument("--out", metavar="DIR", default=None,
-                        help="output folder (default: runs/<file name>)")
+                        help="output folder (default: a new runs/<file name>/<date-time>/ "
+                             "beside the file)")
     parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint.pt")
     parser.add_argument("--init-weights", metavar="FILE",
                         help="start from these weights (a model.safetensors, e.g. an imported "
@@ -75,12 +93,20 @@ def _add_train(subparsers: SubParsers) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from runtime import distributed
+    from runtime.runs import runs_root
     from runtime.trainer import RunOptions, Trainer
 
     doc = load_document(args.file)
-    out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
-    _check_output(check_output_folder, out)
     dist = distributed.from_environment()
+    if args.out:
+        out = Path(args.out)
+        _check_output(check_output_folder, out)
+    elif dist is not None:  # every rank must agree on one folder: torchrun names the run
+        run_id = os.environ.get("TORCHELASTIC_RUN_ID", "run")
+        out = runs_root(Path(args.file)) / f"torchrun-{run_id}"
+        _check_output(check_output_folder, out)
+    else:
+        out = _claimed_run_folder(Path(args.file))
     # Activation probes feed the GUI's live plots; nothing reads them here.
     options = RunOptions(epochs=args.epochs, seed=args.seed, device=args.device, out_dir=out,
                          resume=args.resume, threads=args.threads, activations=False,
@@ -105,6 +131,18 @@ def _train(args: argparse.Namespace) -> int:
                  **{k: v for k, v in result.metrics.items() if isinstance(v, int | float)}}
         print(json.dumps(final) if args.json else _final_text(final))
     return EXIT_OK
+
+
+def _claimed_run_folder(graph_file: Path) -> Path:
+    """A new runs/<name>/<date-time>/ beside ``graph_file``; a place where none can be made
+    is one line (exit 2), as a bad --out is."""
+    from runtime.runs import claim_run_folder
+
+    try:
+        return claim_run_folder(graph_file)
+    except OSError as exc:
+        raise CliError(f"cannot make a run folder beside {graph_file}: "
+                       f"{exc.strerror or exc}; name one with --out", EXIT_UNREADABLE) from None
 
 
 def _check_output(check: Callable[[Path], None], path: Path) -> None:
@@ -187,7 +225,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     doc = load_document(args.file)
     try:
-        report = evaluate_document(doc, args.weights, args.split,
+        report = evaluate_document(doc, weights_of(args), args.split,
                                    Path(args.file).resolve().parent)
     except user_errors() as exc:
         raise CliError(str(exc)) from None
@@ -234,7 +272,7 @@ def _predict(args: argparse.Namespace) -> int:
 
     doc = load_document(args.file)
     try:
-        results = predict(doc, args.weights, args.input)
+        results = predict(doc, weights_of(args), args.input)
     except InputError as exc:  # INPUT cannot be read: exit 2, like an unreadable FILE
         raise CliError(str(exc), EXIT_UNREADABLE) from None
     except user_errors() as exc:
@@ -275,7 +313,7 @@ def _export(args: argparse.Namespace) -> int:
         raise CliError(str(exc), EXIT_UNREADABLE) from None
     refusals: tuple[type[Exception], ...] = (ExportError, *user_errors())
     try:
-        report = export_model(doc, args.weights, args.format, args.output, args.network)
+        report = export_model(doc, weights_of(args), args.format, args.output, args.network)
     except refusals as exc:
         raise CliError(str(exc)) from None
     print(report.describe() if hasattr(report, "describe") else f"wrote {args.output}")

@@ -176,8 +176,11 @@ def load_weights_into(model: nn.Module, state: dict[str, torch.Tensor], path: Pa
 
 
 def weights_folder(loom: Path) -> Path:
-    """Where a run of ``loom`` writes by default, and so where its imported weights go."""
-    return loom.parent / "runs" / loom.stem
+    """Where ``loom``'s imported weights go: ``runs/<name>/``, below which its runs write,
+    so Evaluate, Export and ``--weights``-less commands find them (``runtime.runs``)."""
+    from runtime.runs import runs_root
+
+    return runs_root(loom)
 
 
 def write_weights(result: ImportedModel, folder: Path) -> Path:

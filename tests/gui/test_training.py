@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QTimer
 from graph.commands import SetParam, SetTraining
 from gui.export_dialog import default_weights
 from gui.session import Session
-from gui.training import LOADING, TrainingController, run_folder
+from gui.training import LOADING, TrainingController
 
 RUN_TIMEOUT_MS = 120_000  # a spawned process imports torch and loads digits first
 
@@ -200,14 +200,6 @@ def test_stop_asked_twice_ends_the_run_at_once(window, qtbot):
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     assert window.training.state == "idle"
     assert "stopped by force before it could save its weights" in panel.status.text()
-
-
-def test_each_run_of_a_saved_file_gets_its_own_folder(tmp_path: Path):
-    path = tmp_path / "net.loom"
-    first = run_folder(path)
-    assert first.parent == tmp_path / "runs" / "net" and first.is_dir()  # claimed at once
-    second = run_folder(path)
-    assert second != first and second.parent == first.parent
 
 
 def test_training_waits_for_pytorch_to_load(window):
