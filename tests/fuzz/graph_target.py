@@ -32,8 +32,18 @@ def mutate(seed: Seed, rng: random.Random) -> Mutant:
         what, data = mutate_json(seed.data, rng)
         return Mutant(seed, what, data)
     tree = json.loads(seed.data)
-    done = [rng.choice(MODEL_OPS)(tree, rng) for _ in range(rng.choice([1, 1, 2, 3]))]
+    done = [_apply(rng.choice(MODEL_OPS), tree, rng) for _ in range(rng.choice([1, 1, 2, 3]))]
     return Mutant(seed, "; ".join(done), json.dumps(tree, indent=2).encode())
+
+
+def _apply(op: Callable[[dict[str, Any], random.Random], str], tree: dict[str, Any],
+           rng: random.Random) -> str:
+    """``op`` on ``tree``; a seed that lacks what it changes (a file may leave out any
+    field that has a default) is left as it is."""
+    try:
+        return op(tree, rng)
+    except (KeyError, IndexError, TypeError):
+        return f"{op.__name__} does not apply"
 
 
 # -- well-typed changes to the model -------------------------------------------------
@@ -108,7 +118,8 @@ def _training(tree: dict[str, Any], rng: random.Random) -> str:
     if change == "task":
         training["task"] = rng.choice(["classification", "regression", "autoencoder", "gan"])
     elif change == "loss":
-        training["loss"]["name"] = rng.choice(["cross_entropy", "bce_logits", "mse", "nll"])
+        losses = ["cross_entropy", "bce_logits", "mse", "nll"]
+        training.setdefault("loss", {})["name"] = rng.choice(losses)
     elif change == "batch":
         training["batch_size"] = rng.choice([1, 2, 65_536])
     elif change == "networks":
