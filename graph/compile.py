@@ -416,14 +416,18 @@ def run_with_node_errors(module: nn.Module, *args: Any) -> Any:
 def node_lines(module: fx.GraphModule) -> dict[int, str]:
     """Line numbers (1-based) of ``module.code`` that run a node → that node's id.
 
-    Lets a code view highlight the node a line belongs to, and the reverse.
+    Lets a code view highlight the node a line belongs to, and the reverse. Read from
+    fx's own map of generated lines to graph nodes (counted from the ``def`` line), not
+    from the text, so no label can confuse it.
     """
     ids: dict[str, str] = _info(module, "node_ids")
-    pattern = re.compile(r"=\s*self\.(\w+)\(")
+    nodes = list(module.graph.nodes)
+    code = module.code.splitlines()
+    start = next(n for n, line in enumerate(code, start=1) if line.startswith("def forward"))
     lines: dict[int, str] = {}
-    for number, line in enumerate(module.code.splitlines(), start=1):
-        match = pattern.search(line)
-        if match and match.group(1) in ids:
-            lines[number] = ids[match.group(1)]
+    for offset, index in module._lineno_map.items():
+        node = nodes[index] if index is not None else None
+        if node is not None and node.op == "call_module" and node.target in ids:
+            lines[start + offset] = ids[str(node.target)]
     return lines
 

@@ -282,13 +282,15 @@ def test_runtime_error_names_the_node() -> None:
     assert torch.equal(out, gm(torch.ones(2, 8)))
 
 
-def test_code_lines_map_to_nodes() -> None:
-    gm = compile_network(mlp_doc())
+@pytest.mark.parametrize("model", MODELS, ids=IDS)
+def test_code_lines_map_to_nodes(model: Model) -> None:
+    gm = compile_network(model.doc(), model.network)
     lines = node_lines(gm)
     code = gm.code.splitlines()
     assert sorted(lines.values()) == sorted(gm.node_ids.values())
-    fc1 = gm.node_ids["fc1"]
-    assert "self.fc1(" in code[next(n for n, i in lines.items() if i == fc1) - 1]
+    for attr, node_id in gm.node_ids.items():  # each node's line is the one calling it
+        (number,) = [n for n, i in lines.items() if i == node_id]
+        assert f" = self.{attr}(" in code[number - 1]
 
 
 def test_a_plain_state_dict_loads_by_position_and_names_the_first_mismatch() -> None:
