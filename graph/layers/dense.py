@@ -43,7 +43,8 @@ CATALOG.register(LayerSpec(
         flag("bias", True, "Learn an additive bias."),
         ParamSpec("tie_weight_to", "node", "",
                   "Share the weight of this Embedding (a language model's output layer): "
-                  "one tensor, vocabulary × width.", node_type="Embedding"),
+                  "one tensor, vocabulary × width, trained or frozen as the Embedding is.",
+                  node_type="Embedding"),
     ),
     build=lambda p, ins: nn_call(
         "Linear", in_features=ins[0].shape[-1], out_features=p["out_features"], bias=p["bias"]

@@ -230,3 +230,17 @@ def test_a_tie_to_an_embedding_that_does_not_feed_the_output_is_a_located_error(
         assert (exc.node_id, str(exc)) == (head, message)
     else:
         raise AssertionError("a tie to a layer that is not compiled compiled")
+
+
+def test_a_tied_weight_is_trained_or_frozen_as_its_embedding_is() -> None:
+    doc = tied_doc()
+    net = doc.network("main")
+    embed, head = net.by_label("embed"), net.by_label("head")
+    assert embed is not None and head is not None
+    doc.set_param("main", head.id, "trainable", False)
+    module = compile_network(doc)
+    assert module.head.weight.requires_grad and not module.head.bias.requires_grad
+    doc.set_param("main", embed.id, "trainable", False)
+    doc.set_param("main", head.id, "trainable", True)
+    module = compile_network(doc)
+    assert not module.head.weight.requires_grad and module.head.bias.requires_grad
