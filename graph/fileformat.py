@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from graph import limits, migrations
 from graph.document import Document
 from graph.file_build import build
-from graph.file_errors import GraphFileError, location_of
+from graph.file_errors import GraphFileError, location_of, pydantic_problem
 from graph.file_errors import show_value as _show
 from graph.strict_json import parse as _parse
 from graph.training import TrainingSpec
@@ -266,31 +266,7 @@ def _check(data: dict[str, Any]) -> LoomFile:
         raise _from_pydantic(exc) from None
 
 
-_EXPECTED = {
-    "dict_type": "an object", "model_type": "an object", "model_attributes_type": "an object",
-    "list_type": "a list", "tuple_type": "a list", "string_type": "a string",
-    "int_type": "an integer", "int_from_float": "an integer", "float_type": "a number",
-    "bool_type": "true or false",
-}
-
-
 def _from_pydantic(exc: ValidationError) -> GraphFileError:
     """The first of pydantic's errors, in our words, located as our messages locate."""
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    kind = first["type"]
-    if kind == "missing":
-        item = isinstance(first["loc"][-1], int) if first["loc"] else False
-        reason = f"required {'item' if item else 'field'} is missing"
-    elif kind == "extra_forbidden":
-        reason = "unknown field"
-    elif kind in _EXPECTED:
-        reason = f"expected {_EXPECTED[kind]}, got {_show(first['input'])}"
-    else:
-        reason = first["msg"].removeprefix("Value error, ")
-        if reason.startswith("Input should be "):
-            reason = f"should be {reason.removeprefix('Input should be ')}, " \
-                     f"got {_show(first['input'])}"
-    if len(errors) > 1:
-        reason += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return GraphFileError(reason, location_of(first["loc"]))
+    location, reason = pydantic_problem(exc)
+    return GraphFileError(reason, location)

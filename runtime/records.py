@@ -33,7 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from graph.file_errors import location_of, show_value
+from graph.file_errors import pydantic_problem, show_value
 from runtime.data.dataset import TargetKind
 from runtime.data.preprocess import NORMALIZATIONS
 
@@ -57,32 +57,9 @@ class WeightsError(ValueError):
 
 
 # -- telling a validation error ------------------------------------------------------
-_EXPECTED = {
-    "dict_type": "an object", "model_type": "an object", "list_type": "a list",
-    "string_type": "a string", "int_type": "an integer", "float_type": "a number",
-    "bool_type": "true or false", "is_instance_of": "a tensor",
-}
-
-
 def describe(exc: ValidationError) -> tuple[str, str]:
     """The first problem pydantic found, as (field path, reason in our words)."""
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    kind, loc = first["type"], [p for p in first["loc"] if p != "[key]"]
-    if kind == "missing":
-        reason = "required field is missing"
-    elif kind == "extra_forbidden":
-        reason = "unknown field"
-    elif kind in _EXPECTED:
-        reason = f"expected {_EXPECTED[kind]}, got {_show(first['input'])}"
-    else:
-        reason = first["msg"].removeprefix("Value error, ")
-        if reason.startswith("Input should be "):
-            reason = f"should be {reason.removeprefix('Input should be ')}, got " \
-                     f"{_show(first['input'])}"
-    if len(errors) > 1:
-        reason += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return location_of([p for p in loc if isinstance(p, str | int)]), reason
+    return pydantic_problem(exc, _show)
 
 
 def _show(value: Any) -> str:
