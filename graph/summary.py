@@ -18,7 +18,7 @@ from graph.document import Document, Node
 from graph.layers._helpers import same_shape
 from graph.memory import estimate_memory
 from graph.shapes import NodeShape, ShapeInference, module_call
-from graph.ties import valid_ties
+from graph.ties import shared_counts
 
 
 @dataclass(frozen=True)
@@ -50,26 +50,19 @@ def summarize(doc: Document, network: str, shapes: ShapeInference | None = None
         shapes = ShapeInference(doc)
     shapes.update()
     results = shapes.results.get(network, {})
-    shared = {tie.user: tie.owner for tie in valid_ties(net, results)}
+    shared = shared_counts(net, results)  # the tied weight counts in the Embedding's row
     rows = []
     for node_id in net.topological_order():
         node = net.node(node_id)
         shape = results.get(node_id, NodeShape(None))
         ins = [results[s].out if s in results else None for _, s in net.inputs_of(node_id)]
-        tied = _tied_count(shape, ins) if node_id in shared else 0
+        tied = shared.get(node_id, 0)
         params, trainable = shape.params - tied, max(shape.trainable - tied, 0)
         rows.append(SummaryRow(
             node=node_id, label=node.label, layer=node.spec.display_name, out=shape.out,
             params=params, trainable=trainable, flops=_flops(node, shape, ins),
         ))
     return rows
-
-
-def _tied_count(shape: NodeShape, ins: list[TensorSpec | None]) -> int:
-    """A tied Linear's weight (out × in values), counted in its Embedding's row instead."""
-    if not shape.params or shape.out is None or not ins or ins[0] is None:
-        return 0
-    return shape.out.shape[-1] * ins[0].shape[-1]
 
 
 def format_summary(doc: Document, shapes: ShapeInference | None = None) -> str:
