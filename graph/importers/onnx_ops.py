@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from graph.catalog import catalog
 from graph.importers.onnx_conv import conv, global_pool, pool, reduce_mean, resize
 from graph.importers.onnx_graph import OnnxGraph, attr
 from graph.importers.onnx_layer import Alias, Layer, Match, Matcher, per_sample, rank, static
@@ -129,11 +130,26 @@ def _reshape(g: OnnxGraph, node: onnx.NodeProto) -> Match:
     if target is None:
         return (f"{node.op_type} that moves the batch dimension or gives a shape of unknown "
                 "size has no layer in the catalog")
-    if len(target) == 1 and before is not None and math.prod(before) == target[0]:
-        return Layer("Flatten", {}, [node.input[0]], node.output[0], [node])
     if before == target:
         return Alias(node.output[0], node.input[0], node)
+    one_axis = _one_axis(g, node, len(target))
+    if one_axis is not None:  # Squeeze / Unsqueeze of one dimension, as the catalog has them
+        return Layer(node.op_type, {"dim": one_axis}, [node.input[0]], node.output[0], [node])
+    if len(target) == 1 and before is not None and math.prod(before) == target[0]:
+        return Layer("Flatten", {}, [node.input[0]], node.output[0], [node])
     return Layer("Reshape", {"shape": list(target)}, [node.input[0]], node.output[0], [node])
+
+
+def _one_axis(g: OnnxGraph, node: onnx.NodeProto, out_rank: int) -> int | None:
+    """The per-sample dim a Squeeze removes or an Unsqueeze inserts, when it is one."""
+    if node.op_type not in ("Squeeze", "Unsqueeze") or node.op_type not in catalog():
+        return None
+    given = g.const(node.input[1]) if len(node.input) > 1 and node.input[1] else None
+    axes = [int(a) for a in given.ravel()] if given is not None else list(attr(node, "axes", []))
+    rank = out_rank + 1 + (1 if node.op_type == "Squeeze" else 0)  # batched, the larger side
+    if len(axes) != 1 or axes[0] % rank == 0:
+        return None
+    return axes[0] % rank - 1
 
 
 def _kept_batch_target(g: OnnxGraph, node: onnx.NodeProto,

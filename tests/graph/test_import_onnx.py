@@ -396,6 +396,12 @@ def _written_out() -> Built:
     return nodes, [_x(4, 6)], weights, 17
 
 
+def _squeezes() -> Built:
+    nodes = [helper.make_node("Squeeze", ["x", "last"], ["s"]),
+             helper.make_node("Unsqueeze", ["s", "first"], ["out"])]
+    return nodes, [_x(4, 1)], {"last": np.array([2]), "first": np.array([1])}, 17
+
+
 HAND_BUILT = {
     "conv1d": (_conv1d, ["Conv1d", "ReLU", "MaxPool1d", "Flatten", "Linear", "LogSoftmax"]),
     "conv2d": (_conv2d, ["Conv2d", "BatchNorm2d", "ELU", "AvgPool2d", "Sigmoid",
@@ -411,6 +417,7 @@ HAND_BUILT = {
     "resize": (_resize, ["Upsample", "Upsample"]),
     "positions": (_positions, ["PositionalEncoding", "PositionalEncoding"]),
     "written_out": (_written_out, ["LayerNorm", "GELU"]),
+    "squeezes": (_squeezes, ["Squeeze", "Unsqueeze"]),
 }
 
 
