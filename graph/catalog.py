@@ -49,6 +49,16 @@ class ParamSpec:
     allow_minus_one: bool = False  # for shapes: one -1 dimension is inferred
     # torch.nn's default where it differs from ours ("" when they agree or torch has none)
     torch_default: str = ""
+    # only meaningful while another parameter has one of these values: (name, values);
+    # editors hide it otherwise (the value is kept, and still saved)
+    applies_when: tuple[str, tuple[Any, ...]] | None = None
+
+    def applies(self, params: Mapping[str, Any]) -> bool:
+        """Whether this parameter means anything with these values of the others."""
+        if self.applies_when is None:
+            return True
+        name, values = self.applies_when
+        return params.get(name) in values
     node_type: str = ""  # kind "node": the layer type the chosen node must have
 
     def coerce(self, value: Any) -> Any:
@@ -171,11 +181,11 @@ def weight_params(mean: float = 0.0) -> tuple[ParamSpec, ...]:
             choices=("default", "xavier", "kaiming", "normal", "uniform"),
         ),
         ParamSpec("init_mean", "float", mean, "Mean of the 'normal' init.",
-                  minimum=-10.0, maximum=10.0),
+                  minimum=-10.0, maximum=10.0, applies_when=("init", ("normal",))),
         ParamSpec("init_std", "float", 0.02, "Standard deviation of the 'normal' init.",
-                  minimum=0.0, maximum=10.0),
+                  minimum=0.0, maximum=10.0, applies_when=("init", ("normal",))),
         ParamSpec("init_bound", "float", 0.1, "The 'uniform' init draws from -a to a.",
-                  minimum=0.0, maximum=10.0),
+                  minimum=0.0, maximum=10.0, applies_when=("init", ("uniform",))),
         ParamSpec("trainable", "bool", True,
                   "Untick to freeze this layer's weights during training."),
     )

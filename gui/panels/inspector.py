@@ -44,6 +44,7 @@ class InspectorPanel(QScrollArea):
         self.network = ""
         self.node_id: str | None = None
         self.editors: dict[str, QWidget] = {}
+        self._form = QFormLayout()
         self.name_edit: QLineEdit | None = None
         self.problem = _label(name="InspectorProblem")
         self.shapes = _label()
@@ -117,6 +118,8 @@ class InspectorPanel(QScrollArea):
                 form.addRow("", _label(f"PyTorch's default: {p.torch_default}", muted=True))
             self.editors[p.name] = editor
         layout.addLayout(form)
+        self._form = form
+        self._show_applicable()
         self.problem = _label(name="InspectorProblem")
         self.problem.hide()
         layout.addWidget(self.problem)
@@ -195,6 +198,17 @@ class InspectorPanel(QScrollArea):
             assert self.session is not None
             value = self.session.doc.network(network).node(node_id).params[name]
             self.editors[name].set_value(value)  # type: ignore[attr-defined]
+            self._show_applicable()
+
+    def _show_applicable(self) -> None:
+        """Hide the fields that mean nothing with the others' values (init_std unless the
+        init is 'normal'); their values stay as they are."""
+        if self.session is None or self.node_id is None:
+            return
+        node = self.session.doc.network(self.network).node(self.node_id)
+        for p in node.spec.all_params:
+            if p.applies_when is not None and p.name in self.editors:
+                self._form.setRowVisible(self.editors[p.name], p.applies(node.params))
 
     def _label_changed(self, network: str, node_id: str) -> None:
         if (network, node_id) == (self.network, self.node_id) and self.name_edit is not None:

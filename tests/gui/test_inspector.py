@@ -129,3 +129,16 @@ def test_the_inspector_shows_where_pytorch_differs(window, gestures):
     inspect(window, gestures, "fc")
     texts = [label.text() for label in window.inspector.widget().findChildren(QLabel)]
     assert not any(t.startswith("PyTorch's default") for t in texts)  # Linear agrees with torch
+
+
+def test_fields_that_do_not_apply_are_hidden_until_they_do(window, gestures):
+    conv, editors = inspect(window, gestures, "conv")
+    shown = {name: editor.isVisibleTo(window.inspector) for name, editor in editors.items()}
+    assert not shown["init_std"] and not shown["init_mean"] and not shown["init_bound"]
+    assert shown["out_channels"] and shown["init"]
+    editors["init"].setCurrentText("normal")  # a command, like any edit
+    assert window.session.doc.network("main").node(conv).params["init"] == "normal"
+    assert editors["init_std"].isVisibleTo(window.inspector)
+    assert not editors["init_bound"].isVisibleTo(window.inspector)
+    window.window_actions.undo.trigger()  # the hidden field follows the model back
+    assert not editors["init_std"].isVisibleTo(window.inspector)
