@@ -202,7 +202,7 @@ def write_weights(result: ImportedModel, folder: Path) -> Path:
 def load_fitting_weights(path: str | Path, networks: Mapping[str, nn.Module]) -> list[str]:
     """Load a ``model.safetensors`` into the layers it fits; the node ids of layers it does
     not fit (edited since, or new) are returned and keep their fresh weights."""
-    from graph.compile import load_state_dict_by_id
+    from graph.compile import load_state_dict_by_id, state_dict_by_id
     from runtime.checkpoint import WeightsError, read_weights
 
     per_network, _ = read_weights(path)
@@ -212,9 +212,7 @@ def load_fitting_weights(path: str | Path, networks: Mapping[str, nn.Module]) ->
         if saved is None:
             raise WeightsError(f"{path} holds no weights for network '{name}' "
                                f"(it has: {', '.join(per_network) or 'none'})")
-        attrs: dict[str, str] = getattr(module, "node_ids")  # noqa: B009  (set by compile)
-        mine = {f"{attrs[k.partition('.')[0]]}.{k.partition('.')[2]}": v
-                for k, v in module.state_dict().items()}
+        mine = state_dict_by_id(module)  # a tied weight once, under its Embedding
         fits = {k: v for k, v in saved.items() if k in mine and mine[k].shape == v.shape}
         load_state_dict_by_id(module, fits, strict=False)
         fresh += sorted({k.partition(".")[0] for k in mine if k not in fits})

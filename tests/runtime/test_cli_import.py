@@ -200,3 +200,19 @@ def test_an_onnx_file_imports_with_its_weights(tmp_path: Path,
     with torch.no_grad():
         assert torch.allclose(module(x), x @ torch.from_numpy(w).T + 1.0, atol=1e-5)
     assert main(["import", str(source), "--input-shape", "4"]) == 2  # an ONNX file has one
+
+
+def test_a_tied_weight_loads_through_its_embedding_and_is_not_fresh(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "graph"))
+    from test_ties import tied_doc
+
+    from runtime.checkpoint import save_weights
+
+    trained = compile_network(tied_doc())
+    weights = tmp_path / "model.safetensors"
+    save_weights(weights, {"main": trained}, None)
+    fresh_module = compile_network(tied_doc())
+    assert load_fitting_weights(weights, {"main": fresh_module}) == []
+    assert torch.equal(fresh_module.head.weight, trained.embed.weight)
