@@ -122,8 +122,9 @@ def _language_output(net: Network, check: _Check, training: TrainingSpec,
     """The Output scores every token of the vocabulary at each of the T positions."""
     node = next((n for n in net.nodes() if n.type == "Input"), None)
     vocab = language_vocab(training, data)
-    if node is None or vocab is None or len(node.params["shape"]) != 1:
-        return
+    if node is None or vocab is None or len(node.params["shape"]) != 1 or \
+            node.params["kind"] != "tokens":
+        return  # _language names the Input
     steps, shape = int(node.params["shape"][0]), check.out.shape
     if len(shape) != 2 or shape[0] != steps:
         yield check.finding(

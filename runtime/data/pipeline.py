@@ -95,8 +95,8 @@ def fit_to_task(dataset: Dataset, task: str) -> Dataset:
     if task not in TASKS:
         raise DataError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
     if (task == "language_model") != is_corpus(dataset):
-        raise DataError(f"{dataset.name} is text for a language model; set the task to "
-                        "language_model" if is_corpus(dataset) else
+        raise DataError(f"the data set '{dataset.name}' is text, for language models; set the "
+                        "task to language_model" if is_corpus(dataset) else
                         f"{dataset.name} is not text, so it cannot train a language model; "
                         "choose Tiny Shakespeare or a text file")
     if task == "language_model":

@@ -130,6 +130,10 @@ def export_module(doc: Document, network: str, module: nn.Module, preprocessing:
     if signature.max_length is not None:
         report.notes.append(f"token sequences of any length up to {signature.max_length} run "
                             f"(checked at 1 and {signature.max_length})")
+        if tokenizer is None:
+            report.notes.append("no tokenizer came with these weights (a checkpoint.pt has "
+                                "none), so the export cannot turn text into ids; export from "
+                                "the run's model.safetensors to include it")
     return report
 
 

@@ -78,6 +78,10 @@ def test_validation_locates_what_does_not_fit_a_language_model(corpus: Path) -> 
     doc.set_param("main", next(n.id for n in doc.network("main").nodes() if n.type == "LSTM"),
                   "output", "last")
     assert "needs N×32×" in errors(doc)["head"]
+    doc.set_param("main", next(n.id for n in doc.network("main").nodes() if n.type == "Input"),
+                  "kind", "float")
+    found = errors(doc)
+    assert "needs kind 'tokens' and shape [T]" in found["text"] and "head" not in found
 
 
 def test_evaluate_reports_nats_bits_perplexity_and_baselines(trained_gpt) -> None:
