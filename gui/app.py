@@ -46,9 +46,12 @@ def first_session(path: str | None) -> Session:
         return Session(load_graph(path), Path(path).resolve())
     if DEFAULT_EXAMPLE.exists():
         try:
-            return Session(load_graph(DEFAULT_EXAMPLE))
+            session = Session(load_graph(DEFAULT_EXAMPLE))
         except GraphFileError as exc:
             log.warning("cannot open the default example: %s", exc)
+        else:
+            session.example = DEFAULT_EXAMPLE  # named after it, as File > New from example
+            return session
     return Session(blank_document())
 
 

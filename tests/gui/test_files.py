@@ -169,3 +169,11 @@ def test_an_example_opens_under_its_own_name_with_its_description(window, monkey
     monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
     window.window_actions.save_as.trigger()
     assert Path(offered[0]).name == "mlp_moons.loom"  # Save As starts from the example's name
+
+
+def test_the_start_up_example_is_named_as_an_example() -> None:
+    from gui.app import DEFAULT_EXAMPLE, first_session
+
+    session = first_session(None)
+    assert session.path is None and session.example == DEFAULT_EXAMPLE
+    assert session.display_name == DEFAULT_EXAMPLE.name  # not "untitled.loom"
