@@ -14,7 +14,6 @@ first dimension is the batch: each Input takes the rest as its per-sample shape.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from graph.builder import NetworkBuilder
 from graph.document import Document
 from graph.importers.onnx_blocks import find_blocks
 from graph.importers.onnx_graph import OnnxGraph
+from graph.importers.onnx_labels import labels_for, unique
 from graph.importers.onnx_layer import Alias, Layer, Match, static
 from graph.importers.onnx_ops import MATCHERS
 from graph.importers.result import ImportedModel, ModelImportError
@@ -206,6 +206,7 @@ class _Builder:
         self.g = importer.g
         self.doc = doc
         self.builder = NetworkBuilder(doc, NETWORK)
+        self.tables: list[tuple[np.ndarray, str]] = []  # embedding tables and their node ids
         self.ids: dict[str, str] = {}  # ONNX value → node id
         self.depth: dict[str, int] = {}
         self.rows: dict[int, int] = {}
@@ -214,15 +215,17 @@ class _Builder:
         import torch
 
         weights: dict[str, torch.Tensor] = {}
-        labels = _labels(self.g, [item for item in order if isinstance(item, Layer)])
+        labels = labels_for(self.g, [item for item in order if isinstance(item, Layer)])
         for item in order:
             if isinstance(item, str):
                 self._input(item, order)
                 continue
-            node_id = self._add(item.type_id, item.params, [self.imp.source(v)
-                                                             for v in item.inputs],
+            params, own = self._tied(item)
+            node_id = self._add(item.type_id, params, [self.imp.source(v) for v in item.inputs],
                                 labels[id(item)], item.output)
-            for key, array in item.weights.items():
+            if item.type_id == "Embedding":
+                self.tables.append((item.weights["weight"], node_id))
+            for key, array in own.items():
                 weights[f"{node_id}.{key}"] = torch.from_numpy(np.array(array, copy=True))
         result = self.imp.source(self.g.outputs[0].name)
         self._add("Output", {}, [result], "output", "")
@@ -230,6 +233,20 @@ class _Builder:
         for node_id, pos in layered_positions(net, estimated_sizes(net), route_skips=True).items():
             self.doc.move_node(NETWORK, node_id, pos)
         return _complete(self.doc, weights, self.imp.file)
+
+    def _tied(self, layer: Layer) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """A Linear whose weight is exactly an Embedding's table shares it (a language
+        model's output layer): its parameters and the weights it keeps of its own."""
+        weight = layer.weights.get("weight") if layer.type_id == "Linear" else None
+        source = next((node_id for table, node_id in self.tables if weight is not None
+                       and table.shape == weight.shape and np.array_equal(table, weight)), None)
+        if source is None:
+            return layer.params, layer.weights
+        embedding = self.doc.network(NETWORK).node(source).label
+        self.imp.notes.append(f"the output layer shares the weight of Embedding '{embedding}' "
+                              "(the file holds the same numbers for both)")
+        return ({**layer.params, "tie_weight_to": source},
+                {k: v for k, v in layer.weights.items() if k != "weight"})
 
     def _input(self, name: str, order: list[Layer | str]) -> None:
         shape = self.g.shape(name)
@@ -257,7 +274,7 @@ class _Builder:
         row = self.rows.get(depth, 0)
         self.rows[depth] = row + 1
         node_id = self.builder.add(type_id, *(self.ids[v] for v in inputs),
-                                   label=_unique(self.doc.network(NETWORK).labels, label),
+                                   label=unique(self.doc.network(NETWORK).labels, label),
                                    pos=(depth * COLUMN_GAP, row * ROW_GAP), **params)
         if output:
             self.ids[output] = node_id
@@ -284,73 +301,3 @@ def _complete(doc: Document, weights: dict[str, torch.Tensor], file: Path
         raise ModelImportError(f"{file}: the weights do not fit the imported network: {exc}"
                                ) from None
     return weights
-
-
-def _labels(g: OnnxGraph, layers: list[Layer]) -> dict[int, str]:
-    """Readable, distinct names: the torch module each layer came from ("fc1",
-    "encoder.norm1"), else the ONNX node's path ("/fc1/Gemm" → "fc1"), else a
-    weight's name, else the layer type."""
-    paths = {id(layer): _module_path(g, layer) for layer in layers}
-    tops: dict[str, int] = {}
-    for path in paths.values():
-        if path:
-            tops[path[0]] = tops.get(path[0], 0) + 1
-    full: dict[tuple[str, ...], int] = {}
-    for path in paths.values():
-        full[path] = full.get(path, 0) + 1
-    labels = {}
-    for layer in layers:
-        path = paths[id(layer)]
-        if not path:
-            labels[id(layer)] = _plain_label(g, layer)
-        elif tops[path[0]] == 1:
-            labels[id(layer)] = path[0]
-        elif full[path] == 1 or len(layer.nodes) > 2:
-            labels[id(layer)] = ".".join(path)
-        else:  # e.g. the residual Add inside an encoder layer
-            labels[id(layer)] = ".".join(path) + "." + layer.nodes[0].op_type.lower()
-    return labels
-
-
-def _module_path(g: OnnxGraph, layer: Layer) -> tuple[str, ...]:
-    if len(layer.nodes) <= 2:  # a weight's own name beats a fused node's module (conv+bn)
-        own = _weight_name(g, layer)
-        if own:
-            return tuple(own.split("."))
-    paths = [p for p in (g.module_path(n) for n in layer.nodes) if p]
-    if not paths:
-        return ()
-    common = paths[0]
-    for path in paths[1:]:
-        k = 0
-        while k < min(len(common), len(path)) and common[k] == path[k]:
-            k += 1
-        common = common[:k]
-    return common
-
-
-def _weight_name(g: OnnxGraph, layer: Layer) -> str | None:
-    for node in layer.nodes:  # a weight read by one node only (exporters share equal ones)
-        for name in node.input:
-            if (g.const(name) is not None and "." in name and not name.startswith("val_")
-                    and len(g.uses(name)) == 1 and name in g.initializer_names):
-                return name.rsplit(".", 1)[0]
-    return None
-
-
-def _plain_label(g: OnnxGraph, layer: Layer) -> str:
-    for node in layer.nodes:
-        parts = [p for p in node.name.split("/") if p]
-        if node.name.startswith("/") and len(parts) > 1:
-            return ".".join(parts[:-1])
-    return _weight_name(g, layer) or re.sub(r"(?<!^)(?=[A-Z])", "_", layer.type_id).lower()
-
-
-def _unique(taken: dict[str, str], label: str) -> str:
-    label = label.strip() or "layer"
-    if label not in taken:
-        return label
-    k = 2
-    while f"{label}_{k}" in taken:
-        k += 1
-    return f"{label}_{k}"

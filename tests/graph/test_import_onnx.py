@@ -469,6 +469,22 @@ def test_a_fixed_batch_in_the_file_becomes_any_batch(tmp_path: Path) -> None:
         assert _compiled(result)(torch.zeros(5, 3, 8, 8)).shape == (5, 3)
 
 
+def test_an_output_layer_holding_the_embedding_table_shares_it(tmp_path: Path) -> None:
+    table = _w(7, 4)
+    nodes = [helper.make_node("Gather", ["table", "x"], ["e"]),
+             helper.make_node("MatMul", ["e", "head"], ["out"])]
+    weights = {"table": table, "head": np.ascontiguousarray(table.T)}
+    path = _save(tmp_path, nodes, [_x(5, elem=TensorProto.INT64)], weights, 17)
+    result = import_onnx(path)
+    _assert_same_outputs(path, result)
+    net = result.document.network(result.network)
+    embed = next(n for n in net.nodes() if n.spec.id == "Embedding")
+    head = next(n for n in net.nodes() if n.spec.id == "Linear")
+    assert head.params["tie_weight_to"] == embed.id
+    assert f"{head.id}.weight" not in result.weights  # one tensor, stored with the Embedding
+    assert [n for n in result.notes if "shares the weight" in n]
+
+
 def test_labels_come_from_node_paths_and_positions_run_left_to_right(tmp_path: Path) -> None:
     result = import_onnx(_save(tmp_path, *_branches()))
     assert [n for n in result.notes if n.startswith("Dropout")]  # left out, and said so
