@@ -91,3 +91,23 @@ def test_labelled_text_in_a_csv_becomes_character_ids(tmp_path: Path) -> None:
     assert np.array_equal(dataset.y, [1, 0, 1])
     with pytest.raises(DataError, match="unknown column 'words'"):
         load_dataset("text_csv", {"path": str(path), "text": "words"})
+
+
+def test_labelled_text_trains_a_classifier(tmp_path: Path) -> None:
+    from graph import Document, NetworkBuilder
+    from runtime.trainer import RunOptions, train
+
+    rows = [f"{'good great fine' if i % 2 else 'bad awful poor'} {i},{'pos' if i % 2 else 'neg'}"
+            for i in range(120)]
+    (tmp_path / "reviews.csv").write_text("text,label\n" + "\n".join(rows) + "\n")
+    doc = Document.new()
+    b = NetworkBuilder(doc)
+    h = b.add("Embedding", b.add("Input", shape=[20], kind="tokens", vocab_size=32),
+              embedding_dim=8)
+    b.add("Output", b.add("Linear", b.add("LSTM", h, hidden_size=16), out_features=2))
+    doc.set_training(training(task="classification", epochs=6,
+                              data={"name": "text_csv", "options": {
+                                  "path": str(tmp_path / "reviews.csv"), "length": 20}},
+                              networks={"main": {"optimizer": {"name": "adam", "lr": 0.02}}}))
+    result = train(doc, RunOptions(activations=False))
+    assert result.metrics["test_accuracy"] > 0.8
