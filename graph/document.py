@@ -43,9 +43,15 @@ class Signal:
             slot(*args)
 
 
-def natural_key(text: str) -> list[Any]:
-    """Sort key that orders "n2" before "n10" (strings at even, ints at odd places)."""
-    return [int(t) if i % 2 else t for i, t in enumerate(re.split(r"(\d+)", text))]
+@lru_cache(maxsize=1 << 16)
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sort key that orders "n2" before "n10" (strings at even, ints at odd places).
+
+    Cached: every topological order and every save sorts all node ids by it."""
+    return tuple(int(t) if i % 2 else t for i, t in enumerate(_DIGITS.split(text)))
+
+
+_DIGITS = re.compile(r"(\d+)")
 
 
 @lru_cache(maxsize=4096)
