@@ -186,6 +186,9 @@ def _evaluator_report(evaluator: Evaluator, data: RunData, trained: Trained,
 
 def predict(doc: Document, weights: str | Path, inputs: str | Path) -> list[dict[str, Any]]:
     """Predictions for each input: class names with probabilities, or values."""
+    if doc.training.task == "language_model":
+        raise DataError("a language model continues text rather than scoring inputs: use "
+                        "'layerloom generate FILE.loom --weights W --prompt TEXT'")
     trained = load_trained(doc, weights)
     network, module = next(iter(trained.networks.items()))
     pre = trained.preprocessing
