@@ -14,6 +14,7 @@ has a fixed length run too.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,8 +101,9 @@ def generate(model: TextModel, ids: np.ndarray, tokens: int, temperature: float 
              top_k: int | None = None, seed: int | None = None) -> Iterator[str]:
     """Yield the text of ``tokens`` new tokens after ``ids``, piece by piece."""
     check_sampling(tokens, temperature, top_k)
+    # Without a seed, a fresh one: torch.seed() would also reseed the caller's global RNG.
     generator = torch.Generator().manual_seed(seed if seed is not None else
-                                              int(torch.seed() % 2**63))
+                                              secrets.randbits(63))
     model.module.eval()
     device = next((p.device for p in model.module.parameters()), torch.device("cpu"))
     history = [int(i) for i in ids]
