@@ -108,7 +108,7 @@ def _table(network: str, rows: list[SummaryRow]) -> str:
         (r.label, r.layer, r.shape_text, format_count(r.params), format_flops(r.flops))
         for r in rows
     ]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(_HEADERS)]
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(_HEADERS)]
     rule = "─" * (sum(widths) + 2 * (len(widths) - 1))
 
     def line(values: tuple[str, ...]) -> str:

@@ -58,3 +58,20 @@ def test_mutants_are_reproducible() -> None:
     seeds = target.seeds()
     assert make(target, seeds, 0, 17) == make(target, seeds, 0, 17)
     assert make(target, seeds, 0, 17) != make(target, seeds, 0, 18)
+
+
+def test_found_by_fuzzing_the_summary_of_an_empty_network(tmp_path: Path) -> None:
+    """Case 2472 of the long run: a network left without nodes made 'layerloom summary'
+    fail with "unexpected TypeError" (a table width of no rows)."""
+    import contextlib
+    import io
+
+    from graph import Document, save_graph
+    from runtime.cli import EXIT_OK, main
+
+    path = tmp_path / "empty.loom"
+    save_graph(Document.new(), path)
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(err):
+        assert main(["summary", str(path)]) == EXIT_OK, err.getvalue()
+    assert "Network 'main'" in out.getvalue() and "Total params: 0" in out.getvalue()
