@@ -21,6 +21,7 @@ from runtime.data.augment import Augmenter
 from runtime.data.batches import BatchIterator, epoch_seed
 from runtime.preflight import check_output, facts_of
 from runtime.records import TokenizerRecord
+from runtime.tokens import CharTokenizer
 
 if TYPE_CHECKING:
     from runtime.trainer import RunOptions
@@ -174,4 +175,8 @@ def load_run_data(doc: Document, training: TrainingSpec, device: torch.device,
         if noise is None:
             raise DataError(f"the generator network '{generator}' needs a Noise input")
         latent = noise.params["size"]
-    return RunData(prepared, **tensors, latent_size=latent, generator=generator)
+    # labelled text (text_csv): its characters, id 0 padding, go with the weights
+    alphabet = prepared.dataset.metadata.get("alphabet")
+    tokenizer = CharTokenizer("\0" + alphabet).record() if isinstance(alphabet, str) else None
+    return RunData(prepared, **tensors, latent_size=latent, generator=generator,
+                   tokenizer=tokenizer)

@@ -95,6 +95,7 @@ def test_labelled_text_in_a_csv_becomes_character_ids(tmp_path: Path) -> None:
 
 def test_labelled_text_trains_a_classifier(tmp_path: Path) -> None:
     from graph import Document, NetworkBuilder
+    from runtime.checkpoint import read_weights
     from runtime.trainer import RunOptions, train
 
     rows = [f"{'good great fine' if i % 2 else 'bad awful poor'} {i},{'pos' if i % 2 else 'neg'}"
@@ -109,5 +110,7 @@ def test_labelled_text_trains_a_classifier(tmp_path: Path) -> None:
                               data={"name": "text_csv", "options": {
                                   "path": str(tmp_path / "reviews.csv"), "length": 20}},
                               networks={"main": {"optimizer": {"name": "adam", "lr": 0.02}}}))
-    result = train(doc, RunOptions(activations=False))
+    result = train(doc, RunOptions(activations=False, out_dir=tmp_path / "run"))
     assert result.metrics["test_accuracy"] > 0.8
+    stored = read_weights(tmp_path / "run" / "model.safetensors")[1].tokenizer
+    assert stored is not None and stored.characters == "\0" + " 0123456789abdefgilnoprtuw"
