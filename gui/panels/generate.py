@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -46,7 +46,7 @@ NOT_A_LANGUAGE_MODEL = (
     "that ends in one score per token; train. The gallery's <i>gpt shakespeare</i> and "
     "<i>lstm shakespeare</i> examples are ready to train.")
 NO_WEIGHTS = "Train the network (F5), or choose weights a language-model run wrote."
-CONTROL_WIDTH = 330
+CONTROL_WIDTH = 420
 
 
 class GeneratePanel(QWidget):
@@ -66,11 +66,14 @@ class GeneratePanel(QWidget):
         self.weights = QLineEdit()
         self.weights.setPlaceholderText("model.safetensors of a language-model run")
         self.weights.textEdited.connect(self._picked)
+        self.weights.textChanged.connect(self.weights.setToolTip)  # the field shows its end
         self.choose_button = QPushButton("Choose…")
         self.choose_button.clicked.connect(self._choose)
         self.prompt = QPlainTextEdit()
         self.prompt.setPlaceholderText("Text to continue (empty: start from a line break)")
-        self.prompt.setMaximumHeight(3 * self.prompt.fontMetrics().lineSpacing() + 12)
+        line = self.prompt.fontMetrics().lineSpacing()
+        self.prompt.setMinimumHeight(2 * line + 12)  # a speaker's name and a line break
+        self.prompt.setMaximumHeight(3 * line + 12)
         self.prompt.setTabChangesFocus(True)
         self.tokens = _spin(1, MAX_TOKENS, 300, " tokens")
         self.temperature = QDoubleSpinBox()
@@ -109,26 +112,29 @@ class GeneratePanel(QWidget):
         self._update()
 
     def _layout(self) -> None:
+        grid = QGridLayout()  # two settings a row: the panel shares the dock's few rows
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(QLabel("Weights"), 0, 0)
         weights = QHBoxLayout()
         weights.addWidget(self.weights, 1)
         weights.addWidget(self.choose_button)
-        form = QFormLayout()
-        form.addRow("Weights", weights)
-        form.addRow("Prompt", self.prompt)
-        form.addRow("Length", self.tokens)
-        form.addRow("Temperature", self.temperature)
-        form.addRow("Top-k", self.top_k)
-        form.addRow("Seed", self.seed)
-        form.addRow(self.skip_unknown)
+        grid.addLayout(weights, 0, 1, 1, 3)
+        grid.addWidget(QLabel("Prompt"), 1, 0, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.prompt, 1, 1, 1, 3)
+        for row, pairs in ((2, (("Length", self.tokens), ("Temperature", self.temperature))),
+                           (3, (("Top-k", self.top_k), ("Seed", self.seed)))):
+            for pair, (label, widget) in enumerate(pairs):
+                grid.addWidget(QLabel(label), row, 2 * pair)
+                grid.addWidget(widget, row, 2 * pair + 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button)
         buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
+        buttons.addWidget(self.skip_unknown, 1)
         controls = QWidget()
         column = QVBoxLayout(controls)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.hint)
-        column.addLayout(form)
+        column.addLayout(grid)
         column.addLayout(buttons)
         column.addWidget(self.status)
         column.addStretch(1)
@@ -246,6 +252,9 @@ class GeneratePanel(QWidget):
     def _on_event(self, event: dict[str, Any]) -> None:
         if event["type"] == "started" and event.get("task") == LANGUAGE_MODEL:
             self.samples.clear()
+            if not self.writer.running:
+                self._say("Training: a sample appears on the right at each epoch's end; "
+                          "Generate writes with the run's weights once it has finished.")
         elif event["type"] == "text_sample":
             self.samples.add(event)
 

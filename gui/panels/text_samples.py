@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QVBoxLayout, 
 
 PROMPT_COLOUR = QColor("#3b7dd8")
 HEADER_COLOUR = QColor("#7d8594")
+MIN_WIDTH = 360  # a line of verse, unwrapped
 
 
 def text_view(placeholder: str) -> QPlainTextEdit:
@@ -53,10 +54,15 @@ class TextSamplesView(QWidget):
     def __init__(self, title: str = "Samples during training") -> None:
         super().__init__()
         self.title = QLabel(title)
+        self.title.setWordWrap(True)  # the panel beside the training curves is narrow
         self.view = text_view("A language model's run writes a sample here at the end of "
                               "each epoch: the same prompt and seed each time, so only what "
                               "the model has learnt changes.")
+        self.view.setToolTip("The same prompt and seed at each epoch's end; a sample ending "
+                             "in … was cut short to keep training fast")
         self.samples: list[dict[str, Any]] = []
+        self.setMinimumWidth(MIN_WIDTH)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -65,15 +71,15 @@ class TextSamplesView(QWidget):
 
     def add(self, event: dict[str, Any]) -> None:
         self.samples.append(event)
+        self.title.setText(f"Samples during training (temperature {event['temperature']:g}, "
+                           f"seed {event['seed']})")
         first = len(self.samples) == 1
-        if first:
-            self.title.setText(f"Samples during training (temperature "
-                               f"{event['temperature']:g}, seed {event['seed']})")
-        short = " · cut short to keep training fast" if event.get("cut_short") else ""
-        append(self.view, ("" if first else "\n\n") + f"— epoch {event['epoch']}{short} —\n",
+        append(self.view, ("" if first else "\n\n") + f"— epoch {event['epoch']} —\n",
                char_format(HEADER_COLOUR))
         append(self.view, event["prompt"], char_format(PROMPT_COLOUR, bold=True))
         append(self.view, event["text"])
+        if event.get("cut_short"):
+            append(self.view, "…", char_format(HEADER_COLOUR))
 
     def clear(self) -> None:
         self.samples = []
