@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install sysdeps clean fuzz
+.PHONY: run test lint install sysdeps clean fuzz slow
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ test: install sysdeps lint
 # case limited to 20 s; prints the counts and exits 1 on any escape or hang.
 fuzz: install
 	$(PY) -m tests.fuzz.run --graphs 10000 --others 1000 --limit 20
+
+# The long test variants `make test` leaves out (pytest -m slow): every gallery network and
+# every catalog layer exported to ONNX and imported back (about 5 minutes on 2 cores).
+slow: OFFSCREEN := 1
+slow: install sysdeps
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m slow
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
