@@ -47,6 +47,7 @@ class TextWriter(QObject):
         super().__init__(parent)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._discard = False  # drop what the writer still sends (another document is open)
         self._queue: queue.Queue[tuple[str, str]] = queue.Queue()
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
@@ -62,6 +63,7 @@ class TextWriter(QObject):
         import runtime.generate  # noqa: F401  imported here, not on the worker thread
 
         self._stop = threading.Event()
+        self._discard = False
         self._queue = queue.Queue()
         self._thread = threading.Thread(target=_write, args=(request, self._queue, self._stop),
                                         name="generate", daemon=True)
@@ -72,19 +74,25 @@ class TextWriter(QObject):
         """Ask the writer to stop after its current token (it then reports "stopped")."""
         self._stop.set()
 
+    def discard(self) -> None:
+        """Stop, and show nothing more of this writing (it then reports "stopped")."""
+        self._discard = True
+        self.stop()
+
     def _drain(self) -> None:
-        pieces: list[str] = []
+        pieces: list[str] = []  # what came between messages, shown in one go
         while True:
             try:
                 kind, text = self._queue.get_nowait()
             except queue.Empty:
                 break
+            if self._discard and kind in ("text", "prompt", "note"):
+                continue
             if kind == "text":
                 pieces.append(text)
                 continue
-            if pieces:  # what was written before this message, in one go
-                self.wrote.emit("".join(pieces))
-                pieces = []
+            self._flush(pieces)
+            pieces = []
             if kind == "prompt":
                 self.prompt_shown.emit(text)
             elif kind == "note":
@@ -92,6 +100,9 @@ class TextWriter(QObject):
             else:
                 self._finish(kind, text)
                 return
+        self._flush(pieces)
+
+    def _flush(self, pieces: list[str]) -> None:
         if pieces:
             self.wrote.emit("".join(pieces))
 

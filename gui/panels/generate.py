@@ -155,6 +155,7 @@ class GeneratePanel(QWidget):
         """Another document: its weights, and no text of the last one's."""
         if self.session is not None:
             self.session.changed.disconnect(self._update)
+        self.writer.discard()  # the last document's text has no place in this one
         self.session = session
         session.changed.connect(self._update)
         self._weights_picked = False

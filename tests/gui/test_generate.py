@@ -95,3 +95,10 @@ def test_a_run_shows_samples_then_generate_writes_with_its_weights(window, qtbot
     qtbot.waitUntil(lambda: not panel.writer.running, timeout=WRITE_TIMEOUT_MS)
     assert panel.status.text() == "Stopped."
     assert len(panel.output.toPlainText()) < 100_000 and panel.generate_button.isEnabled()
+
+    _write(panel, qtbot, "\n", 100_000)
+    qtbot.waitUntil(lambda: len(panel.output.toPlainText()) > 20, timeout=WRITE_TIMEOUT_MS)
+    window.set_session(Session(char_lstm(corpus)))  # another document: that text goes away
+    qtbot.waitUntil(lambda: not panel.writer.running, timeout=WRITE_TIMEOUT_MS)
+    qtbot.wait(100)
+    assert panel.output.toPlainText() == "" and panel.generate_button.isEnabled()
