@@ -57,6 +57,7 @@ class GeneratePanel(QWidget):
     def __init__(self, controller: TrainingController) -> None:
         super().__init__()
         self.session: Session | None = None
+        self.controller = controller
         self.writer = TextWriter(self)
         self.language_model = False
         self._weights_picked = False  # chosen by hand: a new run does not replace them
@@ -161,7 +162,8 @@ class GeneratePanel(QWidget):
         self._weights_picked = False
         self.weights.setText(default_weights(session))
         self.output.clear()
-        self.samples.clear()
+        if not self.controller.active:  # a run under way keeps showing until it ends
+            self.samples.clear()
         self._say("")
         self._update()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from graph import Document, NetworkBuilder
+from graph.commands import SetTraining
 from graph.training import TrainingSpec
 from gui.session import Session
 from runtime.data.text import SHAKESPEARE
@@ -47,6 +48,11 @@ def test_a_run_shows_samples_then_generate_writes_with_its_weights(window, qtbot
     panel = window.generate_panel
     assert not window.generate_dock.isVisible()  # a classifier: nothing to write with
     assert "language_model" in panel.hint.text() and not panel.generate_button.isEnabled()
+    session = window.session  # the task set in Settings: the panel follows it, undo too
+    assert session.push(SetTraining(session.doc.training.replaced("task", "language_model")))
+    assert window.generate_dock.isVisible() and panel.generate_button.isEnabled()
+    session.undo()
+    assert not window.generate_dock.isVisible() and not panel.generate_button.isEnabled()
     corpus = tmp_path / "slice.txt"
     corpus.write_text(SHAKESPEARE.read_text(encoding="utf-8")[:12_000], encoding="utf-8")
     window.set_session(Session(char_lstm(corpus)))
