@@ -58,11 +58,29 @@ def bool_field(tooltip: str = "") -> Field:
 
 
 def int_field(low: float | None, high: float | None, tooltip: str = "") -> Field:
+    if (high is not None and high > INT_LIMIT) or (low is not None and low < -INT_LIMIT):
+        return _wide_int_field(tooltip)  # a seed up to 2**32 - 1: more than a QSpinBox holds
     spin = QSpinBox()
     spin.setRange(int(low) if low is not None else -INT_LIMIT,
                   int(high) if high is not None else INT_LIMIT)
     spin.setToolTip(tooltip)
     return Field(spin, spin.value, lambda v: spin.setValue(int(v)))
+
+
+def _wide_int_field(tooltip: str) -> Field:
+    """A whole number as text, for ranges beyond 32 bits; anything else is left for the
+    model's checks to name."""
+    edit = QLineEdit()
+    edit.setToolTip(tooltip)
+
+    def get() -> Any:
+        text = edit.text().strip()
+        try:
+            return int(text)
+        except ValueError:
+            return text
+
+    return Field(edit, get, lambda v: edit.setText(str(v)))
 
 
 def text_field(tooltip: str = "", *, number: bool = False, optional: bool = False,

@@ -115,3 +115,19 @@ def test_ok_without_edits_changes_nothing(window, qtbot):
     dialog = _open(window, qtbot)
     _ok(dialog, qtbot)
     assert len(session.history.undo_stack) == depth
+
+
+def test_a_seed_beyond_what_a_spin_box_holds_is_edited_as_text(window, qtbot):
+    session = window.session
+    session.push(SetTraining(session.doc.training.replaced("seed", 2**32 - 1)))
+    depth = len(session.history.undo_stack)
+    dialog = _open(window, qtbot)
+    seed = dialog.general.fields["seed"].widget
+    assert seed.text() == str(2**32 - 1)
+    _ok(dialog, qtbot)
+    assert len(session.history.undo_stack) == depth  # shown exactly: OK changes nothing
+    dialog = _open(window, qtbot)
+    _type(qtbot, dialog.general.fields["seed"].widget, "4294967296")
+    _ok(dialog, qtbot)
+    assert dialog.isVisible() and session.doc.training.seed == 2**32 - 1  # refused, kept
+    dialog.reject()
