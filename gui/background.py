@@ -15,24 +15,45 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 POLL_MS = 50
-_gc_paused = 0  # jobs under way; the collector runs again once none is
+_workers: set[threading.Thread] = set()  # alive, or ended but not yet seen ended
+_reaper: QTimer | None = None
 
 
-def _pause_gc() -> None:
-    """No cyclic garbage collection while a job runs. A collection on the GUI thread
-    while the worker was importing torch's exporters (torch.onnx) crashed the process
-    with a segmentation fault in CI; reference counting still frees almost everything,
-    and the cycles wait the few seconds a job takes."""
-    global _gc_paused
-    _gc_paused += 1
+def start_worker(work: Callable[..., Any], *args: Any, name: str) -> threading.Thread:
+    """Start ``work(*args)`` on a daemon thread, with cyclic garbage collection off until
+    the GUI thread has seen every such thread end.
+
+    A collection runs on whichever thread happens to allocate. Run on a worker, it can
+    free a cycle holding a Qt object (an old dialog, a closed document's session), and a
+    QObject deleted off the GUI thread leaves its timers behind: the next one to fire
+    crashes the process (seen in the data check's and the exporters' threads). Reference
+    counting still frees almost everything meanwhile; cycles wait the seconds a job takes.
+    """
+    global _reaper
     gc.disable()
+    thread = threading.Thread(target=work, args=args, name=name, daemon=True)
+    _workers.add(thread)
+    thread.start()
+    if _reaper is None:
+        _reaper = QTimer()
+        _reaper.setInterval(POLL_MS)
+        _reaper.timeout.connect(_reap)
+    _reaper.start()
+    return thread
 
 
-def _resume_gc() -> None:
-    global _gc_paused
-    _gc_paused -= 1
-    if _gc_paused == 0:
+def _reap() -> None:
+    """On the GUI thread: forget ended workers; the last one gone, collect again."""
+    for thread in [t for t in _workers if not t.is_alive()]:
+        _workers.discard(thread)
+    if not _workers:
         gc.enable()
+        if _reaper is not None:
+            _reaper.stop()
+
+
+def workers_running() -> bool:
+    return bool(_workers)
 
 
 class BackgroundJob(QObject):
@@ -56,10 +77,7 @@ class BackgroundJob(QObject):
         if self.running:
             raise RuntimeError("a background job is already running")
         self._outcome = (None, None)
-        self._thread = threading.Thread(target=self._run, args=(work, *args), name=name,
-                                        daemon=True)
-        _pause_gc()
-        self._thread.start()
+        self._thread = start_worker(self._run, work, *args, name=name)
         self._poll.start()
 
     def _run(self, work: Callable[..., Any], *args: Any) -> None:
@@ -73,7 +91,7 @@ class BackgroundJob(QObject):
             return
         self._thread = None
         self._poll.stop()
-        _resume_gc()
+        _reap()
         result, error = self._outcome
         self._outcome = (None, None)  # a failure's traceback holds data and networks
         if error is not None:

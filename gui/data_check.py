@@ -20,6 +20,7 @@ from graph.document import Document
 from graph.shapes import ShapeInference
 from graph.training import TrainingSpec
 from graph.validate import Diagnostic, validate
+from gui.background import start_worker
 
 Key = tuple[str, str | None]
 POLL_MS = 50
@@ -45,8 +46,7 @@ class _Work:
         self.facts: DataFacts | None = None
         self.problem: Diagnostic | None = None
         self.finished = threading.Event()
-        threading.Thread(target=self._run, args=(training, base_dir), name="data-check",
-                         daemon=True).start()
+        start_worker(self._run, training, base_dir, name="data-check")
 
     def _run(self, training: TrainingSpec, base_dir: Path | None) -> None:
         from runtime.preflight import data_problem

@@ -16,6 +16,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from gui.background import start_worker
+
 POLL_MS = 33
 SKIP_UNKNOWN = "tick 'Leave out unknown characters'"  # the panel's way to skip them
 
@@ -65,9 +67,7 @@ class TextWriter(QObject):
         self._stop = threading.Event()
         self._discard = False
         self._queue = queue.Queue()
-        self._thread = threading.Thread(target=_write, args=(request, self._queue, self._stop),
-                                        name="generate", daemon=True)
-        self._thread.start()
+        self._thread = start_worker(_write, request, self._queue, self._stop, name="generate")
         self._timer.start()
 
     def stop(self) -> None:
