@@ -8,6 +8,7 @@ mutators; so do code that builds a document and the file loader.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -169,10 +170,22 @@ class Network:
         reports, leave no such order: then the ids come in natural order.
         """
         graph = self.graph if among is None else self.graph.subgraph(among)
-        try:
-            return list(nx.lexicographical_topological_sort(graph, key=natural_key))
-        except nx.NetworkXUnfeasible:
+        # Kahn's algorithm with a heap of ready ids; networkx's lexicographical sort
+        # does the same at several times the cost, and validation walks it per edit.
+        waiting = dict(graph.in_degree())
+        ready = [(natural_key(n), n) for n, d in waiting.items() if d == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            node_id = heapq.heappop(ready)[1]
+            order.append(node_id)
+            for after in graph.successors(node_id):
+                waiting[after] -= 1
+                if waiting[after] == 0:
+                    heapq.heappush(ready, (natural_key(after), after))
+        if len(order) < len(waiting):  # a loop: no order exists
             return sorted(graph, key=natural_key)
+        return order
 
     def by_label(self, label: str) -> Node | None:
         node_id = self.labels.get(label)
