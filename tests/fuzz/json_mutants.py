@@ -26,11 +26,13 @@ _MARKED = re.compile(r'"\\u0001dup((?:[^"\\]|\\.)*)"')
 
 
 def paths(tree: Any, at: Path = ()) -> list[Path]:
+    """Every path in ``tree``, the root (``()``) included; tuples count as lists and
+    anything else (a tensor) is a leaf."""
     out = [at]
     if isinstance(tree, dict):
         for key, value in tree.items():
             out += paths(value, (*at, key))
-    elif isinstance(tree, list):
+    elif isinstance(tree, list | tuple):
         for i, value in enumerate(tree):
             out += paths(value, (*at, i))
     return out

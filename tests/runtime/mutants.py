@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-Path = tuple[Any, ...]  # keys and indices from the root to a value
+from tests.fuzz.json_mutants import Path, get, paths
 
 # Values a careless edit or a hostile file puts where something else belongs.
 PALETTE: tuple[Any, ...] = (
@@ -150,24 +150,6 @@ def mutate_tensor(tensor: torch.Tensor, rng: random.Random) -> tuple[str, torch.
 
 
 # -- paths into nested dicts and lists ------------------------------------------------
-def paths(tree: Any, prefix: Path = ()) -> list[Path]:
-    """Every path in ``tree``, the root (``()``) included; tensors are leaves."""
-    found = [prefix]
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            found += paths(value, (*prefix, key))
-    elif isinstance(tree, list | tuple):
-        for i, value in enumerate(tree):
-            found += paths(value, (*prefix, i))
-    return found
-
-
-def get(tree: Any, path: Path) -> Any:
-    for part in path:
-        tree = tree[part]
-    return tree
-
-
 def replace(tree: Any, path: Path, value: Any) -> Any:
     """A copy of ``tree`` (shallow along ``path``) with the value at ``path`` replaced."""
     if not path:
