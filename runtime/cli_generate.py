@@ -10,7 +10,7 @@ import sys
 
 from runtime.cli import EXIT_OK, EXIT_UNREADABLE, CliError, SubParsers, load_document
 from runtime.cli_checks import int_range, seed
-from runtime.cli_run import user_errors
+from runtime.cli_run import user_errors, weights_argument, weights_of
 
 new_tokens = int_range(0, 100_000)
 top_k = int_range(1, 1 << 20)
@@ -35,8 +35,7 @@ def _add_generate(subparsers: SubParsers) -> None:
                     "turned into ids by the tokenizer stored with the weights; the model "
                     "reads at most its Input's length of the latest tokens.")
     parser.add_argument("file", metavar="FILE.loom", help="the Layerloom graph file")
-    parser.add_argument("--weights", required=True, metavar="DIR/model.safetensors",
-                        help="trained weights written by 'layerloom train'")
+    weights_argument(parser)
     parser.add_argument("--prompt", default="\n", help="the text to continue (default: a "
                         "line break)")
     parser.add_argument("--tokens", type=new_tokens, default=300, metavar="N",
@@ -62,7 +61,7 @@ def _generate(args: argparse.Namespace) -> int:
     except user_errors() as exc:
         raise CliError(str(exc), EXIT_UNREADABLE) from None
     try:
-        model = load_text_model(doc, args.weights)
+        model = load_text_model(doc, weights_of(args))
         ids, note = prompt_ids(model.tokenizer, args.prompt, args.skip_unknown)
         if note:
             print(f"note: {note}", file=sys.stderr)

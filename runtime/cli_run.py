@@ -31,7 +31,7 @@ def _file(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE.loom", help="the Layerloom graph file")
 
 
-def _weights(parser: argparse.ArgumentParser) -> None:
+def weights_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", metavar="DIR/model.safetensors",
                         help="trained weights (default: the newest model.safetensors under "
                              "runs/<file name>/ beside the file)")
@@ -214,7 +214,7 @@ def _add_evaluate(subparsers: SubParsers) -> None:
                     "classification; MSE/MAE/R² for regression; reconstruction error for "
                     "autoencoders; mode coverage for GANs on 2-D data.")
     _file(parser)
-    _weights(parser)
+    weights_argument(parser)
     parser.add_argument("--split", choices=("train", "val", "test"), default="test")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=_evaluate)
@@ -259,7 +259,7 @@ def _add_predict(subparsers: SubParsers) -> None:
         description="INPUT is an image file, a CSV of rows (one sample per row) or a .npy "
                     "array; the training preprocessing is applied first.")
     _file(parser)
-    _weights(parser)
+    weights_argument(parser)
     parser.add_argument("input", metavar="INPUT")
     parser.add_argument("--json", action="store_true", help="print predictions as JSON")
     parser.set_defaults(handler=_predict)
@@ -295,7 +295,7 @@ def _add_export(subparsers: SubParsers) -> None:
         "export", help="export a trained network (ONNX, torch.export, code, safetensors)",
         description="ONNX exports are checked against PyTorch with onnxruntime.")
     _file(parser)
-    _weights(parser)
+    weights_argument(parser)
     parser.add_argument("--network", metavar="NAME", help="which network (needed for a GAN)")
     parser.add_argument("--format", required=True,
                         choices=("onnx", "pt2", "python", "safetensors"))

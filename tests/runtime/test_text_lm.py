@@ -139,6 +139,9 @@ def test_the_command_line_trains_evaluates_and_generates(corpus: Path, tmp_path:
     assert main([*command[:4], "--prompt", "First¿"]) == 1
     assert "'¿' (U+00BF)" in capsys.readouterr().err
     assert main([*command[:4], "--top-k", "0"]) == 2
+    # without --weights, the newest run beside the file, as evaluate/predict/export do
+    assert main(["generate", str(graph_file), "--tokens", "5"]) == 2  # --out: none there
+    assert "no trained weights for" in capsys.readouterr().err
     (tmp_path / "ids.npy").write_bytes(b"")
     assert main(["predict", str(graph_file), "--weights", weights, str(tmp_path / "ids.npy")]) == 1
     assert "use 'layerloom generate" in capsys.readouterr().err
