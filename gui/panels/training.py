@@ -117,7 +117,6 @@ class TrainingPanel(QWidget):
         self._layout()
         self.evaluate_button.clicked.connect(self.evaluate_requested)
         self._has_weights = False
-        self._idle = True
         controller.weights_saved.connect(self._weights_saved)
         controller.reported.connect(self.on_event)
         controller.state_changed.connect(self._state_changed)
@@ -239,7 +238,7 @@ class TrainingPanel(QWidget):
         self._clear()
         self.status.setText("")
         self._has_weights = has_weights
-        self.evaluate_button.setEnabled(self._idle and has_weights)
+        self._enable_evaluate()
 
     def _clear(self) -> None:
         for view in (self.loss, self.metrics, self.layer, self.samples, self.text_samples):
@@ -254,13 +253,15 @@ class TrainingPanel(QWidget):
     def _state_changed(self, state: str) -> None:
         if state in STATE_TEXT:
             self.status.setText(STATE_TEXT[state])
-        # evaluating while a run writes new weights would report a moving target
-        self._idle = state == "idle"
-        self.evaluate_button.setEnabled(self._idle and self._has_weights)
+        self._enable_evaluate()
 
     def _weights_saved(self, _folder: object) -> None:
         self._has_weights = True
-        self.evaluate_button.setEnabled(self._idle)
+        self._enable_evaluate()
+
+    def _enable_evaluate(self) -> None:
+        # evaluating while a run writes new weights would report a moving target
+        self.evaluate_button.setEnabled(self._has_weights and self.controller.state == "idle")
 
     def _link(self, _target: str) -> None:
         if self._failed_at is not None:
