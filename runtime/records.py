@@ -253,13 +253,6 @@ class TokenizerRecord(_Strict):
             raise ValueError("a byte-pair tokenizer needs its 'bpe'")
         return self
 
-    @classmethod
-    def read(cls, data: Any, file: str, what: str = "metadata 'tokenizer'") -> TokenizerRecord:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise located(file, what, exc) from None
-
 
 # -- the metadata of a weights file --------------------------------------------------
 _JSON_KEYS = ("networks", "preprocessing", "export", "tokenizer")
