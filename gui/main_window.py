@@ -25,6 +25,7 @@ from gui.canvas.tabs import CanvasTabs
 from gui.canvas.view import GraphView
 from gui.documents import DocumentActions
 from gui.files import Autosave, RecentFiles
+from gui.insights.dock import InsightsPanel
 from gui.networks import NetworkActions
 from gui.panels.generate import GeneratePanel
 from gui.panels.history import HistoryPanel
@@ -88,6 +89,10 @@ class MainWindow(QMainWindow):
         self.generate_dock = self._dock("Generate", self.generate_panel, bottom)
         self.tabifyDockWidget(problems, self.generate_dock)
         self.generate_panel.relevant_changed.connect(self.generate_dock.setVisible)
+        self.insights = InsightsPanel(self.training)
+        self.insights_dock = self._dock("Insights", self.insights, bottom)
+        self.tabifyDockWidget(problems, self.insights_dock)
+        self.insights.node_named.connect(self.show_node)
         problems.raise_()
         self._default_docks: tuple[list[QDockWidget], list[QDockWidget]] | None = (
             [palette, inspector], [problems])
@@ -132,12 +137,14 @@ class MainWindow(QMainWindow):
             old.changed.disconnect(self._update_state)
             old.path_changed.disconnect(self._update_state)
             old.diagnostics_changed.disconnect(self._update_problem_count)
+            old.changed.disconnect(self.insights.refresh_tabs)
             old.close()
         self.session = session
         session.message.connect(self.show_message)
         session.changed.connect(self._update_state)
         session.path_changed.connect(self._update_state)
         session.diagnostics_changed.connect(self._update_problem_count)
+        session.changed.connect(self.insights.refresh_tabs)
         if self.training.state == "idle":  # a running run keeps showing until it ends
             self.training_panel.document_opened(session.last_run_dir is not None)
         self.tabs.set_session(session)
@@ -147,6 +154,7 @@ class MainWindow(QMainWindow):
         self.history_panel.set_session(session)
         self.generate_panel.set_session(session)
         self.generate_dock.setVisible(self.generate_panel.language_model)
+        self.insights.set_session(session)
         for view in self.tabs.views():
             view.frame_all()
         if self.autosave is not None:
@@ -228,6 +236,7 @@ class MainWindow(QMainWindow):
         network = view.graph_scene.network_name if view else ""
         self.inspector.show_node(network, ids[0] if len(ids) == 1 else None)
         self._show_layer_outputs(network, ids[0] if len(ids) == 1 else None)
+        self.insights.select(network, ids[0] if len(ids) == 1 else None)
         self.summary.show_network(network)
         acts = self.window_actions
         for action in (acts.cut, acts.copy, acts.duplicate):

@@ -33,6 +33,7 @@ from runtime.telemetry import Budget, Event, Sink, Throttle, grad_norms
 from runtime.trace import ProbeRecorder, first_nonfinite_node
 
 if TYPE_CHECKING:
+    from runtime.inspect.probes import EpochProbe
     from runtime.lm_samples import EpochSampler
 
 # Activation probes may take at most this share of the run's time (telemetry as a
@@ -152,8 +153,18 @@ class Trainer:
                                check_finite=self.plan.device.type == "cpu")
         self.probe = ProbeRecorder(self.networks, self.data, self.training)
         self.probe_budget = Budget(PROBE_SHARE)
+        self.insights = self._insights()
         self.sampler = self._sampler()
         self.step_throttle = Throttle(self.options.step_interval)
+
+    def _insights(self) -> list[EpochProbe]:
+        """The views of the model a run streams (decision boundary, feature maps, …)."""
+        if not (self.options.activations and self.main_rank):
+            return []
+        from runtime.inspect.probes import ProbeContext, epoch_probes
+
+        return epoch_probes(ProbeContext(self.doc, self.networks, self.data, self.training,
+                                         self.probe.real))
 
     def _sampler(self) -> EpochSampler | None:
         """A language model writes a little at each epoch's end, where probes are wanted."""
@@ -344,6 +355,10 @@ class Trainer:
                 samples = self.probe.samples()
                 if samples:
                     self.emit({"type": "samples", "epoch": epoch + 1, **samples})
+                for insight in self.insights:
+                    view = insight.record()
+                    if view is not None:
+                        self.emit({"type": insight.kind, "epoch": epoch + 1, **view})
         if self.sampler is not None:
             self.emit(self.sampler.event(epoch + 1, state.epoch_time))
         return record

@@ -1,0 +1,128 @@
+"""Stamped benchmark rows: every figure the README shows comes from one of these.
+
+A row says what was measured and under which conditions: the commit (and whether
+the tree had uncommitted changes), the date, torch's version, the thread count, the
+machine's load before and after, and the exact command line, beside the raw
+per-run numbers. Rows are appended to ``bench/results/<bench>.jsonl`` and never
+rewritten, so a figure can always be traced to the run that produced it.
+
+    from record import Recorder
+    with Recorder("compile") as rec:       # load and time are taken around the block
+        rec.row(case="mlp", runs={...}, ratio=...)
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10, check=False)
+    except OSError:
+        return ""
+    return done.stdout.strip()
+
+
+def commit() -> str:
+    """The short commit hash, with '+dirty' when tracked files differ from it."""
+    head = _git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    return f"{head}+dirty" if dirty else head
+
+
+def load() -> float:
+    """The one-minute load average (0 where the system has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return 0.0
+
+
+def torch_threads() -> int | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return int(torch.get_num_threads())
+
+
+def torch_version() -> str | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return str(torch.__version__)
+
+
+def paired_ratio(ours: list[float], theirs: list[float]) -> dict[str, float]:
+    """Median of the per-pair ratios ours[i] / theirs[i] and their spread (min, max).
+
+    Each of our runs is compared with the plain run right beside it, so drift in the
+    machine's load over the benchmark cancels out in each pair."""
+    if len(ours) != len(theirs) or not ours:
+        raise ValueError("paired runs must come in equal, non-empty lists")
+    ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
+    return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
+            "pairs": len(ratios)}
+
+
+class Recorder:
+    """Collects rows of one benchmark run and appends them, stamped, to its results file."""
+
+    def __init__(self, bench: str, results: Path | None = None) -> None:
+        self.bench = bench
+        self.path = results or RESULTS / f"{bench}.jsonl"
+        self.stamp: dict[str, Any] = {}
+        self.rows: list[dict[str, Any]] = []
+
+    def __enter__(self) -> Recorder:
+        self.stamp = {
+            "bench": self.bench, "commit": commit(),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "python": platform.python_version(), "torch": torch_version(),
+            "threads": torch_threads(), "cores": os.cpu_count(), "load_before": load(),
+            "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
+        }
+        return self
+
+    def row(self, **fields: Any) -> dict[str, Any]:
+        """Add one row (written when the block ends, with the load after the runs)."""
+        row = dict(fields)
+        self.rows.append(row)
+        return row
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if kind is not None or not self.rows:
+            return  # a failed run records nothing: a partial row would read as a result
+        after = load()
+        if self.stamp.get("threads") is None:
+            self.stamp["threads"] = torch_threads()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            for row in self.rows:
+                out.write(json.dumps({**self.stamp, "load_after": after, **row}) + "\n")
+
+
+def read_rows(bench: str, results: Path | None = None) -> list[dict[str, Any]]:
+    """Every row recorded for ``bench`` (oldest first)."""
+    path = results or RESULTS / f"{bench}.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]

@@ -1,0 +1,52 @@
+"""The window's views of a network learning: one tab each in the Insights dock.
+
+Every view is an ``Insight``: a widget that draws records computed by
+``runtime.inspect`` (streamed by a run as telemetry events, or computed on a worker
+thread from a run's weights). Views never run torch on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
+
+from gui.session import Session
+from gui.training import TrainingController
+
+
+class Insight(QWidget):
+    """One tab of the Insights dock. Subclasses override what they need."""
+
+    title = ""
+    node_named = Signal(str, str)  # (network, node id): select that node on the canvas
+
+    def __init__(self, controller: TrainingController) -> None:
+        super().__init__()
+        self.controller = controller
+        self.session: Session | None = None
+
+    def set_session(self, session: Session) -> None:
+        """A document was opened (or made): forget the previous one's records."""
+        self.session = session
+        self.clear()
+
+    def applies(self) -> bool:
+        """Whether this view has anything to show for the open document (else its tab
+        is hidden)."""
+        return True
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """Every telemetry event of the window's run, in order."""
+
+    def on_selection(self, network: str, node_id: str | None) -> None:
+        """The canvas selection changed (one node, or none)."""
+
+    def clear(self) -> None:
+        """Drop what is shown (a new run starts, or another document opens)."""
+
+
+def insight_classes() -> list[type[Insight]]:
+    """The tabs of the Insights dock, in order."""
+    return []
