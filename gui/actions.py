@@ -57,6 +57,9 @@ class WindowActions:
         self.training_settings = self._make("S&ettings…", w.training_settings, "Ctrl+T")
         self.training_settings.setToolTip("Task, data set, epochs, optimiser, … (Ctrl+T)")
         self.evaluate = self._make("E&valuate…", w.evaluate, "F8")
+        self.fit_to_data = self._make("&Fit Network to Data", w.fit_to_data)
+        self.fit_to_data.setToolTip("Shape the Input like one sample of the data set and size "
+                                    "the last Linear layer for the task's classes or targets")
         self.pause_training = self._make("&Pause", w.training.toggle_pause, "F6", "pause")
         self.stop_training = self._make("&Stop", w.training.stop, "Shift+F5", "stop")
         self.themes = QActionGroup(window)
@@ -114,7 +117,7 @@ class WindowActions:
         training = bar.addMenu("&Training")
         training.addActions([self.train, self.pause_training, self.stop_training])
         training.addSeparator()
-        training.addActions([self.evaluate, self.training_settings])
+        training.addActions([self.evaluate, self.training_settings, self.fit_to_data])
         view = bar.addMenu("&View")
         view.addActions([self.frame_all, self.auto_layout, self.zoom_in, self.zoom_out])
         view.addSeparator()

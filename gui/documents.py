@@ -39,7 +39,9 @@ class DocumentActions:
     # -- new and open ------------------------------------------------------------
     def new_blank(self) -> None:
         if self.confirm_discard():
-            self.window.set_session(Session(blank_document()))
+            session = Session(blank_document())
+            session.starter = True  # its Input and Output follow the data set once it is read
+            self.window.set_session(session)
 
     def new_from(self, example: Path) -> None:
         """A new untitled document copied from an example file."""

@@ -338,6 +338,14 @@ class MainWindow(QMainWindow):
         if self.evaluate_dialog.weights.text():
             self.evaluate_dialog.start()  # the last run's weights: no reason to wait
 
+    def fit_to_data(self) -> None:
+        if self.session is None:
+            return
+        network = self.current_network()
+        refusal = self.session.fit_to_data(network)
+        self.show_message(refusal[0].upper() + refusal[1:] if refusal else
+                          f"Fitted '{network}' to the data set: Edit > Undo takes it back")
+
     def training_settings(self) -> None:
         """Edit the training section (Training > Settings…); OK is one undoable step."""
         if self.session is None:
@@ -427,6 +435,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         if self.autosave is not None:
             self.autosave.stop()
+        if self.session is not None:
+            self.session.close()  # its pending data check must not edit a closed window's views
         event.accept()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -17,6 +17,7 @@ from graph.commands import Command, History
 from graph.document import Document, EditError
 from graph.fileformat import save_graph
 from graph.shapes import NodeShape, ShapeInference
+from graph.starter import fit_to_data
 from graph.validate import Diagnostic
 from gui.data_check import DataCheck
 from gui.warmup import warmup
@@ -58,6 +59,7 @@ class Session(QObject):
         self.init_weights: Path | None = None  # an imported model's: training starts from them
         self.imported = False  # a model just imported: unsaved until saved
         self.example: Path | None = None  # the gallery file an unsaved document came from
+        self.starter = False  # a new blank network: fitted to its data once the data is known
         self.diagnostics: list[Diagnostic] = []
         self._by_node: dict[tuple[str, str], list[Diagnostic]] = {}
         self._validate_timer = QTimer(self)
@@ -185,8 +187,27 @@ class Session(QObject):
         self.diagnostics_changed.emit()
 
     def _data_checked(self) -> None:
-        if not self._closed:
-            self.validate_now()
+        if self._closed:
+            return
+        if self.starter and not self.history.undo_stack:
+            self.starter = False
+            if self.fit_to_data(self.network_order()[0]) is None:
+                self.history.mark_clean()  # a new document, as its data wants it: not an edit
+        self.validate_now()
+
+    def fit_to_data(self, network: str) -> str | None:
+        """Fit ``network``'s Input to the data's samples and its last Linear to the task's
+        outputs (one undo step); why not, if it cannot."""
+        base_dir = self.path.parent if self.path else None
+        facts, problems = self.data_check.lookup(self.doc.training, base_dir)
+        if problems:
+            return f"the data set cannot be read: {problems[0].message}"
+        if facts is None:
+            return "the data set is still being read; try again in a moment"
+        command = fit_to_data(self.doc, network, self.doc.training, facts)
+        if command is None:
+            return f"network '{network}' already fits the data set '{facts.name}'"
+        return None if self.push(command) else "the network could not be changed"
 
     def _history_changed(self) -> None:
         if self.shapes_ready:

@@ -177,3 +177,17 @@ def test_the_start_up_example_is_named_as_an_example() -> None:
     session = first_session(None)
     assert session.path is None and session.example == DEFAULT_EXAMPLE
     assert session.display_name == DEFAULT_EXAMPLE.name  # not "untitled.loom"
+
+
+def test_a_new_blank_network_fits_the_default_data_set(window, qtbot):
+    window.documents.new_blank()
+    session = window.session
+    qtbot.waitUntil(lambda: not session.starter, timeout=20000)
+    net = session.doc.network("main")
+    assert [net.node(n).type for n in net.topological_order()] == [
+        "Input", "Flatten", "Linear", "Output"]
+    assert not session.dirty
+    qtbot.waitUntil(lambda: session.diagnostics is not None and not any(
+        d.is_error for d in session.diagnostics), timeout=10000)
+    window.window_actions.fit_to_data.trigger()
+    assert "already fits" in window.statusBar().currentMessage()
