@@ -241,15 +241,23 @@ def format_report(report: dict[str, Any]) -> str:
         elif isinstance(value, int) and key not in ("samples",):
             lines.append(f"  {key:<26} {value}")
     if "per_class" in report:
-        lines.append(f"  {'class':<12} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
+        lines.append(f"  {'class':<12} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}"
+                     f" {'roc auc':>8} {'avg prec':>8}")
         for row in report["per_class"]:
             lines.append(f"  {row['class'][:12]:<12} {row['precision']:>9.3f} "
-                         f"{row['recall']:>7.3f} {row['f1']:>7.3f} {row['support']:>8}")
+                         f"{row['recall']:>7.3f} {row['f1']:>7.3f} {row['support']:>8}"
+                         f" {_area(row.get('auc')):>8} {_area(row.get('average_precision')):>8}")
         lines.append("  confusion matrix (rows: true, columns: predicted)")
         lines.extend("  " + " ".join(f"{v:>4}" for v in row) for row in report["confusion"])
     if "note" in report:
         lines.append(f"  note: {report['note']}")
     return "\n".join(lines)
+
+
+def _area(value: float | None) -> str:
+    """An AUC or average precision; '-' where the split leaves it undefined (no sample of
+    the class, or only that class) or the report has none (binary: the second class)."""
+    return "-" if value is None else f"{value:.3f}"
 
 
 # -- predict ------------------------------------------------------------------

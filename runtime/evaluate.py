@@ -18,6 +18,7 @@ from torch import nn
 from graph.compile import CompileError, compile_network
 from graph.document import Document
 from runtime.checkpoint import WeightsError, load_weights
+from runtime.curves import curves_report
 from runtime.data import DataError, Preprocessing
 from runtime.data.inputs import network_inputs
 from runtime.evaluators import Evaluator, evaluator_for
@@ -78,9 +79,40 @@ def _outputs(module: nn.Module, x: torch.Tensor, batch: int = 512) -> torch.Tens
     return torch.cat([module(x[i:i + batch]).float() for i in range(0, len(x), batch)])
 
 
+@dataclass
+class Evaluation:
+    """A report with what it was computed from, sample by sample, for views that show
+    individual samples: the split's raw inputs (before normalisation) and rows, the true
+    targets and the predictions (class indices, or values)."""
+
+    report: dict[str, Any]
+    inputs: np.ndarray | None = None
+    rows: np.ndarray | None = None
+    truth: np.ndarray | None = None
+    predicted: np.ndarray | None = None
+
+    def members(self, true_class: int, predicted_class: int) -> np.ndarray:
+        """Positions (in the split) of the samples of one confusion-matrix cell."""
+        if self.truth is None or self.predicted is None or self.truth.ndim != 1:
+            return np.zeros(0, dtype=np.int64)  # one class per time step: not per sample
+        return np.flatnonzero((self.truth == true_class) & (self.predicted == predicted_class))
+
+    def misclassified(self) -> np.ndarray:
+        if self.truth is None or self.predicted is None or self.truth.ndim != 1:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.truth != self.predicted)
+
+
 def evaluate_document(doc: Document, weights: str | Path, split: str = "test",
                       base_dir: Path | None = None, seed: int | None = None) -> dict[str, Any]:
     """A report of the task's metrics on ``split``, plus a few example predictions."""
+    return evaluate_samples(doc, weights, split, base_dir, seed).report
+
+
+def evaluate_samples(doc: Document, weights: str | Path, split: str = "test",
+                     base_dir: Path | None = None, seed: int | None = None) -> Evaluation:
+    """``evaluate_document``'s report with the samples behind it (classification and
+    regression keep them; other tasks return the report alone)."""
     training = effective_training(doc, RunOptions(seed=seed))
     trained = load_trained(doc, weights)
     data = load_run_data(doc, training, torch.device("cpu"), base_dir)
@@ -91,33 +123,51 @@ def evaluate_document(doc: Document, weights: str | Path, split: str = "test",
     if len(x) == 0:
         raise DataError(f"the {split} split is empty; change the split fractions")
     report: dict[str, Any] = {"task": training.task, "split": split, "samples": len(x)}
+    result = Evaluation(report)
     if training.task == "gan":
         report.update(_gan_report(data, trained, x))
-        return report
+        return result
     (module,) = trained.networks.values()
     if training.task == "language_model":
         from runtime.language import language_report
 
         report.update(language_report(module, x, y, data, training, trained.tokenizer,
                                       str(weights)))
-        return report
+        return result
     out = _outputs(module, x)
+    rows = data.prepared.split(split).indices
     if training.task == "classification":
         names = data.prepared.dataset.class_names
         report.update(classification_report(y.numpy(), out.numpy(), names))
+        _add_curves(report, y.numpy(), class_probabilities(out).numpy())
         report["examples"] = _examples(out, y, names)
-    elif training.task == "regression":
-        report.update(regression_report(y.numpy(),
-                                        as_targets(out, training.loss.name).numpy()))
+        predicted = class_probabilities(out).argmax(dim=-1).numpy()
+        return Evaluation(report, data.prepared.dataset.x[rows], rows, y.numpy(), predicted)
+    if training.task == "regression":
+        values = as_targets(out, training.loss.name).numpy()
+        report.update(regression_report(y.numpy(), values))
         baseline = data.prepared.baselines.get(split)
         if baseline is not None:
             report["baseline_mse"] = baseline  # "repeat the last value"
-    else:
-        recon = as_targets(out, training.loss.name)
-        report.update(reconstruction_report(x.numpy(), recon.reshape(x.shape).numpy()))
-        train_x = _stored_split(data, "train", trained.preprocessing)
-        report.update(code_report(module, train_x, data.train_y, x, y))
-    return report
+        return Evaluation(report, data.prepared.dataset.x[rows], rows,
+                          y.numpy().reshape(len(values), -1), values.reshape(len(values), -1))
+    recon = as_targets(out, training.loss.name)
+    report.update(reconstruction_report(x.numpy(), recon.reshape(x.shape).numpy()))
+    train_x = _stored_split(data, "train", trained.preprocessing)
+    report.update(code_report(module, train_x, data.train_y, x, y))
+    return result
+
+
+def _add_curves(report: dict[str, Any], y: np.ndarray, probabilities: np.ndarray) -> None:
+    """ROC and precision-recall areas in the report, and per class beside its F1."""
+    probabilities = probabilities.reshape(-1, probabilities.shape[-1])
+    curves = curves_report(y.reshape(-1), probabilities, report["class_names"])
+    report.update(curves)
+    by_class = {c["class"]: c for c in curves["curves"]}
+    for row in report["per_class"]:
+        found = by_class.get(row["class"])
+        if found is not None:
+            row["auc"], row["average_precision"] = found["auc"], found["average_precision"]
 
 
 def _examples(out: torch.Tensor, y: torch.Tensor | None,
