@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -34,6 +35,7 @@ from gui.panels.palette import PalettePanel
 from gui.panels.problems import ProblemsPanel
 from gui.panels.summary import SummaryPanel
 from gui.panels.training import TrainingPanel
+from gui.run_banner import LOCKED, RunBanner
 from gui.session import Session
 from gui.theme import apply_theme
 from gui.training import LOADING, TrainingController
@@ -64,7 +66,14 @@ class MainWindow(QMainWindow):
         self._torch_timer = QTimer(self)
         self._torch_timer.setInterval(20)
         self._torch_timer.timeout.connect(self._load_torch_when_idle)
-        self.setCentralWidget(self.tabs)
+        self.run_banner = RunBanner()
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.run_banner)
+        column.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
         self.palette_panel = PalettePanel()
         self.inspector = InspectorPanel()
         self.problems = ProblemsPanel()
@@ -111,6 +120,7 @@ class MainWindow(QMainWindow):
         self.training_panel.evaluate_requested.connect(self.evaluate)
         self.training_panel.node_named.connect(self.show_node)
         self.training.state_changed.connect(self._training_state)
+        self.run_banner.stop.clicked.connect(self.training.stop)
         self.training.weights_saved.connect(self._weights_saved)
         self.setAcceptDrops(True)
         self.resize(1400, 900)
@@ -155,6 +165,7 @@ class MainWindow(QMainWindow):
         self.generate_panel.set_session(session)
         self.generate_dock.setVisible(self.generate_panel.language_model)
         self.insights.set_session(session)
+        self._lock_training_session()
         for view in self.tabs.views():
             view.frame_all()
         if self.autosave is not None:
@@ -327,6 +338,7 @@ class MainWindow(QMainWindow):
             return
         self._training_session = self.session
         self.training_panel.run_started()
+        self._lock_training_session()
 
     def evaluate(self) -> None:
         """Evaluate trained weights on a split (Training > Evaluate…)."""
@@ -364,7 +376,17 @@ class MainWindow(QMainWindow):
         if self._training_session is not None and isinstance(folder, Path):
             self._training_session.last_run_dir = folder
 
+    def _lock_training_session(self) -> None:
+        """Edits to the training document wait while it trains; the banner says so."""
+        training = self._training_session
+        locked = self.training.active and training is not None
+        if training is not None:
+            training.edit_lock = LOCKED if locked else None
+        self.run_banner.setVisible(locked and training is self.session)
+        self.run_banner.stop.setEnabled(self.training.state in ("running", "paused"))
+
     def _training_state(self, state: str) -> None:
+        self._lock_training_session()
         acts = self.window_actions
         acts.train.setEnabled(state == "idle")
         acts.evaluate.setEnabled(state == "idle")

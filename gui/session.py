@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from graph.commands import Command, History
+from graph.commands import Command, History, Move
 from graph.document import Document, EditError
 from graph.fileformat import save_graph
 from graph.shapes import NodeShape, ShapeInference
@@ -60,6 +60,7 @@ class Session(QObject):
         self.imported = False  # a model just imported: unsaved until saved
         self.example: Path | None = None  # the gallery file an unsaved document came from
         self.starter = False  # a new blank network: fitted to its data once the data is known
+        self.edit_lock: str | None = None  # why edits wait (the document is training)
         self.diagnostics: list[Diagnostic] = []
         self._by_node: dict[tuple[str, str], list[Diagnostic]] = {}
         self._validate_timer = QTimer(self)
@@ -98,6 +99,9 @@ class Session(QObject):
     # -- editing ---------------------------------------------------------------
     def push(self, cmd: Command) -> bool:
         """Apply ``cmd`` through the history; a refused edit is reported, not raised."""
+        if self.edit_lock is not None and not isinstance(cmd, Move):  # moving changes no weight
+            self.message.emit(self.edit_lock)
+            return False
         try:
             self.history.push(cmd)
         except EditError as exc:
@@ -106,17 +110,25 @@ class Session(QObject):
         return True
 
     def undo(self) -> None:
-        if self.history.can_undo:
+        if self.edit_lock is not None:
+            self.message.emit(self.edit_lock)
+        elif self.history.can_undo:
             self.message.emit(f"Undo {self.history.undo_stack[-1].text}")
             self.history.undo()
 
     def redo(self) -> None:
-        if self.history.can_redo:
+        if self.edit_lock is not None:
+            self.message.emit(self.edit_lock)
+        elif self.history.can_redo:
             self.message.emit(f"Redo {self.history.redo_stack[-1].text}")
             self.history.redo()
 
     def jump_to(self, depth: int) -> None:
         """Undo or redo until ``depth`` commands are applied."""
+        if self.edit_lock is not None:
+            self.message.emit(self.edit_lock)
+            self.changed.emit()  # views that moved ahead of the refusal show the truth again
+            return
         while len(self.history.undo_stack) > depth and self.history.can_undo:
             self.history.undo()
         while len(self.history.undo_stack) < depth and self.history.can_redo:

@@ -253,3 +253,29 @@ def test_the_window_stays_open_while_a_background_job_runs(window, qtbot):
     qtbot.waitUntil(lambda: not job.running, timeout=5000)
     assert gc.isenabled()
     assert window.close()
+
+
+def test_editing_waits_while_the_document_trains_and_the_banner_stops_the_run(
+        window, qtbot, gestures):
+    from graph.commands import Move
+
+    _short(window, epochs=500)
+    conv = gestures.node_id(window, "conv")
+    session = window.session
+    assert not window.run_banner.isVisible()
+    window.window_actions.train.trigger()
+    assert window.training.state == "running" and window.run_banner.isVisible()
+    assert not session.push(SetParam("main", conv, "out_channels", 3))
+    assert "cannot be edited until the run ends" in window.statusBar().currentMessage()
+    depth = len(session.history.undo_stack)
+    window.window_actions.undo.trigger()
+    assert len(session.history.undo_stack) == depth  # nothing undone under the run
+    node = session.doc.network("main").node(conv)
+    assert session.push(Move("main", {conv: (node.pos[0] + 40, node.pos[1])}))  # layout only
+    window.show_node("main", conv)  # selecting to inspect still works
+    assert window.inspector.node_id == conv
+    qtbot.mouseClick(window.run_banner.stop, Qt.MouseButton.LeftButton)
+    assert window.training.state == "stopping"
+    qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
+    assert not window.run_banner.isVisible()
+    assert session.push(SetParam("main", conv, "out_channels", 3))
