@@ -10,6 +10,7 @@ and, on few cores, leaves one core to the caller so its window stays responsive.
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing as mp
 import os
 import queue
@@ -31,16 +32,21 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
-def _child_main(doc_text: str, options: RunOptions, events: Any, stop: Any, pause: Any) -> None:
+def _child_main(doc_text: str, options: RunOptions, events: Any, stop: Any, pause: Any,
+                requests: Any = None) -> None:
     """Entry point of the training process (must be importable for ``spawn``)."""
     from runtime.control import RunControl
+    from runtime.inspect.step_request import answer
     from runtime.trainer import Trainer, TrainingFailed
 
     with contextlib.suppress(AttributeError, OSError):  # no nice() here, or not allowed
         os.nice(5)
     try:
         doc = loads(doc_text)
-        Trainer(doc, options, events.put, RunControl(stop, pause)).run()
+        control = RunControl(stop, pause, requests)
+        trainer = Trainer(doc, options, events.put, control)
+        control.answer = functools.partial(answer, trainer)
+        trainer.run()
     except TrainingFailed as exc:
         events.put({"type": "failed", "message": str(exc), "node": exc.node_id,
                     "network": exc.network})
@@ -65,6 +71,7 @@ class Runner:
         self._events: Any = self._ctx.Queue()
         self._stop = self._ctx.Event()
         self._pause = self._ctx.Event()
+        self._requests: Any = self._ctx.Queue()  # the window's questions to a paused run
         self._process: Any = None
         self._abandoned = False
         self.ended: Event | None = None  # the terminal event, once seen
@@ -72,7 +79,8 @@ class Runner:
     def start(self) -> None:
         self._process = self._ctx.Process(
             target=_child_main, name="layerloom-trainer", daemon=True,
-            args=(self._doc_text, self.options, self._events, self._stop, self._pause),
+            args=(self._doc_text, self.options, self._events, self._stop, self._pause,
+                  self._requests),
         )
         self._process.start()
 
@@ -85,6 +93,11 @@ class Runner:
 
     def resume(self) -> None:
         self._pause.clear()
+
+    def request(self, request: dict[str, Any]) -> None:
+        """Ask the paused run something (``runtime.inspect.step_request``); the answer
+        comes as an event. Asked while running, it is answered at the next pause."""
+        self._requests.put(request)
 
     def stop(self) -> None:
         """Ask the trainer to stop after the current step (it then saves and reports)."""
