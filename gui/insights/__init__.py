@@ -49,4 +49,9 @@ class Insight(QWidget):
 
 def insight_classes() -> list[type[Insight]]:
     """The tabs of the Insights dock, in order."""
-    return []
+    found: list[type[Insight]] = []
+    from gui.insights.embedding import EmbeddingView
+    from gui.insights.tryit import TryItView
+
+    found += [EmbeddingView, TryItView]
+    return found

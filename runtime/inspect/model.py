@@ -18,6 +18,7 @@ from graph.compile import CompileError, compile_network
 from graph.document import Document
 from graph.training import TrainingSpec
 from runtime.checkpoint import WeightsError
+from runtime.data import Preprocessing
 from runtime.run_data import RunData, load_run_data
 from runtime.trainer import RunOptions, effective_training
 
@@ -31,6 +32,19 @@ class InspectedModel:
     networks: dict[str, nn.Module]
     data: RunData
     weights: Path | None  # None: fresh weights from the training seed
+    stored: Preprocessing | None = None  # the preprocessing saved with the weights
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """How raw samples become inputs: as the weights were trained, else as the data
+        is prepared now (fresh weights)."""
+        return self.stored or self.data.prepared.preprocessing
+
+    def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A split's inputs (preprocessed with the stored constants) and targets."""
+        from runtime.evaluate import _stored_split
+
+        return _stored_split(self.data, name, self.stored), getattr(self.data, f"{name}_y")
 
     @property
     def main(self) -> nn.Module:
@@ -59,14 +73,16 @@ def inspect_model(doc: Document, weights: str | Path | None = None,
     Raises ``WeightsError`` or ``DataError`` with a message for the user."""
     training = effective_training(doc, RunOptions())
     device = torch.device("cpu")
+    stored = None
     if weights is not None:
         from runtime.evaluate import load_trained
 
-        networks = load_trained(doc, weights).networks
+        trained = load_trained(doc, weights)
+        networks, stored = trained.networks, trained.preprocessing
     else:
         networks = fresh_networks(doc, training)
     for module in networks.values():
         module.to(device).eval()
     data = load_run_data(doc, training, device, base_dir)
     return InspectedModel(doc, training, networks, data,
-                          Path(weights) if weights is not None else None)
+                          Path(weights) if weights is not None else None, stored)

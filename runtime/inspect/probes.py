@@ -51,6 +51,9 @@ def factories() -> list[ProbeFactory]:
     from runtime.inspect import attention, features
 
     found += [features.probe, attention.probe]
+    from runtime.inspect import embedding
+
+    found.append(embedding.probe)
     return found
 
 

@@ -1,0 +1,364 @@
+"""The Try it tab: give the network an input of your own and see its answer.
+
+Draw a digit, open or drop an image file, type feature values, pick a sample of the
+data, or (a GAN) choose a noise seed. The answer (class probabilities as bars, the
+values, the reconstruction or the generated sample) comes with the input's path
+through the network: every node's output for it. All torch work runs on a worker
+thread (``runtime.inspect.tryit``); the inputs go through the preprocessing stored
+with the weights, exactly as in training.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from graph.document import Document
+from graph.fileformat import GraphFileError, dumps, load_graph, loads
+from gui.background import BackgroundJob
+from gui.insights import Insight
+from gui.insights.answer_view import AnswerView, PathList
+from gui.insights.drawing import DrawingCanvas
+from gui.training import TrainingController
+
+if TYPE_CHECKING:
+    from runtime.inspect.tryit import Answer, TryModel
+
+TASKS = ("classification", "regression", "autoencoder", "gan")
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+Outcome = tuple[np.ndarray | None, "Answer", str]  # the raw input, the answer, a note
+
+
+# -- on the worker thread ----------------------------------------------------------------
+def _load(doc: Document, weights: str | None, base: Path | None) -> TryModel:
+    from runtime.inspect.tryit import load_try_model
+
+    return load_try_model(doc, weights, base)
+
+
+def _drawing(model: TryModel, ink: np.ndarray) -> Outcome:
+    from runtime.inspect.tryit import answer, drawn_image
+
+    raw = drawn_image(ink, model)
+    return raw, answer(model, raw), ""
+
+
+def _values(model: TryModel, texts: list[str]) -> Outcome:
+    from runtime.inspect.tryit import answer, typed_values
+
+    raw = typed_values(texts, model.feature_names())
+    return raw, answer(model, raw), ""
+
+
+def _file(model: TryModel, path: str) -> Outcome:
+    from runtime.inspect.tryit import answer, file_sample
+
+    raw, note = file_sample(model, path)
+    return raw, answer(model, raw), note
+
+
+def _sample(model: TryModel, index: int) -> Outcome:
+    from runtime.inspect.tryit import answer, data_sample
+
+    raw, split, label = data_sample(model, index)
+    note = f"sample {index} of the {split} split" + (f", labelled '{label}'" if label else "")
+    return raw, answer(model, raw), note
+
+
+def _seed(model: TryModel, seed: int) -> Outcome:
+    from runtime.inspect.tryit import generated
+
+    return None, generated(model, seed), f"noise vector drawn with seed {seed}"
+
+
+class TryItView(Insight):
+    """One input of the user's own, the network's answer, and the path it took."""
+
+    title = "Try it"
+
+    def __init__(self, controller: TrainingController) -> None:
+        super().__init__(controller)
+        self.setAcceptDrops(True)
+        self.source = QLabel()
+        self.source.setWordWrap(True)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.canvas = DrawingCanvas()
+        self.clear_button = QPushButton("Clear")
+        self.open_button = QPushButton("Open image…")
+        self.seen = QLabel()  # what the network sees: the drawing at the data's size
+        self.seen.setToolTip("The input as the network gets it, at the data set's own size")
+        self.fields: list[QLineEdit] = []
+        self.form = QFormLayout()
+        self.try_button = QPushButton("Try these values")
+        self.sample_index = QSpinBox()
+        self.sample_index.setRange(0, 9999)
+        self.sample_index.setPrefix("sample ")
+        self.sample_button = QPushButton("Use this sample")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setPrefix("seed ")
+        self.generate_button = QPushButton("Generate")
+        self.answer_view = AnswerView()
+        self.path = PathList()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._image_page())
+        self.pages.addWidget(self._values_page())
+        self.pages.addWidget(self._noise_page())
+        self.pages.addWidget(QLabel("Pick a sample of the data below."))
+        self._layout()
+        self.job = BackgroundJob(self)
+        self.job.done.connect(self._done)
+        self.model: TryModel | None = None
+        self.weights: str | None = None
+        self.stale = True
+        self.pending: tuple[Callable[..., Any], Any] | None = None  # the newest input
+        self.reload_wanted = False  # weights changed while a job ran
+        self.generation = 0  # bumped per document: a late job's result is then dropped
+        self.job_generation = 0
+        self.raw: np.ndarray | None = None  # the last input tried, in the data's units
+        self.answer: Answer | None = None
+        self.canvas.drawn.connect(self.try_drawing)
+        self.clear_button.clicked.connect(self._clear_drawing)
+        self.open_button.clicked.connect(self._open_image)
+        self.try_button.clicked.connect(self.try_values)
+        self.sample_button.clicked.connect(lambda: self._try(_sample, self.sample_index.value()))
+        self.generate_button.clicked.connect(lambda: self._try(_seed, self.seed.value()))
+        self.path.node_chosen.connect(self._node_chosen)
+        controller.weights_saved.connect(self._weights_saved)
+
+    def _image_page(self) -> QWidget:
+        page = QWidget()
+        buttons = QVBoxLayout()
+        for widget in (self.clear_button, self.open_button, QLabel("The network sees:"),
+                       self.seen):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        row = QHBoxLayout(page)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.canvas)
+        row.addLayout(buttons)
+        return page
+
+    def _values_page(self) -> QWidget:
+        page = QWidget()
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(self.form)
+        column.addWidget(self.try_button)
+        column.addStretch(1)
+        return page
+
+    def _noise_page(self) -> QWidget:
+        page = QWidget()
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(QLabel("A generator turns a vector of random numbers into a sample; "
+                                "each seed gives another vector."))
+        column.addWidget(self.seed)
+        column.addWidget(self.generate_button)
+        column.addStretch(1)
+        return page
+
+    def _layout(self) -> None:
+        inputs = QVBoxLayout()
+        inputs.addWidget(self.pages)
+        samples = QHBoxLayout()
+        samples.addWidget(self.sample_index)
+        samples.addWidget(self.sample_button)
+        inputs.addLayout(samples)
+        inputs.addWidget(self.message)
+        row = QHBoxLayout()
+        row.addLayout(inputs)
+        row.addWidget(self.answer_view, 1)
+        row.addWidget(self.path, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(self.source)
+        layout.addLayout(row, 1)
+
+    # -- what applies ---------------------------------------------------------------
+    def applies(self) -> bool:
+        if self.session is None:
+            return False
+        training = self.session.doc.training
+        return training.task in TASKS and bool(training.networks)
+
+    def clear(self) -> None:
+        self.generation += 1
+        self.model = None
+        self.stale = True
+        self.pending = None
+        self.reload_wanted = False
+        self.raw = self.answer = None
+        self.answer_view.show_answer(None)
+        self.path.show_path(None, None)
+        self.message.setText("")
+        if self.isVisible():
+            self.load()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.stale:
+            self.load()
+
+    def _weights_saved(self, _folder: object) -> None:
+        self.stale = True
+        if self.isVisible():
+            self.load()
+
+    # -- the model ------------------------------------------------------------------
+    def load(self) -> None:
+        """Load the last run's weights (fresh ones before any run) on a worker thread."""
+        if self.session is None or not self.applies():
+            return
+        if self.job.running:
+            self.reload_wanted = True
+            return
+        from gui.export_dialog import default_weights
+
+        self.stale = False
+        self.model = None
+        weights = default_weights(self.session) or None
+        doc = loads(dumps(self.session.doc))  # a snapshot: the worker never sees edits
+        beside = Path(weights).with_name("graph.loom") if weights else None
+        if beside is not None and beside.is_file():
+            with contextlib.suppress(GraphFileError):  # else the snapshot: loading says why
+                doc = load_graph(beside)  # the graph the weights were trained with
+        self.weights = weights
+        self.source.setText("Loading the network…")
+        base = self.session.path.parent if self.session.path is not None else None
+        self.job_generation = self.generation
+        self.job.start(_load, doc, weights, base, name="try-it")
+
+    def _loaded(self, model: TryModel) -> None:
+        self.model = model
+        if model.fresh:
+            self.source.setText("<b>Fresh, untrained weights</b>: the answers are guesses "
+                                "until the network is trained (Training &gt; Train).")
+        else:
+            self.source.setText(f"Trained weights: {self.weights}")
+        kind = model.input_kind()
+        self.pages.setCurrentIndex({"image": 0, "values": 1, "noise": 2}.get(kind, 3))
+        for widget in (self.sample_index, self.sample_button):
+            widget.setVisible(kind != "noise")
+        if kind == "values":
+            self._fill_form(model)
+        elif kind == "image":
+            shape = model.pre.sample_shape
+            self.canvas.setToolTip(f"Draw with the mouse; the drawing is made {shape[2]}×"
+                                   f"{shape[1]} pixels like the {model.pre.dataset or 'data'} "
+                                   "images")
+
+    def _fill_form(self, model: TryModel) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.fields = []
+        for name in model.feature_names():
+            field = QLineEdit()
+            field.setPlaceholderText("a number")
+            field.returnPressed.connect(self.try_values)
+            self.form.addRow(name, field)
+            self.fields.append(field)
+
+    # -- tries ----------------------------------------------------------------------
+    def try_drawing(self) -> None:
+        if not self.canvas.is_blank():
+            self._try(_drawing, self.canvas.ink())
+
+    def try_values(self) -> None:
+        self._try(_values, [field.text() for field in self.fields])
+
+    def try_file(self, path: str) -> None:
+        self._try(_file, path)
+
+    def _clear_drawing(self) -> None:
+        self.canvas.clear()
+        self.seen.clear()
+
+    def _open_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "", IMAGE_FILTER)
+        if path:
+            self.try_file(path)
+
+    def _try(self, work: Callable[..., Outcome], argument: Any) -> None:
+        if self.model is None or self.job.running:
+            self.pending = (work, argument)  # the newest input wins
+            if self.model is None and not self.job.running:
+                self.load()
+            return
+        self.message.setText("")
+        self.job_generation = self.generation
+        self.job.start(work, self.model, argument, name="try-it")
+
+    def _done(self, result: Any, error: BaseException | None) -> None:
+        from runtime.inspect.tryit import TryModel
+
+        if self.job_generation != self.generation:
+            pass  # another document opened meanwhile
+        elif error is not None:
+            from runtime.cli_run import user_errors
+
+            known = isinstance(error, user_errors())
+            text = str(error) if known else f"{type(error).__name__}: {error}"
+            if self.model is None:  # the network could not be loaded: inputs wait in vain
+                self.pending = None
+                text = f"The network cannot be loaded: {text}"
+            target = self.message if self.model is not None else self.source
+            target.setText(f"<span style='color:#c0392b'>{text}</span>")
+        elif isinstance(result, TryModel):
+            self._loaded(result)
+        elif result is not None:
+            self._show(*result)
+        if self.reload_wanted:
+            self.reload_wanted = False
+            self.load()  # the pending input then waits for the new model
+        elif self.pending is not None:
+            pending, self.pending = self.pending, None
+            self._try(*pending)
+
+    def _show(self, raw: np.ndarray | None, answer: Answer, note: str) -> None:
+        assert self.model is not None
+        self.raw, self.answer = raw, answer
+        high = float((self.model.pre.extra or {}).get("value_range", [0, 255])[1])
+        if raw is not None and raw.ndim == 3:
+            from gui.insights.answer_view import image_pixmap
+
+            self.seen.setPixmap(image_pixmap(raw, high, 96))
+        self.answer_view.show_answer(answer, raw, high)
+        self.message.setText(note)
+        doc = self.model.inspected.doc
+        self.path.show_path(answer, doc)
+
+    def _node_chosen(self, node_id: str) -> None:
+        if self.model is not None:
+            self.node_named.emit(self.model.network, node_id)
+
+    # -- files dropped on the tab -----------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.try_file(urls[0].toLocalFile())
+

@@ -1,0 +1,57 @@
+"""The Embedding tab on a real short run of autoencoder_digits: the code space as the run
+streams it, k-means and its adjusted Rand index, and another layer computed afterwards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score
+
+from graph.fileformat import load_graph
+from gui.insights.embedding import EmbeddingView
+from gui.session import Session
+from runtime.inspect.embedding import node_outputs
+from runtime.inspect.model import inspect_model
+
+EXAMPLE = Path(__file__).parents[2] / "resources" / "examples" / "autoencoder_digits.loom"
+RUN_TIMEOUT_MS = 120_000
+
+
+def test_the_code_space_of_a_run_then_another_layer_from_its_weights(window, qtbot):
+    window.set_session(Session(load_graph(EXAMPLE)))
+    view = window.insights.view(EmbeddingView)
+    window.insights_dock.show()
+    window.insights_dock.raise_()
+    window.insights.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.shown is not None, timeout=RUN_TIMEOUT_MS)
+    assert "fresh, untrained weights" in view.note.text()  # before any run
+
+    window.training.overrides = {"max_steps_per_epoch": 2, "epochs": 2}
+    qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
+    shown = view.shown
+    assert shown is not None and shown.title == "Linear 'code'" and shown.method == "pca"
+    assert shown.points.shape == (270, 2) and "epoch 2 of the run" in view.note.text()
+
+    view.k.setValue(6)  # choosing k colours the dots by k-means group
+    assert view.colour_by.currentIndex() == 1 and view.clusters is not None
+    assert len(np.unique(view.clusters)) == 6
+    ari = adjusted_rand_score(shown.labels, view.clusters)
+    assert view.agreement_value == ari and f"<b>{ari:.2f}</b>" in view.agreement.text()
+
+    enc_act2 = window.session.doc.network("main").by_label("enc_act2").id
+    window.show_node("main", enc_act2)  # select it on the canvas
+    qtbot.waitUntil(lambda: view.shown is not None and view.shown.node_id == enc_act2,
+                    timeout=RUN_TIMEOUT_MS)
+    weights = window.training.out_dir / "model.safetensors"
+    assert f"the weights in {weights}" in view.note.text()
+    model = inspect_model(load_graph(EXAMPLE), weights)
+    values = node_outputs(model.main, enc_act2, model.split("val")[0])
+    expected = PCA(n_components=2).fit_transform(values)
+    points = view.shown.points
+    for axis in range(2):
+        sign = np.sign(points[:, axis] @ expected[:, axis])
+        np.testing.assert_allclose(points[:, axis], sign * expected[:, axis], atol=1e-4)
