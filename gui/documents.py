@@ -12,7 +12,7 @@ from graph.fileformat import GraphFileError, load_graph
 from gui.files import RecoveryCopy, blank_document, write_atomically
 from gui.session import Session
 from gui.warmup import warmup
-from runtime.runs import runs_root
+from runtime.runs import adopt_runs, runs_root
 
 if TYPE_CHECKING:
     from graph.importers.result import ImportedModel
@@ -121,7 +121,36 @@ class DocumentActions:
         self.window.recent.add(path)
         self.window.statusBar().showMessage(f"Saved {path}", 5000)
         self._keep_imported_weights(path)
+        self.adopt_runs(self.session)
         return True
+
+    def adopt_runs(self, session: Session) -> None:
+        """Runs made before the document's first save live in temporary folders: once it
+        has a file, move them beside it (runs/<name>/), where the Runs panel, Evaluate,
+        Export and the command line find them, and say so. A run still writing moves
+        when it ends."""
+        training = self.window.training
+        writing = training.out_dir if training.active else None
+        waiting = [f for f in session.unsaved_runs if f != writing]
+        if session.path is None or not waiting:
+            return
+        try:
+            moved = adopt_runs(waiting, session.path)
+        except OSError as exc:
+            QMessageBox.warning(self.window, "Runs not moved",
+                                f"Runs made before saving stay in {waiting[0].parent}:\n{exc}")
+            return
+        if session.last_run_dir in moved:
+            session.last_run_dir = moved[session.last_run_dir]
+        session.unsaved_runs = [f for f in session.unsaved_runs if f == writing]
+        if not moved:
+            return
+        told = f"{len(moved)} run(s) made before saving moved beside the file, to " \
+               f"{runs_root(session.path)}"
+        self.window.statusBar().showMessage(told, 10000)
+        if session is self.window.session:
+            self.window.runs_panel.note.setText(told)
+            self.window.runs_panel.refresh()
 
     def _keep_imported_weights(self, path: Path) -> None:
         """Saving an imported model puts its weights where a run of the file writes

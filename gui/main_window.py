@@ -33,6 +33,7 @@ from gui.panels.history import HistoryPanel
 from gui.panels.inspector import InspectorPanel
 from gui.panels.palette import PalettePanel
 from gui.panels.problems import ProblemsPanel
+from gui.panels.runs import RunsPanel
 from gui.panels.summary import SummaryPanel
 from gui.panels.training import TrainingPanel
 from gui.run_banner import LOCKED, RunBanner
@@ -94,6 +95,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(problems, self._dock("History", self.history_panel, bottom))
         self.training_dock = self._dock("Training", self.training_panel, bottom)
         self.tabifyDockWidget(problems, self.training_dock)
+        self.runs_panel = RunsPanel(self.training)
+        self.runs_dock = self._dock("Runs", self.runs_panel, bottom)
+        self.tabifyDockWidget(problems, self.runs_dock)
+        self._continue: dict[str, object] = {}  # RunOptions of a run continued from the Runs panel
         self.generate_panel = GeneratePanel(self.training)  # shown for language models
         self.generate_dock = self._dock("Generate", self.generate_panel, bottom)
         self.tabifyDockWidget(problems, self.generate_dock)
@@ -102,6 +107,9 @@ class MainWindow(QMainWindow):
         self.insights_dock = self._dock("Insights", self.insights, bottom)
         self.tabifyDockWidget(problems, self.insights_dock)
         self.insights.node_named.connect(self.show_node)
+        self.runs_panel.evaluate_requested.connect(self.evaluate)
+        self.runs_panel.export_requested.connect(self.documents.export_model)
+        self.runs_panel.continue_requested.connect(self.continue_run)
         problems.raise_()
         self._default_docks: tuple[list[QDockWidget], list[QDockWidget]] | None = (
             [palette, inspector], [problems])
@@ -165,6 +173,9 @@ class MainWindow(QMainWindow):
         self.generate_panel.set_session(session)
         self.generate_dock.setVisible(self.generate_panel.language_model)
         self.insights.set_session(session)
+        self._continue = {}
+        self.runs_panel.set_session(session)
+        session.path_changed.connect(self.runs_panel.refresh)
         self._lock_training_session()
         for view in self.tabs.views():
             view.frame_all()
@@ -316,7 +327,7 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return
         session = self.session
-        refusal = self.training.start(session)
+        refusal = self.training.start(session, **self._continue)
         dock = self.training_dock
         dock.show()
         dock.raise_()
@@ -332,6 +343,7 @@ class MainWindow(QMainWindow):
             self._pending_train = session
             return
         self._pending_train = None
+        self._continue = {}
         if refusal is not None:
             self.training_panel.status.setText(f"Not started: {refusal}")
             self.show_message(f"Training not started: {refusal}")
@@ -339,6 +351,20 @@ class MainWindow(QMainWindow):
         self._training_session = self.session
         self.training_panel.run_started()
         self._lock_training_session()
+
+    def continue_run(self, folder: Path) -> None:
+        """Train on from a run's checkpoint (the Runs panel's Continue training)."""
+        from runtime.runs import continued_epochs
+
+        if self.session is None:
+            return
+        epochs = continued_epochs(self.session.doc, folder)
+        self._continue = {"resume": folder / "checkpoint.pt", "epochs": epochs}
+        self.train()
+        if self.training.active:
+            self.training_panel.status.setText(
+                f"Continuing the run in {folder.name} from its checkpoint, up to epoch "
+                f"{epochs}; the continued run gets a folder of its own")
 
     def evaluate(self) -> None:
         """Evaluate trained weights on a split (Training > Evaluate…)."""
@@ -387,6 +413,8 @@ class MainWindow(QMainWindow):
 
     def _training_state(self, state: str) -> None:
         self._lock_training_session()
+        if state == "idle" and self._training_session is not None:
+            self.documents.adopt_runs(self._training_session)  # saved while it ran
         acts = self.window_actions
         acts.train.setEnabled(state == "idle")
         acts.evaluate.setEnabled(state == "idle")

@@ -56,6 +56,7 @@ class Session(QObject):
         self._closed = False
         self.recovered = False  # opened from a recovery copy: unsaved until saved
         self.last_run_dir: Path | None = None  # where the window's last training run wrote
+        self.unsaved_runs: list[Path] = []  # runs made before the first save (temporary)
         self.init_weights: Path | None = None  # an imported model's: training starts from them
         self.imported = False  # a model just imported: unsaved until saved
         self.example: Path | None = None  # the gallery file an unsaved document came from

@@ -47,8 +47,9 @@ class TrainingController(QObject):
     def active(self) -> bool:
         return self.state != "idle"
 
-    def start(self, session: Session) -> str | None:
-        """Start training ``session``'s document; the reason it cannot, if it cannot."""
+    def start(self, session: Session, **options: Any) -> str | None:
+        """Start training ``session``'s document; the reason it cannot, if it cannot.
+        ``options`` are more ``RunOptions`` (continuing a run: ``resume``, ``epochs``)."""
         if self.active:
             return BUSY
         if not session.shapes_complete:  # validation needs torch, still loading
@@ -67,14 +68,17 @@ class TrainingController(QObject):
 
         self.out_dir = claim_run_folder(session.path)
         base_dir = session.path.parent if session.path is not None else None
-        options = RunOptions(out_dir=self.out_dir, base_dir=base_dir,
-                             init_weights=session.init_weights, **self.overrides)
-        runner = Runner(session.doc, options)
+        run_options = RunOptions(out_dir=self.out_dir, base_dir=base_dir,
+                                 init_weights=session.init_weights,
+                                 **{**self.overrides, **options})
+        runner = Runner(session.doc, run_options)
         try:
             runner.start()
         except (OSError, RuntimeError) as exc:  # no process could be started
             return f"the training process could not start: {exc}"
         self.runner = runner
+        if session.path is None:  # a temporary folder: it moves beside the file on saving
+            session.unsaved_runs.append(self.out_dir)
         self._checkpointed = False
         self._set_state("running")
         self._timer.start()

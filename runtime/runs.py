@@ -170,10 +170,10 @@ def delete_run(folder: Path, graph_file: Path | None, extra: Sequence[Path] = ()
     shutil.rmtree(folder)
 
 
-def adopt_runs(folders: Sequence[Path], graph_file: Path) -> list[Path]:
+def adopt_runs(folders: Sequence[Path], graph_file: Path) -> dict[Path, Path]:
     """Move runs made before ``graph_file`` was first saved (temporary folders) to
-    ``runs/<name>/<date-time>/`` beside it; their new folders, in order."""
-    moved = []
+    ``runs/<name>/<date-time>/`` beside it; each moved folder's new place."""
+    moved = {}
     for folder in folders:
         if not folder.is_dir():
             continue
@@ -185,7 +185,7 @@ def adopt_runs(folders: Sequence[Path], graph_file: Path) -> list[Path]:
             target = target.with_name(f"{stamp}-{n}")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(folder), str(target))
-        moved.append(target)
+        moved[folder] = target
     return moved
 
 

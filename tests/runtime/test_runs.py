@@ -110,7 +110,7 @@ def test_runs_of_an_unsaved_document_move_beside_the_file(tmp_path: Path) -> Non
     (temporary / "model.safetensors").write_bytes(b"w")
     assert [r.folder for r in list_runs(None, [temporary])] == [temporary]
     graph_file = tmp_path / "net.loom"
-    (moved,) = adopt_runs([temporary], graph_file)
+    moved = adopt_runs([temporary, tmp_path / "gone"], graph_file)[temporary]
     assert moved.parent == runs_root(graph_file) and not temporary.exists()
     assert (moved / "model.safetensors").read_bytes() == b"w"
     assert latest_weights(graph_file) == moved / "model.safetensors"
