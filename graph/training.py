@@ -6,7 +6,7 @@ format validates against them, the runtime reads them, the GUI edits them.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -17,6 +17,9 @@ MAX_EPOCHS = 100_000  # also bounds --epochs and a checkpoint's epoch
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # field → the values of this section's ``name`` it means something with (the rest
+    # ignore it: momentum with Adam); editors hide it otherwise, the value stays
+    applies_to: ClassVar[dict[str, tuple[str, ...]]] = {}
 
 
 class SplitSpec(_Section):
@@ -55,6 +58,8 @@ class LossSpec(_Section):
     name: Literal["cross_entropy", "bce_logits", "mse", "l1", "huber", "nll"] = "cross_entropy"
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     huber_delta: float = Field(1.0, gt=0)
+    applies_to: ClassVar[dict[str, tuple[str, ...]]] = {
+        "label_smoothing": ("cross_entropy",), "huber_delta": ("huber",)}
 
 
 class OptimizerSpec(_Section):
@@ -64,6 +69,8 @@ class OptimizerSpec(_Section):
     momentum: float = Field(0.9, ge=0, lt=1)
     nesterov: bool = False
     betas: tuple[float, float] = (0.9, 0.999)
+    applies_to: ClassVar[dict[str, tuple[str, ...]]] = {
+        "momentum": ("sgd", "rmsprop"), "nesterov": ("sgd",), "betas": ("adam", "adamw")}
 
 
 class ScheduleSpec(_Section):
@@ -72,6 +79,9 @@ class ScheduleSpec(_Section):
     gamma: float = Field(0.1, gt=0, le=1, description="Decay factor (step, plateau).")
     patience: int = Field(5, ge=0, description="Epochs without improvement (plateau).")
     max_lr: float | None = Field(None, gt=0, description="Peak learning rate (one-cycle).")
+    applies_to: ClassVar[dict[str, tuple[str, ...]]] = {
+        "step_size": ("step",), "gamma": ("step", "plateau"), "patience": ("plateau",),
+        "max_lr": ("onecycle",)}
 
 
 class NetworkTrainingSpec(_Section):

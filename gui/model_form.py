@@ -195,6 +195,18 @@ class ModelForm:
             if field is not None:
                 self.fields[name] = field
                 self.layout.addRow(label(name), field.widget)
+        self.applies_to = {n: v for n, v in getattr(model, "applies_to", {}).items()
+                           if n in self.fields}
+        chooser = self.fields.get("name")
+        if self.applies_to and chooser is not None and isinstance(chooser.widget, QComboBox):
+            chooser.widget.currentTextChanged.connect(self._show_applicable)
+            self._show_applicable(chooser.widget.currentText())
+
+    def _show_applicable(self, chosen: str) -> None:
+        """Show only the fields that mean something with the chosen optimiser, loss or
+        schedule (their values stay as they are)."""
+        for name, values in self.applies_to.items():
+            self.layout.setRowVisible(self.fields[name].widget, chosen in values)
 
     def put(self, data: dict[str, Any]) -> None:
         for name, field in self.fields.items():

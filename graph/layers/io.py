@@ -30,7 +30,7 @@ INPUT = CATALOG.register(
             ),
             ParamSpec(
                 "vocab_size", "int", 10, "Number of distinct token ids (kind 'tokens' only).",
-                minimum=1, maximum=1 << 20,
+                minimum=1, maximum=1 << 20, applies_when=("kind", ("tokens",)),
             ),
         ),
         inputs=(),

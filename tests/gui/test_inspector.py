@@ -142,3 +142,11 @@ def test_fields_that_do_not_apply_are_hidden_until_they_do(window, gestures):
     assert not editors["init_bound"].isVisibleTo(window.inspector)
     window.window_actions.undo.trigger()  # the hidden field follows the model back
     assert not editors["init_std"].isVisibleTo(window.inspector)
+
+
+def test_an_inputs_vocabulary_size_shows_only_for_token_ids(window, gestures):
+    image, editors = inspect(window, gestures, "image")
+    assert not editors["vocab_size"].isVisibleTo(window.inspector)  # float features
+    editors["kind"].setCurrentText("tokens")
+    assert window.session.doc.network("main").node(image).params["kind"] == "tokens"
+    assert editors["vocab_size"].isVisibleTo(window.inspector)

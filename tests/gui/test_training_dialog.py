@@ -131,3 +131,31 @@ def test_a_seed_beyond_what_a_spin_box_holds_is_edited_as_text(window, qtbot):
     _ok(dialog, qtbot)
     assert dialog.isVisible() and session.doc.training.seed == 2**32 - 1  # refused, kept
     dialog.reject()
+
+
+def test_settings_show_only_the_fields_the_chosen_optimizer_loss_and_schedule_use(
+        window, qtbot):
+    dialog = _open(window, qtbot)
+    optimizer = dialog.networks["main"].children["optimizer"]
+    schedule = dialog.networks["main"].children["schedule"]
+
+    def shown(form, name: str) -> bool:
+        return form.fields[name].widget.isVisibleTo(form.box)  # its tab may be behind another
+
+    optimizer.fields["name"].widget.setCurrentText("adam")
+    assert not shown(optimizer, "momentum") and not shown(optimizer, "nesterov")
+    assert shown(optimizer, "lr") and shown(optimizer, "weight_decay")
+    optimizer.fields["name"].widget.setCurrentText("sgd")
+    assert shown(optimizer, "momentum") and shown(optimizer, "nesterov")
+    schedule.fields["name"].widget.setCurrentText("none")
+    assert not any(shown(schedule, n) for n in ("step_size", "gamma", "patience", "max_lr"))
+    schedule.fields["name"].widget.setCurrentText("plateau")
+    assert shown(schedule, "gamma") and shown(schedule, "patience")
+    assert not shown(schedule, "step_size")
+    dialog.loss.fields["name"].widget.setCurrentText("cross_entropy")
+    assert not shown(dialog.loss, "huber_delta") and shown(dialog.loss, "label_smoothing")
+    dialog.loss.fields["name"].widget.setCurrentText("huber")
+    assert shown(dialog.loss, "huber_delta") and not shown(dialog.loss, "label_smoothing")
+    dialog.loss.fields["name"].widget.setCurrentText("cross_entropy")
+    _ok(dialog, qtbot)
+    assert window.session.doc.training.networks["main"].optimizer.momentum == 0.9  # kept
