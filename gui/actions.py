@@ -54,6 +54,9 @@ class WindowActions:
         self.zoom_out = self._make("Zoom &out", lambda: w.zoom(0.8), Key.ZoomOut, "zoom-out")
         self.train = self._make("&Train", w.train, "F5", "train")
         self.train.setToolTip("Train the document with its training settings (F5)")
+        self.step = self._make("St&ep…", lambda: _open_step(w), "F7")
+        self.step.setToolTip("Walk one training step through the canvas with torch's numbers: "
+                             "forward, loss, backward, update (F7)")
         self.training_settings = self._make("S&ettings…", w.training_settings, "Ctrl+T")
         self.training_settings.setToolTip("Task, data set, epochs, optimiser, … (Ctrl+T)")
         self.evaluate = self._make("E&valuate…", w.evaluate, "F8")
@@ -73,6 +76,7 @@ class WindowActions:
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._build_menus()
         self._build_toolbar()
+        w.training_panel.step_button.clicked.connect(self.step.trigger)
 
     def _make(self, text: str, slot: Callable[[], object], shortcut: object = None,
               icon_name: str = "") -> QAction:
@@ -115,7 +119,7 @@ class WindowActions:
         network.addActions([self.add_network, self.remove_network])
         network.aboutToShow.connect(self._update_network_actions)
         training = bar.addMenu("&Training")
-        training.addActions([self.train, self.pause_training, self.stop_training])
+        training.addActions([self.train, self.step, self.pause_training, self.stop_training])
         training.addSeparator()
         training.addActions([self.evaluate, self.training_settings, self.fit_to_data])
         view = bar.addMenu("&View")
@@ -165,3 +169,9 @@ class WindowActions:
     def canvas_actions(self) -> list[QAction]:
         """The actions offered on a node's context menu."""
         return [self.cut, self.copy, self.duplicate, self.delete]
+
+
+def _open_step(window: MainWindow) -> None:
+    from gui.insights.step import open_step_view  # the step view brings the canvas overlay
+
+    open_step_view(window)

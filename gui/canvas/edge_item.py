@@ -8,6 +8,7 @@ from functools import lru_cache
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QBrush,
+    QColor,
     QFont,
     QFontMetricsF,
     QPainter,
@@ -126,6 +127,8 @@ class EdgeItem(QGraphicsItem):
         self._path = QPainterPath()
         self._hit: QPainterPath | None = QPainterPath()
         self._bounds = QRectF()
+        # the step view's colour and width for this wire (gui.canvas.step_overlay)
+        self.emphasis: tuple[QColor, float] | None = None
         self.setFlag(SELECTABLE)
         self.setZValue(-1)
         # No cache: a wire's bounding box is mostly empty and can span the canvas, so
@@ -195,6 +198,9 @@ class EdgeItem(QGraphicsItem):
         known = self.badge.known
         colour = c.selected if self.isSelected() else (c.wire if known else c.wire_unknown)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(colour, 2.6 if self.isSelected() else 1.8))
+        width = 2.6 if self.isSelected() else 1.8
+        if self.emphasis is not None:
+            colour, width = self.emphasis
+        painter.setPen(QPen(colour, width))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)

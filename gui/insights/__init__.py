@@ -54,4 +54,7 @@ def insight_classes() -> list[type[Insight]]:
     from gui.insights.tryit import TryItView
 
     found += [EmbeddingView, TryItView]
+    from gui.insights.step import StepView
+
+    found.append(StepView)
     return found

@@ -93,6 +93,8 @@ class TrainingPanel(QWidget):
                                         "matrix of the last run (F8)")
         self.evaluate_button.setEnabled(False)
         self.settings_button = QPushButton("Settings…")
+        self.step_button = QPushButton("Step…")  # Training > Step (the window connects it)
+        self.step_button.setToolTip("Walk one training step through the canvas (F7)")
         self.status = QLabel("Not trained yet. Train runs the document's training section "
                              "in the background; the window stays usable.")
         self.status.setWordWrap(True)
@@ -141,7 +143,7 @@ class TrainingPanel(QWidget):
 
     def _layout(self) -> None:
         buttons = QHBoxLayout()
-        for button in (self.train_button, self.pause_button, self.stop_button,
+        for button in (self.train_button, self.step_button, self.pause_button, self.stop_button,
                        self.evaluate_button, self.settings_button):
             buttons.addWidget(button)
         buttons.addWidget(self.status, 1)

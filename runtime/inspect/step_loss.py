@@ -136,3 +136,14 @@ def discriminator_record(d_real: torch.Tensor, loss: torch.Tensor,
         name="binary cross-entropy (real → 1, generated → 0)", value=float(loss.detach()),
         target="real (1)", prediction=f"P(real) = {p_real:.3f}", probabilities=[],
         target_record=None, prediction_record=None)
+
+
+def sample_labels(data: RunData, limit: int = 20_000) -> list[str]:
+    """The targets of the first ``limit`` training samples in words (the step view's picker)."""
+    y = data.train_y
+    if y is None:
+        return []
+    y = y[:limit].cpu()
+    if y.dtype == torch.int64 and y.dim() == 1:
+        return [_class_name(data, v) for v in y.tolist()]
+    return [_numbers(row.float()) for row in y]
