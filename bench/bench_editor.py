@@ -26,6 +26,8 @@ way File > Open does. Figures:
   has seen (cached), and validation, which runs after a short pause, is shown
   on its own line.
 
+The figures go to ``bench/results/editor.jsonl`` as one stamped row.
+
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_editor.py [--nodes 1000]
 """
 
@@ -45,11 +47,13 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QPoint, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+from record import Recorder, add_results_argument
 
 from graph.builder import NetworkBuilder
 from graph.commands import Move
@@ -156,6 +160,8 @@ class PaintProbe(QObject):
 @dataclass
 class Results:
     rows: list[tuple[str, str, str]] = field(default_factory=list)
+    # what → the raw milliseconds and the target: the stamped row's figures
+    raw: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def add(self, what: str, value: str, target: str = "") -> None:
         self.rows.append((what, value, target))
@@ -164,11 +170,14 @@ class Results:
         ms = sorted(t * 1e3 for t in times)
         p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
         verdict = "ok" if p95 < target_ms else "MISSED"
+        self.raw[what] = {"frames_ms": [t * 1e3 for t in times], "p95_ms": p95,
+                          "target_ms": target_ms}
         self.add(what, f"{statistics.median(ms):7.1f} / {p95:7.1f} ms",
                  f"< {target_ms:g} ms  {verdict}")
 
     def add_time(self, what: str, seconds: float, target_ms: float | None) -> None:
         ms = seconds * 1e3
+        self.raw[what] = {"ms": ms, "target_ms": target_ms}
         target = "" if target_ms is None else \
             f"< {target_ms:g} ms  {'ok' if ms < target_ms else 'MISSED'}"
         self.add(what, f"{ms:7.1f} ms", target)
@@ -412,11 +421,22 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--frames", type=int, default=64, help="frames per navigation figure")
     parser.add_argument("--repeats", type=int, default=5, help="edits per edit figure")
+    add_results_argument(parser, "editor")
     args = parser.parse_args()
     if "torch" in sys.modules:
         raise SystemExit("torch is already imported: the start-up figure would be wrong")
+    with Recorder("editor", args.results) as rec:
+        results = measure(args.nodes, args.frames, args.repeats)
+        rec.row(case=f"{args.nodes} nodes", nodes=args.nodes, frames=args.frames,
+                repeats=args.repeats, platform=os.environ.get("QT_QPA_PLATFORM", ""),
+                measures=results.raw)
+    results.print()
+
+
+def measure(nodes: int, frames: int, repeats: int) -> Results:
+    """Every figure, in the order the table prints them."""
     app = application()
-    doc, image = build_network(args.nodes)
+    doc, image = build_network(nodes)
     net = doc.network("main")
     results = Results()
     results.add(f"network: {len(net)} nodes, {len(net.edges())} edges", "")
@@ -425,14 +445,14 @@ def main() -> None:
         save_graph(doc, path)
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
         window, probe = open_and_paint(path, settings, results)
-        navigate(window, probe, results, args.frames)
-        edit(window, probe, image, results, args.repeats)
+        navigate(window, probe, results, frames)
+        edit(window, probe, image, results, repeats)
         window.documents.confirm_discard = lambda: True  # type: ignore[method-assign]
         window.close()
     app.processEvents()
     results.add_time("reference: import torch + one meta layer, fresh process",
                      _torch_import_alone(), None)
-    results.print()
+    return results
 
 
 if __name__ == "__main__":

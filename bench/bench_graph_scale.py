@@ -13,7 +13,8 @@ Figures are CPU seconds of this process (``time.process_time``, the best of
 ``--repeats``), so other work on the machine disturbs them less than wall time: ``load``
 (``loads`` of the file's text), ``validate`` (a fresh shape inference, caches warm) and
 ``summary`` (``format_summary``; its first run, FLOP counts not yet cached, is reported as
-``summary_cold``). One JSON line per shape is appended to the results file.
+``summary_cold``). One stamped row per shape is appended to the results file (rows before
+the stamps carry only the commit and a note on the machine).
 
     .venv/bin/python bench/bench_graph_scale.py [--nodes 10000] [--repeats 3]
         [--only chain fan_in] [--label after] [--results bench/results/graph_scale.jsonl]
@@ -23,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import random
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +33,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from record import Recorder  # noqa: E402
 
 from graph.fileformat import loads  # noqa: E402
 from graph.summary import format_summary  # noqa: E402
@@ -135,12 +137,6 @@ def measure(shape: str, nodes: int, repeats: int) -> dict[str, Any]:
     }
 
 
-def _commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True, cwd=ROOT, check=False)
-    return done.stdout.strip() or "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--nodes", type=int, default=10_000)
@@ -152,13 +148,12 @@ def main() -> None:
     import torch  # noqa: F401  (its import is not what is measured)
 
     validate(loads(_text("chain", 50)))  # one-time start-up of shape inference
-    for shape in args.only:
-        row = {"bench": "graph_scale", "label": args.label, "commit": _commit(),
-               "python": platform.python_version(), **measure(shape, args.nodes, args.repeats)}
-        print(json.dumps(row))
-        args.results.parent.mkdir(parents=True, exist_ok=True)
-        with args.results.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+    with Recorder("graph_scale", args.results) as rec:
+        for shape in args.only:
+            row = {"label": args.label, "case": shape,
+                   **measure(shape, args.nodes, args.repeats)}
+            print(json.dumps(row))
+            rec.row(**row)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ joined by Concat into a head. Figures:
   of the MLP tower's first hidden Linear; first with new shapes (cold), then
   toggling back and forth (warm).
 
+The raw times go to ``bench/results/shapes.jsonl`` as one stamped row.
+
     .venv/bin/python bench/bench_shapes.py [--nodes 1000] [--repeats 5]
 """
 
@@ -22,12 +24,21 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from record import Recorder, add_results_argument
 
 from graph.builder import NetworkBuilder
 from graph.document import Document
 from graph.shapes import ShapeInference, _infer_layer
+
+TARGETS_MS = {"full_cold": 200.0, "edit": 20.0}
 
 
 def _mlp_block(b: NetworkBuilder, x: str, width: int, rng: random.Random) -> str:
@@ -105,35 +116,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
+    add_results_argument(parser, "shapes")
     args = parser.parse_args()
+    with Recorder("shapes", args.results) as rec:
+        rec.row(case=f"{args.nodes} nodes", **measure(args.nodes, args.repeats),
+                targets_ms=TARGETS_MS)
+
+
+def measure(nodes: int, repeats: int) -> dict[str, object]:
+    """Milliseconds of every run, printed as they come; returns the row's fields."""
     warmup, _ = build_network(120, seed=1)
     ShapeInference(warmup).update()  # torch's one-time start-up, not part of the figures
 
-    doc, targets = build_network(args.nodes)
+    doc, targets = build_network(nodes)
     net = doc.network("main")
-    edges = len(net.edges())
-    cold = [_full(doc, cold=True) for _ in range(args.repeats)]
-    warm = [_full(doc, cold=False) for _ in range(args.repeats)]
-    print(f"network: {len(net)} nodes, {edges} edges; cache holds "
+    cold = [_full(doc, cold=True) * 1e3 for _ in range(repeats)]
+    warm = [_full(doc, cold=False) * 1e3 for _ in range(repeats)]
+    print(f"network: {len(net)} nodes, {len(net.edges())} edges; cache holds "
           f"{_infer_layer.cache_info().currsize} distinct layer results")
-    print(f"full inference, cold cache : {statistics.median(cold) * 1e3:8.1f} ms (target < 200)")
-    print(f"full inference, warm cache : {statistics.median(warm) * 1e3:8.1f} ms")
+    print(f"full inference, cold cache : {statistics.median(cold):8.1f} ms (target < 200)")
+    print(f"full inference, warm cache : {statistics.median(warm):8.1f} ms")
 
     shapes = ShapeInference(doc)
     shapes.update()
-    edits = (("image", "shape", [(3, 28, 28), (3, 32, 32)]),
-             ("hidden", "out_features", [80, 64]))
-    for target, name, (new, old) in edits:
+    edits: dict[str, dict[str, object]] = {}
+    for target, name, (new, old) in (("image", "shape", [(3, 28, 28), (3, 32, 32)]),
+                                     ("hidden", "out_features", [80, 64])):
         node = targets[target]
         if name == "out_features":
             old = net.node(node).params[name]
-        first = _edit(doc, shapes, node, name, new)
+        first = _edit(doc, shapes, node, name, new) * 1e3
         count = shapes.reinferred
-        toggles = [_edit(doc, shapes, node, name, v) for v in [old, new] * args.repeats]
-        label = f"edit {net.node(node).label}.{name}"
-        print(f"{label:<27}: {first * 1e3:8.1f} ms cold, "
-              f"{statistics.median(toggles) * 1e3:6.1f} ms warm; {count} nodes re-inferred "
-              "(target < 20)")
+        toggles = [_edit(doc, shapes, node, name, v) * 1e3 for v in [old, new] * repeats]
+        label = f"{net.node(node).label}.{name}"
+        edits[label] = {"first_ms": first, "again_ms": toggles, "reinferred": count}
+        print(f"edit {label:<22}: {first:8.1f} ms cold, {statistics.median(toggles):6.1f} ms "
+              f"warm; {count} nodes re-inferred (target < 20)")
+    return {"nodes": len(net), "edges": len(net.edges()), "unit": "ms",
+            "full_cold_ms": cold, "full_warm_ms": warm, "edits": edits}
 
 
 if __name__ == "__main__":

@@ -1,10 +1,18 @@
 """A plain, hand-written PyTorch training loop for an example, as a careful user writes it.
 
 The model is the standalone source Layerloom generates (ordinary nn.Module code);
-the data are the same prepared splits; optimizer and schedule are built from the
-file's settings. Run as a script it trains one seed and prints one JSON object:
+the data are the same prepared splits, already on the device as tensors (no
+DataLoader, no per-batch conversion); optimizer and schedule are built from the
+file's settings. The loop is what a careful PyTorch user writes: batches gathered
+with ``index_select`` from a per-epoch permutation, ``zero_grad(set_to_none=True)``,
+no ``.item()`` or other host synchronisation inside the epoch, one validation pass
+per epoch (one synchronisation: its loss), and the same thread count as the run it
+is compared with. Run as a script it trains one seed and prints one JSON object:
 
     .venv/bin/python bench/plain_loop.py FILE.loom --seed 0 --threads 2
+
+``train_document`` runs the same loop in-process (``bench_training`` times it beside
+Layerloom's trainer in one process).
 """
 
 from __future__ import annotations
@@ -62,30 +70,43 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     import torch
-    import torch.nn.functional as F
 
     from graph import load_graph
+
+    torch.set_num_threads(args.threads)
+    path = Path(args.file)
+    result = train_document(load_graph(path), path.parent, args.seed)
+    print(json.dumps(result["metrics"]))
+    if args.save:
+        torch.save({n: m.state_dict() for n, m in result["models"].items()}, args.save)
+
+
+def train_document(doc: Any, base_dir: Path | None, seed: int) -> dict[str, Any]:
+    """Train ``doc``'s networks with its own settings; the loop's seconds (data and models
+    prepared before the clock starts, as Layerloom's ``started`` event), samples seen,
+    test metrics and the trained models."""
+    import torch
+    import torch.nn.functional as F
+
     from runtime.data.augment import shift_images
     from runtime.optim import make_training
     from runtime.run_data import load_run_data
 
-    torch.set_num_threads(args.threads)
-    doc = load_graph(args.file)
     t = doc.training
-    data = load_run_data(doc, t, torch.device("cpu"), Path(args.file).parent)
-    models = _models(doc, args.seed)
+    data = load_run_data(doc, t, torch.device("cpu"), base_dir)
+    models = _models(doc, seed)
     steps = -(-len(data.train_x) // t.batch_size)
     opts = {n: make_training(m, t.networks[n], t.epochs, steps) for n, m in models.items()}
-    gen = torch.Generator().manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(seed)
     shift = t.data.augment.shift
+    start = time.perf_counter()
     for _ in range(t.epochs):
         for m in models.values():
             m.train()
         order = torch.randperm(len(data.train_x), generator=gen)
-        for i in range(0, len(order), t.batch_size):
-            index = order[i:i + t.batch_size]
-            x = data.train_x[index]
-            y = data.train_y[index] if data.train_y is not None else None
+        for index in order.split(t.batch_size):
+            x = data.train_x.index_select(0, index)
+            y = data.train_y.index_select(0, index) if data.train_y is not None else None
             if shift:
                 d = torch.randint(-shift, shift + 1, (2, len(x)), generator=gen)
                 x = shift_images(x, d[0], d[1])
@@ -93,9 +114,9 @@ def main() -> None:
         _validate(t, models, data, F)  # a careful user watches the validation loss
         for _, schedule in opts.values():
             schedule.after_epoch(None)
-    print(json.dumps(_test_metrics(t, models, data, F)))
-    if args.save:
-        torch.save({n: m.state_dict() for n, m in models.items()}, args.save)
+    metrics = _test_metrics(t, models, data, F)
+    return {"seconds": time.perf_counter() - start, "samples": t.epochs * len(data.train_x),
+            "metrics": metrics, "models": models}
 
 
 def save_as_weights(graph: Path, state_dicts: Path, weights: Path) -> None:
@@ -129,8 +150,20 @@ def _validate(t: Any, models: dict[str, Any], data: Any, F: Any) -> float | None
     (model,) = models.values()
     model.eval()
     with torch.no_grad():
+        if t.task == "language_model":
+            return _text_loss(model, data.val_x, data.val_y, F)
         out = model(data.val_x)
         return float(_loss(t, out, data.val_x if t.task == "autoencoder" else data.val_y, F))
+
+
+def _text_loss(model: Any, x: Any, y: Any, F: Any, batch: int = 256) -> float:
+    """Mean next-character cross-entropy (nats), in batches: N×T×V scores are large."""
+    total = 0.0
+    for i in range(0, len(x), batch):
+        out = model(x[i:i + batch])
+        total += float(F.cross_entropy(out.reshape(-1, out.shape[-1]), y[i:i + batch].reshape(-1),
+                                       reduction="sum"))
+    return total / y.numel()
 
 
 def _step(t: Any, models: dict[str, Any], opts: dict[str, Any], x: Any, y: Any, data: Any,
@@ -165,6 +198,8 @@ def _step(t: Any, models: dict[str, Any], opts: dict[str, Any], x: Any, y: Any, 
 
 def _loss(t: Any, out: Any, target: Any, F: Any) -> Any:
     name = t.loss.name
+    if t.task == "language_model":  # every position predicts the next token
+        return F.cross_entropy(out.reshape(-1, out.shape[-1]), target.reshape(-1))
     if t.task == "classification":
         if out.dim() == 3:
             out, target = out.reshape(-1, out.shape[-1]), target.reshape(-1)
@@ -199,6 +234,8 @@ def _test_metrics(t: Any, models: dict[str, Any], data: Any, F: Any) -> dict[str
                 return mode_coverage(fake.numpy(), np.asarray(meta["modes"]), meta["sigma"])
             return {}
         (model,) = models.values()
+        if t.task == "language_model":  # nats per token on the held-out windows
+            return {"val_loss": _text_loss(model, data.test_x, data.test_y, F)}
         out = model(data.test_x)
         if t.task == "classification":
             pred = out.argmax(-1) if out.shape[-1] > 1 else (out.reshape(-1) > 0).long()

@@ -13,6 +13,7 @@ rewritten, so a figure can always be traced to the run that produced it.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -54,19 +55,15 @@ def load() -> float:
 
 
 def torch_threads() -> int | None:
-    try:
-        import torch
-    except ImportError:
-        return None
-    return int(torch.get_num_threads())
+    """torch's thread count, if torch is loaded (the stamp never imports it: a bench may
+    be timing that import)."""
+    torch = sys.modules.get("torch")
+    return None if torch is None else int(torch.get_num_threads())
 
 
 def torch_version() -> str | None:
-    try:
-        import torch
-    except ImportError:
-        return None
-    return str(torch.__version__)
+    torch = sys.modules.get("torch")
+    return None if torch is None else str(torch.__version__)
 
 
 def paired_ratio(ours: list[float], theirs: list[float]) -> dict[str, float]:
@@ -79,6 +76,36 @@ def paired_ratio(ours: list[float], theirs: list[float]) -> dict[str, float]:
     ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
     return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
             "pairs": len(ratios)}
+
+
+def ours_first(pair: int) -> bool:
+    """Whether pair ``pair`` runs ours before theirs: the order alternates, so whatever
+    the first run of a pair pays (a cold cache, a load spike) falls on both sides."""
+    return pair % 2 == 1
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) by the nearest rank of the sorted values."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def verdict(value: float, op: str, target: float) -> str:
+    """'met' or 'missed' for ``value`` against a target such as ``("≤", 1.02)``."""
+    checks = {"≤": value <= target, "<": value < target, "≥": value >= target,
+              ">": value > target}
+    if op not in checks:
+        raise ValueError(f"unknown comparison {op!r}")
+    return "met" if checks[op] else "missed"
+
+
+def add_results_argument(parser: argparse.ArgumentParser, bench: str) -> None:
+    """``--results FILE``: where the rows go (a trial run can keep them out of the README's)."""
+    parser.add_argument("--results", type=Path, default=RESULTS / f"{bench}.jsonl",
+                        help=f"JSON-lines file the rows are appended to "
+                             f"(default bench/results/{bench}.jsonl)")
 
 
 class Recorder:
@@ -111,8 +138,9 @@ class Recorder:
         if kind is not None or not self.rows:
             return  # a failed run records nothing: a partial row would read as a result
         after = load()
-        if self.stamp.get("threads") is None:
-            self.stamp["threads"] = torch_threads()
+        # a bench that sets its thread count inside the block is stamped with that one
+        self.stamp["threads"] = torch_threads()
+        self.stamp["torch"] = torch_version()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as out:
             for row in self.rows:
@@ -126,3 +154,17 @@ def read_rows(bench: str, results: Path | None = None) -> list[dict[str, Any]]:
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
+
+
+def stamped(row: dict[str, Any]) -> bool:
+    """Whether a row carries the stamp (rows from before the Recorder do not)."""
+    return all(key in row for key in ("commit", "date", "threads", "load_before"))
+
+
+def newest_by_case(rows: list[dict[str, Any]], case: str = "case") -> dict[Any, dict[str, Any]]:
+    """The newest stamped row of each case (rows are appended, so the last one wins)."""
+    newest: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        if stamped(row) and case in row:
+            newest[row[case]] = row
+    return newest
