@@ -48,6 +48,9 @@ def factories() -> list[ProbeFactory]:
     """Every insight that can run during training. Imported here, not at module level:
     the modules bring torch and numerical code the trainer only needs when it runs."""
     found: list[ProbeFactory] = []
+    from runtime.inspect import boundary
+
+    found.append(boundary.probe)
     from runtime.inspect import attention, features
 
     found += [features.probe, attention.probe]
