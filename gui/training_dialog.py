@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QScrollArea,
+    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -37,6 +39,7 @@ from graph.training import (
     TokenizerSpec,
     TrainingSpec,
 )
+from gui.data_preview import DataPreviewWidget
 from gui.model_form import (
     Field,
     ModelForm,
@@ -51,6 +54,7 @@ from gui.session import Session
 from runtime.data.dataset import DataError
 from runtime.data.registry import DatasetInfo, OptionSpec, get_dataset_info, list_datasets
 
+PREVIEW_MS = 400
 GENERAL_SKIP = ("data", "loss", "networks", "early_stopping", "gan", "tokenizer")
 
 
@@ -196,7 +200,7 @@ class TrainingSettingsDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Training settings")
-        self.resize(560, 640)
+        self.resize(720, 760)
         training = session.doc.training
         self.original = training.to_data()
         self.general = ModelForm(TrainingSpec, "Run", skip=GENERAL_SKIP)
@@ -210,17 +214,35 @@ class TrainingSettingsDialog(QDialog):
         self.problem = QLabel()
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #c0392b")
+        self.preview = DataPreviewWidget()
+        self._preview_timer = QTimer(self)  # the preview follows the form as it is edited
+        self._preview_timer.setInterval(PREVIEW_MS)
+        self._preview_timer.timeout.connect(self.preview_data)
         self._lay_out()
         self._put(self.original)
         task = self.general.fields["task"].widget
         assert isinstance(task, QComboBox)  # a Literal field
         task.currentTextChanged.connect(self._task_changed)
+        self.preview_data()
+        self._preview_timer.start()
+
+    def preview_data(self) -> None:
+        """Show the data the form names now (a half-typed value waits for the next try)."""
+        try:
+            edited = self.edited()
+            spec = DataSpec.model_validate(edited["data"])
+        except (ValidationError, ValueError, TypeError):
+            return
+        self.preview.show_data(spec, str(edited["task"]), self.data.base_dir)
 
     def _lay_out(self) -> None:
         tabs = QTabWidget()
         tabs.addTab(_scrolled(self.general.box, self.loss.box, self.stopping.box,
                               *([self.gan.box] if self.gan else [])), "Run")
-        tabs.addTab(_scrolled(self.data.box, self.tokens.box), "Data")
+        data = QSplitter(Qt.Orientation.Vertical)
+        data.addWidget(_scrolled(self.data.box, self.tokens.box))
+        data.addWidget(self.preview)
+        tabs.addTab(data, "Data")
         tabs.addTab(_scrolled(*(f.box for f in self.networks.values())), "Optimisers")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)

@@ -57,4 +57,7 @@ def insight_classes() -> list[type[Insight]]:
     from gui.insights.step import StepView
 
     found.append(StepView)
+    from gui.insights.data import DataInsight
+
+    found.append(DataInsight)
     return found

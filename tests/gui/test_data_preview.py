@@ -1,0 +1,60 @@
+"""The data preview in Training > Settings and in the Insights dock's Data tab: it follows
+the data settings, loads off the GUI thread and shows a data problem in place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graph.commands import SetTraining
+from gui.insights.data import DataInsight
+from gui.training_dialog import TrainingSettingsDialog
+
+TIMEOUT_MS = 30_000
+
+
+def _shown(qtbot, preview, kind: str) -> None:
+    qtbot.waitUntil(lambda: not preview.loading and preview.shown is not None
+                    and preview.shown.kind == kind, timeout=TIMEOUT_MS)
+
+
+def test_settings_preview_follows_the_chosen_data_set(window, qtbot, tmp_path: Path) -> None:
+    dialog = TrainingSettingsDialog(window.session, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    preview = dialog.preview
+    assert preview.loading  # the sample document's digits load on a worker thread
+    _shown(qtbot, preview, "image")
+    assert preview.samples_plot.isVisibleTo(preview) and preview.balance.isVisibleTo(preview)
+    assert "train 1,257 · val 270 · test 270" in preview.summary.text()
+    assert "10 classes" in preview.summary.text()
+    assert list(preview.bars.opts["height"]) == preview.shown.class_counts
+
+    combo = dialog.data.combo
+    combo.setCurrentIndex(combo.findData("moons"))  # the form changes: the preview follows
+    _shown(qtbot, preview, "points")
+    assert len(preview.points.data) == preview.shown.total
+    assert not preview.table.isVisibleTo(preview)
+
+    combo.setCurrentIndex(combo.findData("csv"))
+    dialog.data.options["path"].put(str(tmp_path / "nowhere.csv"))
+    qtbot.waitUntil(lambda: not preview.loading and bool(preview.error), timeout=TIMEOUT_MS)
+    assert "Cannot load the data" in preview.summary.text()
+    assert "nowhere.csv" in preview.summary.text()
+    assert not preview.samples_plot.isVisibleTo(preview)
+    dialog.reject()
+
+
+def test_insights_data_tab_follows_the_document(window, qtbot) -> None:
+    tab = window.insights.view(DataInsight)
+    assert isinstance(tab, DataInsight)
+    window.insights_dock.show()
+    window.insights_dock.raise_()
+    window.insights.setCurrentWidget(tab)
+    _shown(qtbot, tab.preview, "image")
+    training = window.session.doc.training
+    window.session.push(SetTraining(training.replaced("data", {"name": "sine"}).replaced(
+        "task", "regression")))
+    _shown(qtbot, tab.preview, "sequence")
+    assert tab.preview.samples_plot.isVisibleTo(tab)
+    assert not tab.preview.balance.isVisibleTo(tab)  # values: no classes to count
+    assert len(tab.preview.samples_plot.getPlotItem().listDataItems()) == 6
