@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from gui.session import Session
+from runtime.events import run_event
 from runtime.runs import claim_run_folder
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ EVENTS_PER_POLL = 200  # a burst is spread over a few frames rather than one lon
 class TrainingController(QObject):
     """Starts, pauses and stops the run and relays what it reports."""
 
-    reported = Signal(object)  # every telemetry event, as the runtime sent it
+    reported = Signal(object)  # every TelemetryEvent (runtime.events), as the runtime sent it
     state_changed = Signal(str)  # "idle", "running", "paused" or "stopping"
     weights_saved = Signal(object)  # the folder of a run that ended with its weights written
 
@@ -131,11 +132,12 @@ class TrainingController(QObject):
         runner = self.runner
         if runner is None:
             return
-        for event in runner.poll(EVENTS_PER_POLL):
-            if event["type"] == "checkpoint":
+        for telemetry in runner.poll(EVENTS_PER_POLL):
+            event = run_event(telemetry)
+            if event is not None and event["type"] == "checkpoint":
                 self._checkpointed = True
-            self.reported.emit(event)
-            if event["type"] == "finished" and event["epochs_done"] > 0:
+            self.reported.emit(telemetry)
+            if event is not None and event["type"] == "finished" and event["epochs_done"] > 0:
                 self.weights_saved.emit(self.out_dir)  # a run stopped at once trained nothing
         if runner.ended is not None:
             self._finish()

@@ -24,6 +24,7 @@ from runtime.cli import (
     SubParsers,
     load_document,
 )
+from runtime.events import TelemetryEvent, metrics_of, run_event
 from runtime.out_paths import OutputPathError, check_output_folder
 
 
@@ -169,26 +170,25 @@ class Progress:
         self.epochs = 0
         self.start = time.perf_counter()
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        if self.quiet:
+    def __call__(self, telemetry: TelemetryEvent) -> None:
+        event = run_event(telemetry)
+        if self.quiet or event is None:
             return
-        kind = event["type"]
-        if kind == "started":
+        if event["type"] == "started":
             self.epochs = event["epochs"]
             note = f" ({event['note']})" if event.get("note") else ""
             print(f"training on {event['device']}{note}: {event['samples']} samples, "
                   f"{self.epochs} epochs", file=sys.stderr)
             if event.get("baselines"):
                 print(baseline_text(event["baselines"]), file=sys.stderr)
-        elif kind == "step" and self.tty:
+        elif event["type"] == "step" and self.tty:
             done = (event["step"] / event["steps"])
             bar = "#" * int(done * 20)
             print(f"\repoch {event['epoch']}/{self.epochs} [{bar:<20}] loss {event['loss']:.4f} "
                   f"{event['samples_per_s']:,.0f} samples/s ETA {_clock(event['eta_s'])}  ",
                   end="", file=sys.stderr, flush=True)
-        elif kind == "epoch":
-            metrics = "  ".join(f"{k} {v:.4f}" for k, v in event.items()
-                                if k.startswith(("train_", "val_")) and isinstance(v, float))
+        elif event["type"] == "epoch":
+            metrics = "  ".join(f"{k} {v:.4f}" for k, v in metrics_of(event).items())
             prefix = "\r" if self.tty else ""
             print(f"{prefix}epoch {event['epoch']}/{self.epochs}  {metrics}  "
                   f"({event['samples_per_s']:,.0f} samples/s)" + " " * 10, file=sys.stderr)

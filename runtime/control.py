@@ -5,8 +5,9 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
+
+from runtime.events import PausedEvent, ResumedEvent, Sink
 
 
 class _Flag(Protocol):
@@ -52,16 +53,16 @@ class RunControl:
     def stopped(self) -> bool:
         return self.stop_flag.is_set()
 
-    def checkpoint(self, emit: Callable[[dict[str, Any]], None]) -> bool:
+    def checkpoint(self, emit: Sink) -> bool:
         """Called between steps: waits while paused; False once a stop was asked for."""
         if self.pause_flag.is_set() and not self.stop_flag.is_set():
-            emit({"type": "paused"})
+            emit(PausedEvent(type="paused"))
             while self.pause_flag.is_set() and not self.stop_flag.is_set():
                 answered = self._serve()
                 if answered is not None:
                     emit(answered)
                 time.sleep(0.05)
-            emit({"type": "resumed"})
+            emit(ResumedEvent(type="resumed"))
         return not self.stop_flag.is_set()
 
     def _serve(self) -> dict[str, object] | None:

@@ -14,12 +14,12 @@ a run with samples trains about as fast as one without.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import torch
 from torch import nn
 
 from graph.document import Document
+from runtime.events import TextSampleEvent
 from runtime.generate import TextModel, generate
 from runtime.language import context_of
 from runtime.run_data import RunData
@@ -57,7 +57,7 @@ class EpochSampler:
         self.prompt = first_line(held)
         self.ids = tokenizer.encode(self.prompt)
 
-    def event(self, epoch: int, epoch_seconds: float) -> dict[str, Any]:
+    def event(self, epoch: int, epoch_seconds: float) -> TextSampleEvent:
         """The ``text_sample`` event of ``epoch``, which took ``epoch_seconds`` to train."""
         began = time.perf_counter()
         deadline = began + max(SAMPLE_SHARE * epoch_seconds, MIN_SAMPLE_S)
@@ -76,10 +76,10 @@ class EpochSampler:
         finally:
             self.model.module.train(was_training)
             torch.set_num_threads(threads)
-        return {"type": "text_sample", "epoch": epoch, "prompt": self.prompt,
-                "text": "".join(pieces), "cut_short": cut_short,
-                "temperature": SAMPLE_TEMPERATURE, "seed": SAMPLE_SEED,
-                "seconds": time.perf_counter() - began}
+        return TextSampleEvent(type="text_sample", epoch=epoch, prompt=self.prompt,
+                               text="".join(pieces), cut_short=cut_short,
+                               temperature=SAMPLE_TEMPERATURE, seed=SAMPLE_SEED,
+                               seconds=time.perf_counter() - began)
 
 
 def epoch_sampler(doc: Document, networks: dict[str, nn.Module],

@@ -21,10 +21,8 @@ from typing import Any
 
 from graph.document import Document
 from graph.fileformat import dumps, loads
-from runtime.telemetry import Event
+from runtime.events import CrashedEvent, EndEvent, FailedEvent, TelemetryEvent, end_event
 from runtime.trainer import RunOptions
-
-TERMINAL = ("finished", "failed", "crashed")
 
 
 def default_threads() -> int:
@@ -48,11 +46,11 @@ def _child_main(doc_text: str, options: RunOptions, events: Any, stop: Any, paus
         control.answer = functools.partial(answer, trainer)
         trainer.run()
     except TrainingFailed as exc:
-        events.put({"type": "failed", "message": str(exc), "node": exc.node_id,
-                    "network": exc.network})
+        events.put(FailedEvent(type="failed", message=str(exc), node=exc.node_id,
+                               network=exc.network))
     except Exception as exc:
-        events.put({"type": "failed", "message": f"{type(exc).__name__}: {exc}",
-                    "node": None, "network": None, "traceback": traceback.format_exc()})
+        events.put(FailedEvent(type="failed", message=f"{type(exc).__name__}: {exc}",
+                               node=None, network=None, traceback=traceback.format_exc()))
     finally:
         events.close()
         events.join_thread()
@@ -74,7 +72,7 @@ class Runner:
         self._requests: Any = self._ctx.Queue()  # the window's questions to a paused run
         self._process: Any = None
         self._abandoned = False
-        self.ended: Event | None = None  # the terminal event, once seen
+        self.ended: EndEvent | None = None  # the terminal event, once seen
 
     def start(self) -> None:
         self._process = self._ctx.Process(
@@ -109,7 +107,7 @@ class Runner:
         if self._process is not None and self._process.is_alive():
             self._process.kill()
 
-    def abandon(self, message: str) -> Event:
+    def abandon(self, message: str) -> EndEvent:
         """Kill the process and end the run with ``message``, reading nothing more from it:
         a child killed halfway through sending an event leaves a partial message that
         would block the next read for good."""
@@ -117,13 +115,13 @@ class Runner:
         if self._process is not None:
             self._process.join(timeout=5)
         if self.ended is None:
-            self.ended = {"type": "crashed", "exitcode": None, "message": message}
+            self.ended = CrashedEvent(type="crashed", exitcode=None, message=message)
         self._abandoned = True
         return self.ended
 
-    def poll(self, limit: int = 1000) -> list[Event]:
+    def poll(self, limit: int = 1000) -> list[TelemetryEvent]:
         """Events that have arrived (never blocks); a dead child yields a 'crashed' event."""
-        out: list[Event] = []
+        out: list[TelemetryEvent] = []
         if self._abandoned:
             return out
         while len(out) < limit:
@@ -134,15 +132,16 @@ class Runner:
             except (EOFError, OSError):  # the child died mid-message
                 break
             out.append(event)
-            if event.get("type") in TERMINAL:
-                self.ended = event
+            ended = end_event(event)
+            if ended is not None:
+                self.ended = ended
         if self.ended is None and self._process is not None and not self._process.is_alive() \
                 and self._events.empty():
             self.ended = self._crashed_event()
             out.append(self.ended)
         return out
 
-    def _crashed_event(self) -> Event:
+    def _crashed_event(self) -> CrashedEvent:
         code = self._process.exitcode
         if code is not None and code < 0:
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ \
@@ -155,14 +154,14 @@ class Runner:
         message = f"the training process {how} before finishing"
         if self.options.out_dir:
             message += f"; the last checkpoint is in {self.options.out_dir}"
-        return {"type": "crashed", "exitcode": code, "message": message}
+        return CrashedEvent(type="crashed", exitcode=code, message=message)
 
-    def wait(self, timeout: float | None = None) -> list[Event]:
+    def wait(self, timeout: float | None = None) -> list[TelemetryEvent]:
         """Block until the run ends (or ``timeout``); returns every event seen meanwhile."""
         import time
 
         deadline = None if timeout is None else time.monotonic() + timeout
-        events: list[Event] = []
+        events: list[TelemetryEvent] = []
         while self.ended is None:
             events += self.poll()
             if deadline is not None and time.monotonic() > deadline:

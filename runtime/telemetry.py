@@ -1,8 +1,9 @@
 """Telemetry: compact, JSON-able events about a run, and what they cost.
 
-Events are plain dicts (``{"type": "step", ...}``) so they cross process
-boundaries, land in JSON-lines logs and reach the GUI unchanged. Reading a loss
-forces the GPU to synchronise, so step events are throttled by wall time.
+Events are plain dicts (``{"type": "step", ...}``, typed in ``runtime.events``) so
+they cross process boundaries, land in JSON-lines logs and reach the GUI unchanged.
+Reading a loss forces the GPU to synchronise, so step events are throttled by wall
+time.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-Event = dict[str, Any]
-Sink = Callable[[Event], None]
+from runtime.events import NodeSummary
 
 HIST_BINS = 24
 STAT_SAMPLES = 16
@@ -59,7 +59,7 @@ class Budget:
             self.spent += time.perf_counter() - began
 
 
-def summarize(t: torch.Tensor, feature_maps: int = 0) -> dict[str, Any]:
+def summarize(t: torch.Tensor, feature_maps: int = 0) -> NodeSummary:
     """Mean, std, histogram and dead-unit fraction of one node's output on the probe.
 
     Distribution statistics use the first ``STAT_SAMPLES`` probe samples, which is
@@ -71,18 +71,16 @@ def summarize(t: torch.Tensor, feature_maps: int = 0) -> dict[str, Any]:
     if nonfinite:
         values = values[torch.isfinite(values)]
     if values.numel() == 0:
-        return {"mean": None, "std": None, "hist": [], "range": [0.0, 0.0], "dead": 0.0,
-                "nonfinite": True}
+        return NodeSummary(mean=None, std=None, hist=[], range=[0.0, 0.0], dead=0.0,
+                           nonfinite=True)
     lo, hi = values.aminmax()
     lo_f, hi_f = float(lo), float(hi)
     hist = torch.histc(values, bins=HIST_BINS, min=lo_f, max=hi_f if hi_f > lo_f else lo_f + 1e-6)
     per_unit = x.reshape(x.shape[0], -1) if x.dim() > 1 else x.reshape(-1, 1)
     std, mean = torch.std_mean(values) if values.numel() > 1 else (torch.zeros(()), values.mean())
-    out: dict[str, Any] = {
-        "mean": float(mean), "std": float(std), "hist": hist.int().tolist(),
-        "range": [lo_f, hi_f], "dead": float((per_unit <= 0).all(dim=0).float().mean()),
-        "nonfinite": nonfinite,
-    }
+    out = NodeSummary(mean=float(mean), std=float(std), hist=hist.int().tolist(),
+                      range=[lo_f, hi_f], dead=float((per_unit <= 0).all(dim=0).float().mean()),
+                      nonfinite=nonfinite)
     if feature_maps and x.dim() == 4:  # N×C×H×W: a few channels of the first sample
         out["maps"] = (torch.round(x[0, :feature_maps] * 1e4) / 1e4).tolist()
     return out

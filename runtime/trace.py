@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
+from runtime.events import ActivationsEvent, NodeSummary, SamplesEvent
 from runtime.recipes.losses import as_targets
 from runtime.telemetry import capture_outputs, summarize
 
@@ -50,9 +51,9 @@ class ProbeRecorder:
         return self.real
 
     @torch.no_grad()
-    def record(self) -> dict[str, Any]:
+    def record(self, epoch: int) -> ActivationsEvent:
         """Every node's output summary, per network (keyed by node id)."""
-        result: dict[str, dict[str, Any]] = {}
+        result: dict[str, dict[str, NodeSummary]] = {}
         for name, module in self.networks.items():
             was_training = module.training
             module.eval()
@@ -63,27 +64,29 @@ class ProbeRecorder:
             for input_id in getattr(module, "input_ids", ())[:1]:
                 nodes[input_id] = summarize(x, FEATURE_MAPS)
             result[name] = nodes
-        return {"networks": result}
+        return ActivationsEvent(type="activations", epoch=epoch, networks=result)
 
     @torch.no_grad()
-    def samples(self) -> dict[str, Any] | None:
+    def samples(self, epoch: int) -> SamplesEvent | None:
         """Generated samples (GAN) or reconstructions (autoencoder), in model space."""
         if self.task == "gan" and self.noise is not None:
             generator = self.networks[self.data.generator]
             generator.eval()
             fake = generator(self.noise).float().cpu()
             generator.train()
-            return {"kind": "generated", "shape": list(fake.shape[1:]),
-                    "values": fake.reshape(len(fake), -1).tolist()}
+            return SamplesEvent(type="samples", epoch=epoch, kind="generated",
+                                shape=list(fake.shape[1:]),
+                                values=fake.reshape(len(fake), -1).tolist())
         if self.task == "autoencoder":
             (module,) = self.networks.values()
             module.eval()
             x = self.real[:8]
             out = as_targets(module(x).float(), self.loss).cpu()
             module.train()
-            return {"kind": "reconstruction", "shape": list(x.shape[1:]),
-                    "inputs": x.float().cpu().reshape(len(x), -1).tolist(),
-                    "values": out.reshape(len(out), -1).tolist()}
+            return SamplesEvent(type="samples", epoch=epoch, kind="reconstruction",
+                                shape=list(x.shape[1:]),
+                                inputs=x.float().cpu().reshape(len(x), -1).tolist(),
+                                values=out.reshape(len(out), -1).tolist())
         return None
 
 

@@ -24,12 +24,22 @@ from runtime import checkpoint as ckpt
 from runtime.control import RunControl
 from runtime.data import DataError
 from runtime.device import DevicePlan, pick_device
+from runtime.events import (
+    CheckpointEvent,
+    FinishedEvent,
+    RunStatus,
+    Sink,
+    StartedEvent,
+    StepEvent,
+    TelemetryEvent,
+    epoch_event,
+)
 from runtime.oom import is_out_of_memory, out_of_memory
 from runtime.optim import Schedule, make_training
 from runtime.preflight import RunRefused, check_memory, facts_of
 from runtime.recipes import RECIPES, NonFiniteLoss, Recipe, StepContext
 from runtime.run_data import DataMismatch, RunData, load_run_data
-from runtime.telemetry import Budget, Event, Sink, Throttle, grad_norms
+from runtime.telemetry import Budget, Throttle, grad_norms
 from runtime.trace import ProbeRecorder, first_nonfinite_node
 
 if TYPE_CHECKING:
@@ -73,7 +83,7 @@ class RunOptions:
 
 @dataclass
 class RunResult:
-    status: str  # "completed" | "stopped" | "early_stopped"
+    status: RunStatus
     epochs_done: int
     metrics: dict[str, float]  # final: train_*, val_*, test_*
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -109,7 +119,7 @@ class Trainer:
         self.main_rank = self.options.rank == 0
 
     # -- set-up --------------------------------------------------------------
-    def emit(self, event: Event) -> None:
+    def emit(self, event: TelemetryEvent) -> None:
         if self.sink is not None:
             self.sink(event)
 
@@ -210,7 +220,7 @@ class Trainer:
             out_dir.mkdir(parents=True, exist_ok=True)
             ckpt.write_run_files(out_dir, self.doc, self.data, state.history)
         self.emit(self._started_event(state))
-        status = "completed"
+        status: RunStatus = "completed"
         pacer = ckpt.CheckpointPacer(self.options.checkpoint_share)
         for epoch in range(state.epoch, self.training.epochs):
             if not self._train_epoch(epoch, state):
@@ -222,28 +232,28 @@ class Trainer:
                 ckpt.append_log(out_dir, record)
                 if pacer.due(final=epoch + 1 == self.training.epochs):
                     pacer.save(lambda: ckpt.save(out_dir / "checkpoint.pt", self, state))
-                    self.emit({"type": "checkpoint", "epoch": epoch + 1,
-                               "path": str(out_dir / "checkpoint.pt")})
+                    self.emit(CheckpointEvent(type="checkpoint", epoch=epoch + 1,
+                                              path=str(out_dir / "checkpoint.pt")))
             if state.should_stop_early(self.training.early_stopping):
                 status = "early_stopped"
                 break
         return self._finish(status, state, out_dir)
 
-    def _started_event(self, state: ckpt.RunState) -> Event:
-        return {
-            "type": "started", "device": str(self.plan.device),
-            "note": "; ".join(filter(None, [self.plan.note, *self.data.prepared.dataset.notes,
-                                            self.memory_note])),
-            "task": self.training.task, "epochs": self.training.epochs,
-            "first_epoch": state.epoch, "batch_size": self.training.batch_size,
-            "samples": len(self.data.train_x),
-            "steps_per_epoch": self.data.steps_per_epoch(self.training.batch_size, self.options),
-            "params": {n: sum(p.numel() for p in m.parameters())
-                       for n, m in self.networks.items()},
-            # text: what n-gram counts reach on the held-out text, beside the val loss
-            **({"baselines": dict(self.data.text_baselines)} if self.data.text_baselines
-               else {}),
-        }
+    def _started_event(self, state: ckpt.RunState) -> StartedEvent:
+        event = StartedEvent(
+            type="started", device=str(self.plan.device),
+            note="; ".join(filter(None, [self.plan.note, *self.data.prepared.dataset.notes,
+                                         self.memory_note])),
+            task=self.training.task, epochs=self.training.epochs,
+            first_epoch=state.epoch, batch_size=self.training.batch_size,
+            samples=len(self.data.train_x),
+            steps_per_epoch=self.data.steps_per_epoch(self.training.batch_size, self.options),
+            params={n: sum(p.numel() for p in m.parameters())
+                    for n, m in self.networks.items()},
+        )
+        if self.data.text_baselines:  # what n-gram counts reach on the held-out text
+            event["baselines"] = dict(self.data.text_baselines)
+        return event
 
     def _train_epoch(self, epoch: int, state: ckpt.RunState) -> bool:
         """Train one epoch; False when the user stopped the run."""
@@ -311,16 +321,18 @@ class Trainer:
         elapsed = time.perf_counter() - start
         rate = seen / max(elapsed, 1e-9)
         remaining = (steps - step - 1) + steps * (self.training.epochs - epoch - 1)
-        event: Event = {
-            "type": "step", "epoch": epoch + 1, "step": step + 1, "steps": steps,
-            "samples_per_s": rate, "eta_s": remaining * elapsed / max(step + 1, 1),
-            "lr": {n: o.param_groups[0]["lr"] for n, o in self.optimizers.items()},
-            **{k: float(v) for k, v in losses.items()},
-        }
-        event["grad_norms"] = {n: grad_norms(m, getattr(m, "node_ids", {}))
-                               for n, m in self.networks.items()}
+        event = StepEvent(
+            type="step", epoch=epoch + 1, step=step + 1, steps=steps,
+            samples_per_s=rate, eta_s=remaining * elapsed / max(step + 1, 1),
+            lr={n: o.param_groups[0]["lr"] for n, o in self.optimizers.items()},
+            loss=float(losses["loss"]),
+            grad_norms={n: grad_norms(m, getattr(m, "node_ids", {}))
+                        for n, m in self.networks.items()},
+        )
+        if "d_loss" in losses:  # a GAN: one loss per network beside their sum
+            event["d_loss"], event["g_loss"] = float(losses["d_loss"]), float(losses["g_loss"])
         self.emit(event)
-        return float(event["loss"])
+        return event["loss"]
 
     def _fail_nonfinite(self, epoch: int, x: torch.Tensor) -> None:
         found = first_nonfinite_node(self.networks, x, self.data)
@@ -344,17 +356,17 @@ class Trainer:
         stopping = self.training.early_stopping
         state.track(epoch, metrics, key, higher_is_better(key), self.networks,
                     keep_best=stopping.enabled and stopping.restore_best)
+        lr = {n: o.param_groups[0]["lr"] for n, o in self.optimizers.items()}
         record = {"epoch": epoch + 1, **metrics, "time_s": state.epoch_time,
-                  "samples_per_s": state.samples_per_s,
-                  "lr": {n: o.param_groups[0]["lr"] for n, o in self.optimizers.items()}}
-        self.emit({"type": "epoch", **record})
+                  "samples_per_s": state.samples_per_s, "lr": lr}
+        self.emit(epoch_event(epoch + 1, metrics, state.epoch_time, state.samples_per_s, lr))
         last = epoch + 1 == self.training.epochs
         if self.options.activations and self.main_rank and (last or self.probe_budget.allows()):
             with self.probe_budget.spending():
-                self.emit({"type": "activations", "epoch": epoch + 1, **self.probe.record()})
-                samples = self.probe.samples()
+                self.emit(self.probe.record(epoch + 1))
+                samples = self.probe.samples(epoch + 1)
                 if samples:
-                    self.emit({"type": "samples", "epoch": epoch + 1, **samples})
+                    self.emit(samples)
                 for insight in self.insights:
                     view = insight.record()
                     if view is not None:
@@ -382,7 +394,7 @@ class Trainer:
             return wanted if self.data.has_val else "train_loss"
         return "val_loss"
 
-    def _finish(self, status: str, state: ckpt.RunState, out_dir: Path | None) -> RunResult:
+    def _finish(self, status: RunStatus, state: ckpt.RunState, out_dir: Path | None) -> RunResult:
         if state.best_weights is not None and self.training.early_stopping.enabled and \
                 self.training.early_stopping.restore_best:
             state.restore_best(self.networks)
@@ -395,8 +407,8 @@ class Trainer:
             metrics.update(self._ddp_checks())
         if out_dir is not None and self.main_rank:
             ckpt.save_weights(out_dir / "model.safetensors", self.networks, self.data)
-        self.emit({"type": "finished", "status": status, "epochs_done": len(state.history),
-                   "metrics": metrics})
+        self.emit(FinishedEvent(type="finished", status=status, epochs_done=len(state.history),
+                                metrics=metrics))
         return RunResult(status, len(state.history), metrics,
                          state.history, out_dir, self.networks)
 

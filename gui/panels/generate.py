@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -36,6 +35,7 @@ from gui.generation import Request, TextWriter
 from gui.panels.text_samples import PROMPT_COLOUR, TextSamplesView, append, char_format, text_view
 from gui.session import Session
 from gui.training import TrainingController
+from runtime.events import TelemetryEvent, run_event
 
 LANGUAGE_MODEL = "language_model"
 MAX_TOKENS = 100_000
@@ -252,8 +252,11 @@ class GeneratePanel(QWidget):
         self.status.setText(f"<span style='color:#c0392b'>{text}</span>" if error else text)
 
     # -- the run's samples -----------------------------------------------------------
-    def _on_event(self, event: dict[str, Any]) -> None:
-        if event["type"] == "started" and event.get("task") == LANGUAGE_MODEL:
+    def _on_event(self, telemetry: TelemetryEvent) -> None:
+        event = run_event(telemetry)
+        if event is None:
+            return
+        if event["type"] == "started" and event["task"] == LANGUAGE_MODEL:
             self.samples.clear()
             if not self.writer.running:
                 self._say("Training: a sample appears on the right at each epoch's end; "

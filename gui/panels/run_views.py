@@ -6,10 +6,10 @@ which are small: a 24-bin histogram per layer, a few dozen samples.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pyqtgraph as pg
+
+from runtime.events import ActivationsEvent, NodeSummary, SamplesEvent
 
 HIST_BRUSH = (59, 125, 216, 160)
 GRID_COLUMNS = 8
@@ -35,7 +35,7 @@ class LayerView:
         self.plot.setLabel("bottom", "value")
         self.curve = self.plot.plot(stepMode="center", fillLevel=0, brush=HIST_BRUSH,
                                     pen=pg.mkPen(HIST_BRUSH[:3], width=1))
-        self.latest: dict[str, dict[str, Any]] = {}  # network -> node id -> summary
+        self.latest: dict[str, dict[str, NodeSummary]] = {}  # network -> node id -> summary
         self.epoch = 0
         self.selected: tuple[str, str, str] | None = None  # network, node id, title
         self.clear()
@@ -49,13 +49,13 @@ class LayerView:
         self.selected = (network, node_id, title) if node_id else None
         self._draw()
 
-    def update(self, event: dict[str, Any]) -> None:
+    def update(self, event: ActivationsEvent) -> None:
         self.latest = event["networks"]
-        self.epoch = int(event["epoch"])
+        self.epoch = event["epoch"]
         self._draw()
 
     @property
-    def shown(self) -> dict[str, Any] | None:
+    def shown(self) -> NodeSummary | None:
         """The summary on show: the selected layer's, once a probe has run."""
         if self.selected is None:
             return None
@@ -110,7 +110,7 @@ class SamplesView:
         self.count = 0
         self.plot.setTitle("Samples: shown after the first epoch", size="9pt")
 
-    def update(self, event: dict[str, Any]) -> None:
+    def update(self, event: SamplesEvent) -> None:
         self.kind = event["kind"]
         shape = [int(n) for n in event["shape"]]
         values = np.asarray(event["values"], dtype=np.float32)

@@ -7,10 +7,10 @@ model learn: first noise, then words, then lines that look like verse.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QVBoxLayout, QWidget
+
+from runtime.events import TextSampleEvent
 
 PROMPT_COLOUR = QColor("#3b7dd8")
 HEADER_COLOUR = QColor("#7d8594")
@@ -60,7 +60,7 @@ class TextSamplesView(QWidget):
                               "the model has learnt changes.")
         self.view.setToolTip("The same prompt and seed at each epoch's end; a sample ending "
                              "in … was cut short to keep training fast")
-        self.samples: list[dict[str, Any]] = []
+        self.samples: list[TextSampleEvent] = []
         self.setMinimumWidth(MIN_WIDTH)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         layout = QVBoxLayout(self)
@@ -69,7 +69,7 @@ class TextSamplesView(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
 
-    def add(self, event: dict[str, Any]) -> None:
+    def add(self, event: TextSampleEvent) -> None:
         self.samples.append(event)
         self.title.setText(f"Samples during training (temperature {event['temperature']:g}, "
                            f"seed {event['seed']})")

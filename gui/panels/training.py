@@ -7,8 +7,8 @@ events (a few per second), so plotting never holds up the canvas.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from functools import partial
-from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -26,6 +26,17 @@ from PySide6.QtWidgets import (
 from gui.panels.run_views import LayerView, SamplesView, plot_widget
 from gui.panels.text_samples import TextSamplesView
 from gui.training import TrainingController
+from runtime.events import (
+    CrashedEvent,
+    EpochEvent,
+    FailedEvent,
+    FinishedEvent,
+    StartedEvent,
+    StepEvent,
+    TelemetryEvent,
+    metrics_of,
+    run_event,
+)
 
 COLOURS = ("#3b7dd8", "#e07b28", "#2f9e6e", "#c0392b", "#8e6cc9", "#7d8594")
 SYMBOLS_UP_TO = 40  # points per curve drawn as dots; longer curves are plain lines
@@ -158,20 +169,38 @@ class TrainingPanel(QWidget):
         layout.addLayout(plots, 1)
 
     # -- the run's events ----------------------------------------------------------
-    def on_event(self, event: dict[str, Any]) -> None:
-        handler = getattr(self, f"_on_{event['type']}", None)
-        if handler is not None:
-            handler(event)
+    def on_event(self, telemetry: TelemetryEvent) -> None:
+        event = run_event(telemetry)
+        if event is None:
+            return  # the epoch probes' views: the Insights dock draws them
+        if event["type"] == "started":
+            self._on_started(event)
+        elif event["type"] == "step":
+            self._on_step(event)
+        elif event["type"] == "epoch":
+            self._on_epoch(event)
+        elif event["type"] == "activations":
+            self.layer.update(event)
+        elif event["type"] == "samples":
+            self.samples.update(event)
+        elif event["type"] == "text_sample":
+            self.text_samples.add(event)
+        elif event["type"] == "paused":
+            self.status.setText("Paused: Resume continues where it stopped")
+        elif event["type"] == "finished":
+            self._on_finished(event)
+        elif event["type"] in ("failed", "crashed"):
+            self._on_ended_badly(event)
 
-    def _on_started(self, event: dict[str, Any]) -> None:
-        self.epochs = int(event["epochs"])
+    def _on_started(self, event: StartedEvent) -> None:
+        self.epochs = event["epochs"]
         self.samples.widget.setVisible(event.get("task") in SAMPLE_TASKS)
         self.text_samples.setVisible(event.get("task") == "language_model")
         note = f" ({event['note']})" if event.get("note") else ""
         self.status.setText(f"Training on {event['device']}{note}: {event['samples']:,} "
                             f"samples, {self.epochs} epochs")
 
-    def _on_step(self, event: dict[str, Any]) -> None:
+    def _on_step(self, event: StepEvent) -> None:
         at = event["epoch"] - 1 + event["step"] / event["steps"]
         for key, value in _losses(event, ""):
             self.loss.add(f"step {key}", at, value, thin=True)
@@ -180,30 +209,17 @@ class TrainingPanel(QWidget):
                             f"{event['steps']} · {event['samples_per_s']:,.0f} samples/s · "
                             f"{_remaining(event['eta_s'])}")
 
-    def _on_epoch(self, event: dict[str, Any]) -> None:
+    def _on_epoch(self, event: EpochEvent) -> None:
         epoch = event["epoch"]
         for prefix in ("train_", "val_"):
             for key, value in _losses(event, prefix):
                 self.loss.add(key, epoch, value)
-        for key, value in event.items():
-            if isinstance(value, float) and key.startswith(("train_", "val_")) \
-                    and not key.endswith("loss"):
+        for key, value in metrics_of(event).items():
+            if not key.endswith("loss"):
                 self.metrics.add(key, epoch, value)
         self.progress.setValue(int(1000 * epoch / max(self.epochs, 1)))
 
-    def _on_activations(self, event: dict[str, Any]) -> None:
-        self.layer.update(event)
-
-    def _on_samples(self, event: dict[str, Any]) -> None:
-        self.samples.update(event)
-
-    def _on_text_sample(self, event: dict[str, Any]) -> None:
-        self.text_samples.add(event)
-
-    def _on_paused(self, _event: dict[str, Any]) -> None:
-        self.status.setText("Paused: Resume continues where it stopped")
-
-    def _on_finished(self, event: dict[str, Any]) -> None:
+    def _on_finished(self, event: FinishedEvent) -> None:
         status = {"completed": "Finished", "stopped": "Stopped",
                   "early_stopped": "Stopped early (no more improvement)"}.get(
                       event["status"], event["status"])
@@ -218,16 +234,15 @@ class TrainingPanel(QWidget):
             parts.append(f"weights saved in <code>{where}</code>")
         self.status.setText(" · ".join(parts))
 
-    def _on_failed(self, event: dict[str, Any]) -> None:
-        self._failed_at = (event["network"], event["node"]) if event.get("node") else None
+    def _on_ended_badly(self, event: FailedEvent | CrashedEvent) -> None:
+        message = f"<span style='color:#c0392b'>{html.escape(event['message'])}</span>"
+        if event["type"] == "crashed":
+            self.status.setText(f"<b>Training ended unexpectedly:</b> {message}")
+            return
+        network, node = event["network"], event["node"]
+        self._failed_at = (network, node) if network is not None and node else None
         link = " <a href='node'>Show the layer</a>" if self._failed_at else ""
-        self.status.setText("<b>Training failed:</b> "
-                            f"<span style='color:#c0392b'>{html.escape(event['message'])}</span>"
-                            f"{link}")
-
-    def _on_crashed(self, event: dict[str, Any]) -> None:
-        self.status.setText("<b>Training ended unexpectedly:</b> "
-                            f"<span style='color:#c0392b'>{html.escape(event['message'])}</span>")
+        self.status.setText(f"<b>Training failed:</b> {message}{link}")
 
     # -- buttons -------------------------------------------------------------------
     def run_started(self) -> None:
@@ -270,7 +285,7 @@ class TrainingPanel(QWidget):
             self.node_named.emit(*self._failed_at)
 
 
-def _losses(event: dict[str, Any], prefix: str) -> list[tuple[str, float]]:
+def _losses(event: Mapping[str, object], prefix: str) -> list[tuple[str, float]]:
     """The loss values of an event with this prefix; with one loss per network (a GAN's
     d_loss and g_loss) their sum is left out."""
     found = [(k, v) for k, v in event.items()
