@@ -50,6 +50,10 @@ class Insight(QWidget):
 def insight_classes() -> list[type[Insight]]:
     """The tabs of the Insights dock, in order."""
     found: list[type[Insight]] = []
+    from gui.insights.attention import AttentionView
+    from gui.insights.features import FeaturesView
+
+    found += [FeaturesView, AttentionView]
     from gui.insights.embedding import EmbeddingView
     from gui.insights.tryit import TryItView
 
