@@ -84,8 +84,8 @@ class HeatMap:
 
     def set_ticks(self, left: Sequence[str], bottom: Sequence[str]) -> None:
         """One label per row and per column, at the middle of each cell."""
-        for side, names in (("left", left), ("bottom", bottom)):
-            step = max(1, math.ceil(len(names) / 32))  # keep long sequences readable
+        for side, names, most in (("left", left, 16), ("bottom", bottom, 32)):
+            step = max(1, math.ceil(len(names) / most))  # keep long sequences readable
             ticks = [(i + 0.5, str(name)) for i, name in enumerate(names) if i % step == 0]
             self.plot.getAxis(side).setTicks([ticks, []])
 

@@ -9,6 +9,7 @@ left as it is (it asks for no weights, and keeps its fast kernels) outside the p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 KIND = "attention"
 DIGITS = 4
 MAX_TOKENS = 64  # longer sequences show their first positions
-MAX_VALUES = 20_000  # weights in one record, all layers and samples together
+MIN_TOKENS = 8
+MAX_VALUES = 8_000  # weights in one record, all layers and samples together
 MAX_SAMPLES = 4
 IMAGE_SIDE = 28
 SHOWN = {" ": "␣", "\n": "↵", "\t": "⇥"}
@@ -129,15 +131,17 @@ def attention_record(module: nn.Module, x: torch.Tensor, doc: Document | None = 
     q × k}], "samples": n, "tokens": per-sample labels or None, "grid": [rows, columns,
     patch] or None, "images": n×C×H×W or None}``. Sequences longer than
     ``MAX_TOKENS`` show their first positions (``queries``/``keys`` keep the full
-    lengths)."""
+    lengths), fewer when all layers' heads would not fit ``MAX_VALUES`` otherwise."""
     probe = x[:MAX_SAMPLES]
     found = attention_weights(module, probe)
-    per_sample = sum(min(w.shape[2], MAX_TOKENS) * min(w.shape[3], MAX_TOKENS) * w.shape[1]
+    heads = sum(w.shape[1] for _, w in found)
+    cut = max(MIN_TOKENS, min(MAX_TOKENS, math.isqrt(MAX_VALUES // max(heads, 1))))
+    per_sample = sum(min(w.shape[2], cut) * min(w.shape[3], cut) * w.shape[1]
                      for _, w in found)
     samples = max(1, min(len(probe), MAX_VALUES // max(per_sample, 1)))
     layers = [{"node": site.node_id, "role": site.role, "heads": int(w.shape[1]),
                "queries": int(w.shape[2]), "keys": int(w.shape[3]),
-               "weights": _rounded(w[:samples, :, :MAX_TOKENS, :MAX_TOKENS])}
+               "weights": _rounded(w[:samples, :, :cut, :cut])}
               for site, w in found]
     tokens = _token_labels(probe[:samples], data)
     grid = patch_grid(doc, network)
@@ -145,7 +149,7 @@ def attention_record(module: nn.Module, x: torch.Tensor, doc: Document | None = 
     if grid is not None and probe.dim() == 4:
         images = _rounded(probe[:samples].float())
     return {"network": network, "samples": samples, "layers": layers,
-            "tokens": [t[:MAX_TOKENS] for t in tokens] if tokens else None,
+            "tokens": [t[:cut] for t in tokens] if tokens else None,
             "grid": list(grid) if grid else None, "images": images}
 
 

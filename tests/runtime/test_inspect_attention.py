@@ -3,6 +3,7 @@ respected, the model's forward left as it was."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -132,3 +133,21 @@ def test_a_run_streams_attention_maps_each_epoch() -> None:
     assert [entry["node"] for entry in maps[-1]["layers"]] == ["n5", "n6"]
     weights = torch.tensor(maps[-1]["layers"][0]["weights"])
     assert torch.allclose(weights.sum(-1), torch.ones(weights.shape[:-1]), atol=1e-3)
+
+
+def test_long_sequences_are_cut_to_a_small_record() -> None:
+    doc = Document.new("main")
+    b = NetworkBuilder(doc, "main")
+    h = b.add("Input", shape=[100, 8], label="x")
+    for n in range(3):
+        h = b.add("TransformerEncoderLayer", h, nhead=4, dim_feedforward=16, causal=True,
+                  label=f"block {n}")
+    b.add("Output", h, label="out")
+    record = attention_record(compile_network(doc), torch.randn(4, 100, 8), doc)
+    assert json.dumps(record).count(",") < 9_000  # a few thousand numbers
+    assert record["samples"] == 1
+    for entry in record["layers"]:
+        weights = torch.tensor(entry["weights"])
+        assert entry["queries"] == entry["keys"] == 100 and weights.shape == (1, 4, 25, 25)
+        # a causal row's keys are all among the first positions: the cut loses none
+        assert torch.allclose(weights.sum(-1), torch.ones(1, 4, 25), atol=1e-3)
