@@ -21,33 +21,39 @@ WARM = QColor("#f2b937")
 HOT = QColor("#d93a3a")  # large ones
 
 
-def image_columns(count: int) -> int:
-    return min(4, max(1, count))
+COMPACT = 22.0  # picture height of a compact card (drawn over the node's body)
 
 
-def record_height(record: Mapping[str, Any], width: float) -> float:
-    """How tall the drawing of ``record`` is at ``width``."""
+def image_columns(count: int, compact: bool = False) -> int:
+    """Maps per row: a compact card always lays out 8 (one short row)."""
+    return 8 if compact else min(4, max(1, count))
+
+
+def record_height(record: Mapping[str, Any], width: float, compact: bool = False) -> float:
+    """How tall the drawing of ``record`` is at ``width`` (``compact``: one short row)."""
     kind = record.get("kind")
     values = record.get("values") or []
     if kind == "image" and values:
-        cols = image_columns(len(values))
+        cols = image_columns(len(values), compact)
         rows = math.ceil(len(values) / cols)
         cell = (width - (cols - 1) * 3) / cols
         h, w = len(values[0]), len(values[0][0]) if values[0] else 1
         return rows * cell * min(1.0, h / max(w, 1)) + (rows - 1) * 3
+    if compact:
+        return COMPACT
     if kind == "sequence" and values:
         return min(64.0, max(24.0, 4.0 * len(values)))
     return 34.0
 
 
 def paint_record(painter: QPainter, rect: QRectF, record: Mapping[str, Any],
-                 muted: QColor) -> None:
+                 muted: QColor, compact: bool = False) -> None:
     kind = record.get("kind")
     values = record.get("values") or []
     if not values:
         return
     if kind == "image":
-        _paint_maps(painter, rect, values)
+        _paint_maps(painter, rect, values, image_columns(len(values), compact))
     elif kind == "sequence":
         _paint_image(painter, rect, values, diverging=True)
     else:
@@ -97,8 +103,7 @@ def _paint_image(painter: QPainter, rect: QRectF, rows: Sequence[Sequence[float]
     painter.drawImage(rect, _image(rows, diverging, low, high))
 
 
-def _paint_maps(painter: QPainter, rect: QRectF, maps: Sequence[Any]) -> None:
-    cols = image_columns(len(maps))
+def _paint_maps(painter: QPainter, rect: QRectF, maps: Sequence[Any], cols: int) -> None:
     cell = (rect.width() - (cols - 1) * 3) / cols
     span = _range([row for m in maps for row in m])
     for i, rows in enumerate(maps):

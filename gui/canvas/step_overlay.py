@@ -1,7 +1,8 @@
 """The step view on the canvas: what each node computed, the loss, the gradients, the update.
 
-Overlay items are children of the node items they annotate (so they follow a moved
-node) and are removed by ``clear``; wires are coloured through ``EdgeItem.emphasis``.
+Overlay items are top-level items above everything else (a wire's shape label must not
+cover a card), placed by the nodes they annotate when drawn, and removed by ``clear``;
+wires are coloured through ``EdgeItem.emphasis``.
 Nothing here computes: it draws the records of ``runtime.inspect.step`` /
 ``runtime.inspect.forward`` as they are.
 
@@ -10,6 +11,7 @@ Public API (the step view and Try it call it):
   strip or heat-map, mean/std); ``lit`` names the node that lights up now.
 - ``show_step(scene, record, stage, upto)``: a walked step at ``stage`` ("forward",
   "loss", "backward", "update"); ``upto`` nodes of the forward/backward pass shown.
+- ``frame(scene)``: fit the network and everything the overlay shows in view.
 - ``clear(scene)``; ``overlay_texts(scene)``: every text the overlay shows (tests).
 """
 
@@ -20,20 +22,29 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSceneHoverEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
-from gui.canvas.edge_item import EdgeItem
-from gui.canvas.node_item import WIDTH, NodeItem
+from gui.canvas.node_item import HEADER, WIDTH, NodeItem
 from gui.canvas.scene import GraphScene
 from gui.canvas.step_drawing import heat, heat_of, log_scale, number, paint_record, record_height
+from gui.canvas.view import GraphView
 
 STAGES = ("forward", "loss", "backward", "update")
 LIT = QColor("#f2b937")
+LOSS = QColor("#d93a3a")
+UPDATE = QColor("#2e9d6a")
+WIDE = WIDTH + 110  # the loss and update cards
 PAD = 5.0
 LINE = 14.0
 SCALE = 2  # card pictures are rendered at twice their size: sharp when zoomed in
+HOVER_SCALE = 2.5  # a compact card under the mouse
 
 _items: weakref.WeakKeyDictionary[GraphScene, list[QGraphicsItem]] = \
     weakref.WeakKeyDictionary()
@@ -50,40 +61,53 @@ class Card(QGraphicsItem):
     """A box of text lines with an optional picture of a record, drawn once into an image."""
 
     def __init__(self, lines: Sequence[str], record: Mapping[str, Any] | None,
-                 colors: Any, width: float = WIDTH, accent: QColor | None = None) -> None:
+                 colors: Any, width: float = WIDTH, accent: QColor | None = None,
+                 compact: bool = False, notes: Sequence[str] = ()) -> None:
         super().__init__()
         self.lines = list(lines)
+        self.compact = compact
         self.setZValue(30)
-        picture = record_height(record, width - 2 * PAD) if record else 0.0
+        if compact:  # small over its node: hovering shows it large
+            self.setAcceptHoverEvents(True)
+        picture = record_height(record, width - 2 * PAD, compact) if record else 0.0
         height = PAD * 2 + LINE * len(self.lines) + (picture + PAD if picture else 0.0)
         self._rect = QRectF(0, 0, width, height)
-        self._image = QImage(int(width * SCALE), int(height * SCALE),
+        scale = HOVER_SCALE * SCALE if compact else SCALE
+        self._image = QImage(int(width * scale), int(height * scale),
                              QImage.Format.Format_ARGB32_Premultiplied)
         self._image.fill(Qt.GlobalColor.transparent)
         painter = QPainter(self._image)
-        painter.scale(SCALE, SCALE)
+        painter.scale(scale, scale)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(accent or colors.node_border, 1.4 if accent else 1.0))
         background = QColor(colors.node)
-        background.setAlpha(235)
+        background.setAlpha(255 if compact else 235)  # over a node: hide its text
         painter.setBrush(QBrush(background))
         painter.drawRoundedRect(self._rect.adjusted(0.5, 0.5, -0.5, -0.5), 5, 5)
         if record and picture:
             paint_record(painter, QRectF(PAD, PAD, width - 2 * PAD, picture), record,
-                         colors.muted)
+                         colors.muted, compact)
         top = PAD + (picture + PAD if picture else 0.0)
         for i, line in enumerate(self.lines):
-            painter.setFont(_font(bold=i == 0))
+            painter.setFont(_font(bold=i == 0 and not compact))
             painter.setPen(colors.text if i == 0 else colors.muted)
             metrics = QFontMetricsF(painter.font())
             text = metrics.elidedText(line, Qt.TextElideMode.ElideRight, width - 2 * PAD)
             painter.drawText(QRectF(PAD, top + i * LINE, width - 2 * PAD, LINE),
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
         painter.end()
-        self.setToolTip("\n".join(self.lines))
+        self.setToolTip("\n".join([*self.lines, *notes]))
 
     def boundingRect(self) -> QRectF:
         return self._rect
+
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self.setScale(HOVER_SCALE)
+        self.setZValue(50)
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self.setScale(1.0)
+        self.setZValue(30)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
@@ -95,9 +119,10 @@ class Glow(QGraphicsItem):
     """A node lit up: a bright frame around it."""
 
     def __init__(self, node: NodeItem, colour: QColor = LIT) -> None:
-        super().__init__(node)
+        super().__init__()
         self.colour = colour
         self._rect = QRectF(-5, -5, WIDTH + 10, node.height + 10)
+        self.setPos(node.pos())
         self.setZValue(20)
 
     def boundingRect(self) -> QRectF:
@@ -117,169 +142,191 @@ def clear(scene: GraphScene) -> None:
     for item in _items.pop(scene, []):
         if item.scene() is scene:
             scene.removeItem(item)
-    for edge in _edges(scene):
+    for edge in scene.edges.values():
         if edge.emphasis is not None:
             edge.emphasis = None
             edge.update()
 
 
+def cards(scene: GraphScene) -> list[Card]:
+    """The cards the overlay shows now."""
+    return [item for item in _items.get(scene, []) if isinstance(item, Card)]
+
+
 def overlay_texts(scene: GraphScene) -> list[str]:
     """Every line of text the overlay shows now, card by card."""
-    return [line for item in _items.get(scene, []) if isinstance(item, Card)
-            for line in item.lines]
+    return [line for card in cards(scene) for line in card.lines]
+
+
+def frame(scene: GraphScene) -> None:
+    """Fit the network and every overlay card in the scene's view."""
+    rect = scene.nodes_rect()
+    for item in _items.get(scene, []):
+        rect = rect.united(item.sceneBoundingRect())
+    for view in scene.views():
+        if isinstance(view, GraphView):
+            view.frame_rect(rect)
 
 
 def show_forward(scene: GraphScene, records: Mapping[str, Mapping[str, Any]],
                  lit: str | None = None, order: Iterable[str] | None = None) -> None:
     """Each node's output card below it (``order``: which nodes, in which order)."""
     clear(scene)
-    _forward_cards(scene, records, list(order) if order is not None else list(records), lit)
+    ids = list(order) if order is not None else list(records)
+    for node_id in ids:
+        _forward_card(scene, node_id, records.get(node_id), node_id == lit)
 
 
 def show_step(scene: GraphScene, record: Mapping[str, Any], stage: str,
               upto: int | None = None) -> None:
     """A walked step at ``stage``; ``upto`` limits how many nodes of the forward pass (in
-    order) or of the backward pass (in reverse order) are shown yet."""
+    order) or of the backward pass (in reverse order) are shown yet. From the backward
+    stage on, a node's card shows its gradients (and then its update) instead of its
+    output."""
     clear(scene)
     order = list(record["order"])
     forward = order if stage != "forward" or upto is None else order[:upto]
-    _forward_cards(scene, record["forward"], forward,
-                   forward[-1] if stage == "forward" and forward else None)
+    back = [] if stage in ("forward", "loss") else (
+        order[::-1] if stage == "update" or upto is None else order[::-1][:upto])
+    for node_id in forward:
+        if node_id not in back:
+            lit = stage == "forward" and node_id == forward[-1]
+            _forward_card(scene, node_id, record["forward"].get(node_id), lit)
     if stage == "forward":
         return
     _loss_card(scene, record)
-    if stage == "loss":
-        return
-    back = order[::-1] if stage != "backward" or upto is None else order[::-1][:upto]
-    _gradients(scene, record, back, back[-1] if stage == "backward" and back else None)
+    if back:
+        _gradients(scene, record, back, back[-1] if stage == "backward" else None,
+                   stage == "update")
     if stage == "update":
-        _update(scene, record)
+        _update_card(scene, record)
 
 
 # -- stages -------------------------------------------------------------------------
 def _add(scene: GraphScene, item: QGraphicsItem) -> None:
-    if item.parentItem() is None:
-        scene.addItem(item)
+    scene.addItem(item)
     _items.setdefault(scene, []).append(item)
 
 
-def _nodes(scene: GraphScene) -> Mapping[str, NodeItem]:
-    return scene.nodes
+def _place(scene: GraphScene, card: Card, node: NodeItem, where: str) -> None:
+    if where == "below":
+        card.setPos(node.pos() + QPointF(0, node.height + 8))
+    elif where == "body":  # over the node's parameters, its title left in view
+        card.setPos(node.pos() + QPointF(0, HEADER))
+    else:  # beside, to the right
+        card.setPos(node.pos() + QPointF(WIDTH + 24, 0))
+    _add(scene, card)
 
 
-def _edges(scene: GraphScene) -> list[EdgeItem]:
-    return list(scene.edges.values())
+def _room_below(scene: GraphScene, node: NodeItem) -> float:
+    """Free height under ``node`` before the next node of its column (or plenty)."""
+    x, bottom = node.pos().x(), node.pos().y() + node.height
+    below = [n.pos().y() - bottom for n in scene.nodes.values()
+             if n is not node and abs(n.pos().x() - x) < WIDTH and n.pos().y() > bottom - 1]
+    return min(below, default=1e9)
 
 
-def _colors(scene: GraphScene) -> Any:
-    return scene.colors
+def _card(scene: GraphScene, node: NodeItem, lines: list[str], notes: list[str],
+          record: Mapping[str, Any] | None, accent: QColor | None, lit: bool = False) -> None:
+    """A card under ``node`` where there is room for it (or it is the node lit now, on top
+    of its neighbours), else a compact one over its body."""
+    card = Card(lines, record, scene.colors, accent=accent, notes=notes)
+    if lit or card.boundingRect().height() + 16 <= _room_below(scene, node):
+        if lit:
+            card.setZValue(40)
+        _place(scene, card, node, "below")
+        return
+    _place(scene, Card(lines[1:], record, scene.colors, accent=accent, compact=True,
+                       notes=[lines[0], *notes]), node, "body")
 
 
-def _forward_cards(scene: GraphScene, records: Mapping[str, Mapping[str, Any]],
-                   ids: Sequence[str], lit: str | None) -> None:
-    nodes = _nodes(scene)
-    for node_id in ids:
-        node, rec = nodes.get(node_id), records.get(node_id)
-        if node is None or rec is None:
-            continue
-        card = Card(_forward_lines(node, rec), rec, _colors(scene),
-                    accent=LIT if node_id == lit else None)
-        card.setParentItem(node)
-        card.setPos(0, node.height + 8)
-        _add(scene, card)
-        if node_id == lit:
-            _add(scene, Glow(node))
+def _forward_card(scene: GraphScene, node_id: str, rec: Mapping[str, Any] | None,
+                  lit: bool) -> None:
+    node = scene.nodes.get(node_id)
+    if node is None or rec is None:
+        return
+    lines, notes = _forward_lines(node, rec)
+    _card(scene, node, lines, notes, rec, LIT if lit else None, lit)
+    if lit:
+        _add(scene, Glow(node))
 
 
-def _forward_lines(node: NodeItem, rec: Mapping[str, Any]) -> list[str]:
+def _forward_lines(node: NodeItem, rec: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The lines a forward card shows, and the notes only its tooltip carries."""
     shape = "×".join(str(s) for s in rec.get("shape", [])) or "1"
     lines = [f"{node.title}: {shape}",
              f"mean {number(rec['mean'])}  std {number(rec['std'])}"]
     if rec.get("kind") == "vector" and len(rec.get("values", [])) <= 4:
         lines.append("= " + ", ".join(number(v) for v in rec["values"]))
-    if rec.get("reduced"):
-        lines.append(f"shown: {rec['reduced']}")
     if rec.get("nonfinite"):
         lines.append("NaN or infinite values!")
-    return lines
+    notes = [f"range {number(rec['min'])} … {number(rec['max'])}"]
+    if rec.get("reduced"):
+        notes.append(f"shown: {rec['reduced']}")
+    return lines, notes
 
 
 def _loss_card(scene: GraphScene, record: Mapping[str, Any]) -> None:
     loss = record["loss"]
-    anchor = _nodes(scene).get(record.get("output") or "")
     lines = [f"Loss: {loss['name']}", f"target: {loss['target']}",
              f"prediction: {loss['prediction']}", f"value: {number(loss['value'])}"]
     if record.get("batch", 1) > 1:
         lines.append(f"(mean over a batch of {record['batch']})")
-    picture = loss.get("prediction_record")
-    card = Card(lines, picture, _colors(scene), width=WIDTH + 60, accent=QColor("#d93a3a"))
-    if anchor is not None:
-        card.setParentItem(anchor)
-        card.setPos(WIDTH + 24, 0)
-        _add(scene, Glow(anchor, QColor("#d93a3a")))
-    _add(scene, card)
+    card = Card(lines, loss.get("prediction_record"), scene.colors, width=WIDE,
+                accent=LOSS)
+    anchor = scene.nodes.get(record.get("output") or "")
+    if anchor is None:
+        _add(scene, card)
+        return
+    _place(scene, card, anchor, "beside")
+    _add(scene, Glow(anchor, LOSS))
 
 
 def _gradients(scene: GraphScene, record: Mapping[str, Any], ids: Sequence[str],
-               lit: str | None) -> None:
+               lit: str | None, updated: bool) -> None:
     backward = record["backward"]
     norms: Mapping[str, float] = backward["outputs"]
     wires: Mapping[str, float] = backward["wires"]
     span = log_scale([*norms.values(), *wires.values()])
     shown = set(ids)
-    for edge in _edges(scene):
+    for edge in scene.edges.values():
         key = f"{edge.edge.source}>{edge.edge.target}"
         if key in wires and edge.edge.source in shown:
             t = heat_of(wires[key], span)
             edge.emphasis = (heat(t), 1.5 + 5.0 * t)
             edge.update()
-    nodes = _nodes(scene)
+    relative: Mapping[str, float] = record["update"]["relative"] if updated else {}
     for node_id in ids:
-        node = nodes.get(node_id)
+        node = scene.nodes.get(node_id)
         if node is None or node_id not in norms:
             continue
-        lines = [f"∇ output {number(norms[node_id])}"]
+        lines = [f"{node.title}: gradient", f"∇ output {number(norms[node_id])}"]
         if node_id in backward["params"]:
             lines.append(f"∇ weights {number(backward['params'][node_id])}")
-        colour = heat(heat_of(norms[node_id], span))
-        badge = Card(lines, None, _colors(scene), width=WIDTH, accent=colour)
-        badge.setParentItem(node)
-        badge.setPos(0, -badge.boundingRect().height() - 6)
-        _add(scene, badge)
-        if node_id == lit:
+        if node_id in relative:
+            lines.append(f"‖Δw‖/‖w‖ {number(relative[node_id])}")
+        colour = UPDATE if node_id in relative else heat(heat_of(norms[node_id], span))
+        _card(scene, node, lines, [], None, colour)
+        if node_id == lit or node_id in relative:
             _add(scene, Glow(node, colour))
 
 
-def _update(scene: GraphScene, record: Mapping[str, Any]) -> None:
+def _update_card(scene: GraphScene, record: Mapping[str, Any]) -> None:
     update = record["update"]
-    nodes = _nodes(scene)
-    for node_id, ratio in update["relative"].items():
-        node = nodes.get(node_id)
-        if node is None:
-            continue
-        badge = Card([f"‖Δw‖/‖w‖ {number(ratio)}"], None, _colors(scene), width=WIDTH,
-                     accent=QColor("#2e9d6a"))
-        badge.setParentItem(node)
-        badge.setPos(0, -badge.boundingRect().height() - 6 - _badge_room(node))
-        _add(scene, badge)
-        _add(scene, Glow(node, QColor("#2e9d6a")))
     lines = [f"Update: {update['optimizer']}, learning rate {number(update['lr'])}",
              f"loss before {number(update['loss_before'])}",
              f"loss after  {number(update['loss_after'])}",
              _change(update["loss_before"], update["loss_after"])]
-    anchor = nodes.get(record.get("output") or "")
-    card = Card(lines, None, _colors(scene), width=WIDTH + 60, accent=QColor("#2e9d6a"))
-    if anchor is not None:
-        card.setParentItem(anchor)
-        card.setPos(WIDTH + 24, -card.boundingRect().height() - 10)
+    card = Card(lines, None, scene.colors, width=WIDE, accent=UPDATE)
+    anchor = scene.nodes.get(record.get("output") or "")
+    if anchor is None:
+        _add(scene, card)
+        return
+    losses = [c for c in _items.get(scene, []) if isinstance(c, Card) and c.lines
+              and c.lines[0].startswith("Loss:")]
+    top = losses[0].pos().y() + losses[0].boundingRect().height() + 8 if losses else 0.0
+    card.setPos(anchor.pos().x() + WIDTH + 24, top)
     _add(scene, card)
-
-
-def _badge_room(node: NodeItem) -> float:
-    """Height of the gradient badge already above ``node`` (the update badge goes above)."""
-    heights = [c.boundingRect().height() + 6 for c in node.childItems()
-               if isinstance(c, Card) and c.pos().y() < 0]
-    return max(heights, default=0.0)
 
 
 def _change(before: float, after: float) -> str:
@@ -288,4 +335,3 @@ def _change(before: float, after: float) -> str:
     if after < before:
         return f"the loss fell by {number(before - after)} on this sample"
     return f"the loss rose by {number(after - before)} on this sample"
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QContextMenuEvent,
@@ -72,7 +72,10 @@ class GraphView(QGraphicsView):
 
     def frame_all(self) -> None:
         """Fit every node in view (at most 100 %); a huge network may go below MIN_ZOOM."""
-        rect = self.graph_scene.nodes_rect()
+        self.frame_rect(self.graph_scene.nodes_rect())
+
+    def frame_rect(self, rect: QRectF) -> None:
+        """Fit ``rect`` (scene coordinates) in view, at most 100 %."""
         if rect.isNull():
             self.centerOn(0, 0)
             return

@@ -91,6 +91,8 @@ class StepView(Insight):
         self._asked = 0  # the id of the request a paused run is answering (0: none)
         self._sent = 0
         self.source = ""  # where the shown step's weights came from, in words
+        self._structure = ""  # the document without positions (a move keeps the step)
+        self._framed: set[str] = set()  # stages the canvas was framed for
         self._job_kind = ""
         self.job = BackgroundJob(self)
         self.job.done.connect(self._done)
@@ -135,7 +137,7 @@ class StepView(Insight):
         for widget in (QLabel("Sample"), self.sample, self.label, QLabel("Batch"), self.batch,
                        self.step_button, self.keep_button, self.undo_button):
             top.addWidget(widget)
-        top.insertStretch(3, 1)
+        top.addStretch(1)
         stages = QHBoxLayout()
         for widget in (self.next_button, self.play_button, QLabel("Speed"), self.speed,
                        self.stage):
@@ -144,7 +146,8 @@ class StepView(Insight):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(stages)
-        layout.addWidget(self.explain, 1)
+        layout.addWidget(self.explain)
+        layout.addStretch(1)
         self._update_buttons()
 
     # -- the document and the run ----------------------------------------------------
@@ -154,9 +157,16 @@ class StepView(Insight):
         super().set_session(session)
         session.changed.connect(self._document_edited)
         self.model, self.labels, self.kept = None, [], None
+        self._structure = _structure(session)
         self._update_buttons()
 
     def _document_edited(self) -> None:
+        shape = _structure(self.session)
+        if shape == self._structure:  # nodes moved: the cards follow them
+            if self.record is not None and self.frame >= 0:
+                self._draw()
+            return
+        self._structure = shape
         if self.record is not None:
             self.clear()
             self.explain.setText("The network changed: press Step to walk a step of it.")
@@ -281,6 +291,7 @@ class StepView(Insight):
             self._failed("no canvas to draw on: open the Step view from Training > Step")
             return
         self._scene, self.record, self.states = scene, record, states
+        self._framed = set()
         self.source = source
         self.explain.setText(f"Step computed from {source} on sample {record['index']}"
                              f"{' (' + record['label'] + ')' if record['label'] else ''}. "
@@ -333,6 +344,9 @@ class StepView(Insight):
             return
         stage, upto = self.frames[self.frame]
         step_overlay.show_step(self._scene, self.record, stage, upto)
+        if stage in ("forward", "loss") and stage not in self._framed:
+            self._framed.add(stage)  # the first cards, then the loss card beside Output
+            step_overlay.frame(self._scene)
         self.stage.setText(stage_text(self.record, stage, upto))
         self.explain.setText(stage_text(self.record, stage, upto, long=True)
                              + ("" if stage != "update" or self.states is None else
@@ -358,6 +372,20 @@ class StepView(Insight):
         has = self.record is not None
         self.next_button.setEnabled(has and self.frame < len(self.frames) - 1)
         self.play_button.setEnabled(has)
+
+
+def _structure(session: Session | None) -> str:
+    """The document as a step depends on it: everything but where nodes sit."""
+    if session is None:
+        return ""
+    import json
+
+    data = session.doc.to_data()
+    data.pop("ui", None)
+    for network in data.get("networks", {}).values():
+        for node in network.get("nodes", []):
+            node.pop("pos", None)
+    return json.dumps(data, sort_keys=True, default=str)
 
 
 def _message(error: object, kind: str) -> str:

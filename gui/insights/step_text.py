@@ -51,7 +51,7 @@ def _backward(record: dict[str, Any]) -> str:
     norms = [v for v in record["backward"]["outputs"].values() if math.isfinite(v)]
     text = ("The gradient of the loss flows back along the wires: a wire's colour and "
             "thickness show the gradient's norm on a log scale (blue small, red large); "
-            "each node's badge gives it for its output and weights.")
+            "the card under each node gives it for the node's output and weights.")
     if norms:
         low, high = min(norms), max(norms)
         text += f" Norms range from {number(low)} to {number(high)}."
@@ -65,6 +65,7 @@ def _backward(record: dict[str, Any]) -> str:
 def _update(record: dict[str, Any]) -> str:
     update = record["update"]
     return (f"{update['optimizer']} with learning rate {number(update['lr'])} moved each "
-            "weighted node's weights by the fraction ‖Δw‖/‖w‖ above it. Loss on the same "
+            "weighted node's weights by ‖Δw‖/‖w‖ (the change's size relative to the "
+            "weights), shown under it. Loss on the same "
             f"sample: {number(update['loss_before'])} → {number(update['loss_after'])}. "
             + record["note"].capitalize() + ".")

@@ -130,7 +130,9 @@ def test_feature_maps_show_for_a_cnn_and_failures_are_explained(window, qtbot,
     _click(qtbot, view.next_button)
     scene = window.current_view().scene()
     texts = step_overlay.overlay_texts(scene)
-    assert "shown: first 8 of 32 channels" in texts
+    assert any("mean" in line for line in texts)
+    tips = [card.toolTip() for card in step_overlay.cards(scene)]
+    assert any("shown: first 8 of 32 channels" in tip for tip in tips)
     assert view.record["forward"]["n2"]["kind"] == "image"
     view.sample.setValue(view.sample.maximum())
     view.batch.setValue(1)

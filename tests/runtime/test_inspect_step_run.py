@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from helpers import moons_mlp
 
@@ -71,6 +72,7 @@ def test_a_paused_trainer_answers_without_changing_its_weights() -> None:
     assert not thread.is_alive()
 
 
+@pytest.mark.slow  # a spawned run; tests/gui/test_step_view.py takes this path from the window
 def test_a_paused_background_run_sends_a_step_walk_event(tmp_path: Path) -> None:
     runner = Runner(moons_mlp(), RunOptions(epochs=500, max_steps_per_epoch=2, out_dir=tmp_path,
                                             activations=False, threads=1))
