@@ -21,6 +21,7 @@ class WindowActions:
 
     def __init__(self, window: MainWindow) -> None:
         self.window = window
+        self.icons: dict[QAction, str] = {}  # redrawn when the theme changes
         w, docs, nets = window, window.documents, window.networks
         self.new = self._make("&Blank network", docs.new_blank, Key.New, "new")
         self.open = self._make("&Open…", docs.open_dialog, Key.Open, "open")
@@ -82,12 +83,17 @@ class WindowActions:
               icon_name: str = "") -> QAction:
         action = QAction(text, self.window)
         if icon_name:
-            action.setIcon(icon(icon_name))
+            action.setIcon(icon(icon_name, self.window.theme))
+            self.icons[action] = icon_name
         if isinstance(shortcut, QKeySequence.StandardKey | str):
             action.setShortcut(QKeySequence(shortcut))
         action.triggered.connect(lambda _checked=False: slot())
         self.window.addAction(action)
         return action
+
+    def set_icon_theme(self, theme: str) -> None:
+        for action, name in self.icons.items():
+            action.setIcon(icon(name, theme))
 
     def _build_menus(self) -> None:
         w, bar = self.window, self.window.menuBar()

@@ -27,6 +27,7 @@ from gui.canvas.view import GraphView
 from gui.documents import DocumentActions
 from gui.files import Autosave, RecentFiles
 from gui.insights.dock import InsightsPanel
+from gui.insights.tryit import connect_canvas
 from gui.networks import NetworkActions
 from gui.panels.generate import GeneratePanel
 from gui.panels.history import HistoryPanel
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         self.insights_dock = self._dock("Insights", self.insights, bottom)
         self.tabifyDockWidget(problems, self.insights_dock)
         self.insights.node_named.connect(self.show_node)
+        connect_canvas(self.insights, self.tabs)  # Try it draws an input's path there
         self.runs_panel.evaluate_requested.connect(self.evaluate)
         self.runs_panel.export_requested.connect(self.documents.export_model)
         self.runs_panel.continue_requested.connect(self.continue_run)
@@ -450,6 +452,7 @@ class MainWindow(QMainWindow):
     def set_theme(self, name: str) -> None:
         self.theme = name
         self.tabs.set_colors(apply_theme(_app(), name))
+        self.window_actions.set_icon_theme(name)
         self.window_actions.theme_actions[name].setChecked(True)
         self.settings.setValue("theme", name)
 

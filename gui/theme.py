@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QPalette
@@ -61,6 +63,21 @@ CATEGORY_COLORS: dict[str, QColor] = {
     "Merge": _c("#7a8a2e"),
 }
 DEFAULT_CATEGORY_COLOR = _c("#7d8594")
+
+
+# Marks drawn from a shape every font has: "⛔" is missing from common Linux fonts and
+# showed as an empty box.
+SEVERITY = {"error": ("#d93a3a", "Error"), "warning": ("#d08e00", "Warning")}
+
+
+def problems_html(problems: Iterable[tuple[str, str]]) -> str:
+    """(severity, message) pairs as rich text, one per line, each with a coloured mark."""
+    lines = []
+    for severity, message in problems:
+        colour, word = SEVERITY.get(severity, SEVERITY["warning"])
+        lines.append(f'<span style="color:{colour}">●</span> <b>{word}:</b> '
+                     f"{html.escape(message)}")
+    return "<br>".join(lines)
 
 
 def canvas_colors(name: str) -> CanvasColors:

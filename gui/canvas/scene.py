@@ -21,7 +21,7 @@ from gui.canvas.spatial import NodeBoxes
 from gui.canvas.stale import StaleNodes
 from gui.canvas.tie_links import TieLinks
 from gui.session import Session
-from gui.theme import CanvasColors
+from gui.theme import CanvasColors, problems_html
 
 WORLD = 100_000.0  # the scrollable area to start with; it grows with the nodes
 
@@ -356,7 +356,7 @@ class GraphScene(QGraphicsScene):
         if messages:
             status = "error" if any(s == "error" for s, _ in messages) else "warning"
         item = self.nodes[node_id]
-        tip = "\n".join(f"{'⛔' if s == 'error' else '⚠'} {m}" for s, m in messages)
+        tip = problems_html(messages)
         if item.set_status(status, tip or item.spec.description):
             self._picture_changed()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -19,8 +20,7 @@ from graph.document import Node
 from gui.canvas.node_item import format_count
 from gui.panels.param_editors import NodeEditor, make_editor
 from gui.session import Session
-
-MARKS = {"error": "⛔", "warning": "⚠"}
+from gui.theme import problems_html
 
 
 def _label(text: str = "", *, muted: bool = False, name: str = "") -> QLabel:
@@ -154,10 +154,10 @@ class InspectorPanel(QScrollArea):
             rows.append("parameters: counted once PyTorch has loaded…")
         self.shapes.setText("<br>".join(rows))
         problems = session.node_problems(self.network, self.node_id)
-        self._show_problem("\n".join(f"{MARKS[severity]} {message}"
-                                     for severity, message in problems))
+        self._show_problem(problems_html(problems))
 
     def _show_problem(self, text: str) -> None:
+        self.problem.setTextFormat(Qt.TextFormat.RichText)
         self.problem.setText(text)
         self.problem.setVisible(bool(text))
 
@@ -178,7 +178,7 @@ class InspectorPanel(QScrollArea):
             self._param_changed(self.network, self.node_id, name)
 
     def _refused(self, message: str) -> None:
-        self._show_problem(f"Not changed: {message}")
+        self._show_problem(html.escape(f"Not changed: {message}"))
         if self.session is not None:
             self.session.message.emit(f"Not changed: {message}")
 

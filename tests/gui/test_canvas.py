@@ -238,7 +238,9 @@ def test_a_lone_new_layer_is_marked_as_validation_says_and_told_once(window, qtb
     severity = next(d.severity for d in session.diagnostics if d.node == relu)
     assert item.status == severity
     text = window.inspector.problem.text()
-    assert text.count("\n") == 0 and "not connected" in text  # one message, not two
+    assert text.count("<br>") == 0 and "not connected" in text  # one message, not two
+    word = "Error" if severity == "error" else "Warning"
+    assert "⛔" not in text and f"<b>{word}:</b>" in text  # a mark every font can draw
 
 
 def test_a_long_layer_type_moves_below_the_title_whole(window, gestures):
