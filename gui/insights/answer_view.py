@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -106,8 +107,9 @@ class AnswerView(QStackedWidget):
         names = answer.class_names
         self.bars_plot.getAxis("bottom").setTicks([list(enumerate(names))])
         best = answer.best
-        self.bars_plot.setTitle(f"The network says <b>'{names[best]}'</b> "
-                                f"({probs[best]:.0%} sure)", size="10pt")
+        sure = f"{probs[best]:.1%}" if probs[best] > 0.995 else f"{probs[best]:.0%}"
+        self.bars_plot.setTitle(f"The network says <b>'{html.escape(names[best])}'</b> "
+                                f"({sure} sure)", size="10pt")
         self.setCurrentIndex(1)
 
     def _pictures(self, answer: Answer, raw: np.ndarray | None, high: float) -> None:
@@ -132,6 +134,8 @@ class PathList(QTreeWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setHeaderLabels(["path through the network", "output", "mean", "std"])
+        self.setToolTip("Every layer's output for this input, in the order the network runs "
+                        "them; click one to select it on the canvas")
         self.setRootIsDecorated(False)
         self.setAlternatingRowColors(True)
         self.itemClicked.connect(self._clicked)

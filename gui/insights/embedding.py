@@ -11,11 +11,13 @@ the groups agree with the classes.
 from __future__ import annotations
 
 import contextlib
+import html
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -70,7 +72,6 @@ class EmbeddingView(Insight):
         super().__init__(controller)
         self.widget = plot_widget("Embedding")
         self.plot = self.widget.getPlotItem()
-        self.plot.addLegend(offset=(6, 6), labelTextSize="8pt", brush=(255, 255, 255, 200))
         self.method = QComboBox()
         for text, method in METHODS:
             self.method.addItem(text, method)
@@ -88,20 +89,28 @@ class EmbeddingView(Insight):
         self.compute_button.setToolTip("Compute the view for the selected node from the last "
                                        "run's weights (fresh weights before any run)")
         self.node_label = QLabel()
+        self.node_label.setWordWrap(True)
+        self.key = QLabel()  # which colour is which class or group
+        self.key.setWordWrap(True)
         self.agreement = QLabel()
+        self.agreement.setWordWrap(True)
         self.note = QLabel()
         self.note.setWordWrap(True)
-        controls = QHBoxLayout()
-        for widget in (self.node_label, self.method, self.colour_by, self.k,
-                       self.compute_button):
-            controls.addWidget(widget)
-        controls.addStretch(1)
-        layout = QVBoxLayout(self)
+        for label in (self.key, self.agreement, self.note):
+            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        choices = QHBoxLayout()
+        for widget in (self.method, self.colour_by, self.k, self.compute_button):
+            choices.addWidget(widget)
+        side = QVBoxLayout()  # the dock is wide and short: words beside the plot
+        side.addWidget(self.node_label)
+        side.addLayout(choices)
+        side.addWidget(self.key)
+        side.addWidget(self.agreement)
+        side.addWidget(self.note, 1)
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        layout.addLayout(controls)
-        layout.addWidget(self.widget, 1)
-        layout.addWidget(self.agreement)
-        layout.addWidget(self.note)
+        layout.addWidget(self.widget, 3)
+        layout.addLayout(side, 2)
         self.job = BackgroundJob(self)
         self.job.done.connect(self._computed)
         self.shown: Embedding | None = None
@@ -251,7 +260,8 @@ class EmbeddingView(Insight):
                    f"of its {shown.width} outputs, the vertical {shown.explained[1]:.0%}")
         else:
             how = f"t-SNE of its {shown.width} outputs: near dots got similar outputs"
-        self.note.setText(f"Each dot is one {split} sample, placed by what {shown.title} "
+        self.note.setText(f"Each dot is one {split} sample, placed by what "
+                          f"{html.escape(shown.title)} "
                           f"outputs for it ({how}). Dots of one colour close together: this "
                           f"layer tells that class apart. From {self._source}.")
 
@@ -262,6 +272,7 @@ class EmbeddingView(Insight):
         if shown is None:
             self.plot.setTitle("Embedding: select a layer on the canvas", size="9pt")
             self.node_label.setText("")
+            self.key.setText("")
             self.agreement.setText("")
             return
         by_class = self.colour_by.currentIndex() == 0 and shown.labels is not None
@@ -269,18 +280,24 @@ class EmbeddingView(Insight):
         if groups is None:
             groups = np.zeros(len(shown.points), dtype=np.int64)
         names = shown.class_names or ()
+        key = []
         for group in np.unique(groups):
             chosen = groups == group
             name = (names[group] if by_class and group < len(names) else
                     f"class {group}" if by_class else f"group {group + 1}")
             self.plot.addItem(pg.ScatterPlotItem(
                 shown.points[chosen, 0], shown.points[chosen, 1], size=POINT_SIZE,
-                brush=pg.mkBrush(*colour(int(group)), 200), pen=pg.mkPen(30, 30, 30, 90),
-                name=name))
+                brush=pg.mkBrush(*colour(int(group)), 200), pen=pg.mkPen(30, 30, 30, 90)))
+            red, green, blue = colour(int(group))
+            key.append(f"<span style='color:rgb({red},{green},{blue})'>&#9679;</span>&nbsp;"
+                       f"{html.escape(str(name))}")
+        what = "Colour: true class" if by_class else "Colour: k-means group"
+        self.key.setText(f"{what} &nbsp; " + " &nbsp; ".join(key))
         self.plot.enableAutoRange()
         what = "PCA" if shown.method == "pca" else "t-SNE"
         self.plot.setTitle(f"{shown.title}: {what} of {len(shown.points)} samples", size="9pt")
-        self.node_label.setText(f"<b>{shown.title}</b> ({shown.width} values)")
+        self.node_label.setText(f"<b>{html.escape(shown.title)}</b>: {shown.width} values per "
+                                "sample (select another layer on the canvas to see it)")
         self.agreement.setText(self._agreement())
 
     def _agreement(self) -> str:

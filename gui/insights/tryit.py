@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QShowEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -39,9 +40,13 @@ from gui.insights.drawing import DrawingCanvas
 from gui.training import TrainingController
 
 if TYPE_CHECKING:
+    from gui.canvas.scene import GraphScene
+    from gui.canvas.tabs import CanvasTabs
+    from gui.insights.dock import InsightsPanel
     from runtime.inspect.tryit import Answer, TryModel
 
 TASKS = ("classification", "regression", "autoencoder", "gan")
+BUTTON_WIDTH = 140
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 Outcome = tuple[np.ndarray | None, "Answer", str]  # the raw input, the answer, a note
 
@@ -118,6 +123,10 @@ class TryItView(Insight):
         self.generate_button = QPushButton("Generate")
         self.answer_view = AnswerView()
         self.path = PathList()
+        self.on_canvas = QCheckBox("Show the path on the canvas too")
+        self.on_canvas.setChecked(True)
+        self.on_canvas.setToolTip("Each layer's output for this input, drawn on its node")
+        self.scene_for: Callable[[str], GraphScene | None] | None = None  # the window's
         self.pages = QStackedWidget()
         self.pages.addWidget(self._image_page())
         self.pages.addWidget(self._values_page())
@@ -135,6 +144,7 @@ class TryItView(Insight):
         self.job_generation = 0
         self.raw: np.ndarray | None = None  # the last input tried, in the data's units
         self.answer: Answer | None = None
+        self._scene: GraphScene | None = None  # where the path is drawn now
         self.canvas.drawn.connect(self.try_drawing)
         self.clear_button.clicked.connect(self._clear_drawing)
         self.open_button.clicked.connect(self._open_image)
@@ -142,6 +152,7 @@ class TryItView(Insight):
         self.sample_button.clicked.connect(lambda: self._try(_sample, self.sample_index.value()))
         self.generate_button.clicked.connect(lambda: self._try(_seed, self.seed.value()))
         self.path.node_chosen.connect(self._node_chosen)
+        self.on_canvas.toggled.connect(self._draw_on_canvas)
         controller.weights_saved.connect(self._weights_saved)
 
     def _image_page(self) -> QWidget:
@@ -151,10 +162,16 @@ class TryItView(Insight):
                        self.seen):
             buttons.addWidget(widget)
         buttons.addStretch(1)
+        drawing = QVBoxLayout()
+        drawing.addWidget(QLabel("Draw a digit with the mouse:"))
+        drawing.addWidget(self.canvas)
+        for button in (self.clear_button, self.open_button):
+            button.setMaximumWidth(BUTTON_WIDTH)
         row = QHBoxLayout(page)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.canvas)
+        row.addLayout(drawing)
         row.addLayout(buttons)
+        row.addStretch(1)
         return page
 
     def _values_page(self) -> QWidget:
@@ -185,10 +202,14 @@ class TryItView(Insight):
         samples.addWidget(self.sample_button)
         inputs.addLayout(samples)
         inputs.addWidget(self.message)
+        inputs.addStretch(1)
+        path = QVBoxLayout()
+        path.addWidget(self.on_canvas)
+        path.addWidget(self.path, 1)
         row = QHBoxLayout()
         row.addLayout(inputs)
         row.addWidget(self.answer_view, 1)
-        row.addWidget(self.path, 1)
+        row.addLayout(path, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.source)
@@ -208,6 +229,7 @@ class TryItView(Insight):
         self.pending = None
         self.reload_wanted = False
         self.raw = self.answer = None
+        self._clear_canvas()
         self.answer_view.show_answer(None)
         self.path.show_path(None, None)
         self.message.setText("")
@@ -218,6 +240,11 @@ class TryItView(Insight):
         super().showEvent(event)
         if self.stale:
             self.load()
+        self._draw_on_canvas()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._clear_canvas()  # the canvas overlay belongs to this tab while it shows
 
     def _weights_saved(self, _folder: object) -> None:
         self.stale = True
@@ -346,6 +373,28 @@ class TryItView(Insight):
         self.message.setText(note)
         doc = self.model.inspected.doc
         self.path.show_path(answer, doc)
+        self._draw_on_canvas()
+
+    def _draw_on_canvas(self) -> None:
+        """The input's path drawn on the canvas (each node's output card), or removed."""
+        self._clear_canvas()
+        answer = self.answer
+        if not (self.on_canvas.isChecked() and self.isVisible()) or answer is None \
+                or self.scene_for is None:
+            return
+        scene = self.scene_for(answer.network)
+        if scene is not None:
+            from gui.canvas import step_overlay
+
+            step_overlay.show_forward(scene, answer.path)
+            self._scene = scene
+
+    def _clear_canvas(self) -> None:
+        scene, self._scene = self._scene, None
+        if scene is not None:
+            from gui.canvas import step_overlay
+
+            step_overlay.clear(scene)
 
     def _node_chosen(self, node_id: str) -> None:
         if self.model is not None:
@@ -362,3 +411,18 @@ class TryItView(Insight):
             event.acceptProposedAction()
             self.try_file(urls[0].toLocalFile())
 
+
+
+def connect_canvas(panel: InsightsPanel, tabs: CanvasTabs) -> None:
+    """Let ``panel``'s Try it tab draw the input's path on the canvas of ``tabs``."""
+    from gui.canvas.scene import GraphScene
+
+    view = panel.view(TryItView)
+    assert isinstance(view, TryItView)
+
+    def scene_for(network: str) -> GraphScene | None:
+        canvas = tabs.show_network(network)
+        scene = canvas.scene() if canvas is not None else None
+        return scene if isinstance(scene, GraphScene) else None
+
+    view.scene_for = scene_for

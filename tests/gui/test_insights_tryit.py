@@ -11,6 +11,7 @@ import torch
 from PySide6.QtCore import QPoint, Qt
 
 from graph.fileformat import load_graph
+from gui.canvas import step_overlay
 from gui.insights.tryit import TryItView
 from gui.session import Session
 from runtime.evaluate import load_trained
@@ -56,6 +57,9 @@ def _answered(view: TryItView, qtbot, before: object) -> None:
 def test_a_digit_drawn_with_the_mouse_gets_the_models_probabilities(window, qtbot,
                                                                     tmp_path: Path):
     view = _trained_view(window, qtbot, tmp_path, "cnn_digits")
+    window.insights_dock.show()
+    window.insights_dock.raise_()
+    window.insights.setCurrentWidget(view)
     assert view.pages.currentIndex() == 0  # the drawing page
     canvas = view.canvas
     qtbot.mousePress(canvas, LEFT, pos=QPoint(50, 30))  # a 7: the bar, then the stem
@@ -74,6 +78,12 @@ def test_a_digit_drawn_with_the_mouse_gets_the_models_probabilities(window, qtbo
     assert f"'{best}'" in view.answer_view.bars_plot.titleLabel.text
     assert list(view.answer.path)[0] == "n1"  # the Input first, then every layer
     assert view.path.topLevelItemCount() == len(view.answer.path) > 5
+    scene = window.current_view().graph_scene  # the path drawn on the canvas too
+    assert len(step_overlay.overlay_texts(scene)) >= len(view.answer.path)  # a card each
+    window.insights.setCurrentIndex(0)  # another tab: the canvas is left clean
+    assert step_overlay.overlay_texts(scene) == []
+    window.insights.setCurrentWidget(view)
+    assert step_overlay.overlay_texts(scene)
 
     before = view.answer
     view.sample_index.setValue(5)
