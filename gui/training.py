@@ -64,8 +64,8 @@ class TrainingController(QObject):
             more = f" (and {len(errors) - 1} more, listed in Problems)" if len(errors) > 1 else ""
             return f"cannot train while the document has errors: {first}{more}"
         # Imported here: the runtime brings torch, which the window loads in the background.
+        from runtime.run_options import RunOptions
         from runtime.runner import Runner
-        from runtime.trainer import RunOptions
 
         self.out_dir = claim_run_folder(session.path)
         base_dir = session.path.parent if session.path is not None else None

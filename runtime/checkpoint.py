@@ -29,11 +29,24 @@ from runtime.checkpoint_file import CHECKPOINT_FORMAT, CheckpointFile, check_fit
 from runtime.records import WEIGHTS_FORMAT, PreprocessingRecord, WeightsError, WeightsMetadata
 
 if TYPE_CHECKING:
+    from runtime.optim import Schedule
     from runtime.run_data import RunData
-    from runtime.trainer import Trainer
 
-__all__ = ["CHECKPOINT_FORMAT", "WEIGHTS_FORMAT", "RunState", "WeightsError", "load_checkpoint",
-           "load_weights", "read_weights", "restore", "save", "save_weights"]
+__all__ = ["CHECKPOINT_FORMAT", "WEIGHTS_FORMAT", "RunState", "TrainingState", "WeightsError",
+           "load_checkpoint", "load_weights", "read_weights", "restore", "save", "save_weights"]
+
+
+@dataclass
+class TrainingState:
+    """What a checkpoint holds besides the run's progress, live: the networks, their
+    optimizers and schedules, the mixed-precision scaler, and the steps per epoch (a
+    per-batch schedule counts its progress in them)."""
+
+    networks: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedules: dict[str, Schedule]
+    scaler: torch.amp.GradScaler | None
+    steps_per_epoch: int
 
 
 @dataclass
@@ -120,7 +133,7 @@ class CheckpointPacer:
         self.cost = self.last - start
 
 
-def save(path: Path, trainer: Trainer, state: RunState) -> None:
+def save(path: Path, training: TrainingState, state: RunState) -> None:
     """Everything needed to continue the run exactly where it stopped, in the form
     ``CheckpointFile`` reads back (checked here too, so writer and reader cannot drift)."""
     data = CheckpointFile.model_validate({
@@ -128,10 +141,10 @@ def save(path: Path, trainer: Trainer, state: RunState) -> None:
         "epoch": state.epoch, "global_step": state.global_step, "history": state.history,
         "best_value": state.best_value, "best_epoch": state.best_epoch,
         "bad_epochs": state.bad_epochs, "best_weights": state.best_weights,
-        "weights": {n: state_dict_by_id(m) for n, m in trainer.networks.items()},
-        "optimizers": {n: o.state_dict() for n, o in trainer.optimizers.items()},
-        "schedules": {n: s.state_dict() for n, s in trainer.schedules.items()},
-        "scaler": trainer.ctx.scaler.state_dict() if trainer.ctx.scaler else None,
+        "weights": {n: state_dict_by_id(m) for n, m in training.networks.items()},
+        "optimizers": {n: o.state_dict() for n, o in training.optimizers.items()},
+        "schedules": {n: s.state_dict() for n, s in training.schedules.items()},
+        "scaler": training.scaler.state_dict() if training.scaler else None,
         "rng": torch.get_rng_state(),
     }).model_dump()
     _atomic_write(path, lambda tmp: torch.save(data, tmp))
@@ -142,24 +155,25 @@ def load_checkpoint(path: str | os.PathLike[str]) -> CheckpointFile:
     return CheckpointFile.read(path)
 
 
-def restore(path: str | os.PathLike[str], trainer: Trainer) -> RunState:
-    """Load a checkpoint into a set-up trainer and return the state to continue from.
+def restore(path: str | os.PathLike[str], training: TrainingState) -> RunState:
+    """Load a checkpoint into a run's live training state and return the progress to
+    continue from.
 
     Everything is checked before anything is loaded, so a refused checkpoint leaves
-    the trainer as it was."""
+    the state as it was."""
     data = load_checkpoint(path)
-    for name in trainer.networks:
+    for name in training.networks:
         if name not in data.weights:
             raise WeightsError(f"checkpoint {path} has no weights for network '{name}'")
-    check_fits(data, trainer, str(path))
-    for name, module in trainer.networks.items():
+    check_fits(data, training, str(path))
+    for name, module in training.networks.items():
         _load_by_id(module, data.weights[name], f"checkpoint {path}")
-    for name, optimizer in trainer.optimizers.items():
+    for name, optimizer in training.optimizers.items():
         optimizer.load_state_dict(data.optimizers[name].model_dump())
-    for name, schedule in trainer.schedules.items():
+    for name, schedule in training.schedules.items():
         schedule.load_state_dict(data.schedules.get(name, {}))
-    if trainer.ctx.scaler is not None and data.scaler:
-        trainer.ctx.scaler.load_state_dict(data.scaler)
+    if training.scaler is not None and data.scaler:
+        training.scaler.load_state_dict(data.scaler)
     torch.set_rng_state(data.rng)
     return RunState(
         epoch=data.epoch, global_step=data.global_step, history=list(data.history),

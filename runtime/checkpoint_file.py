@@ -23,7 +23,7 @@ from graph.training import MAX_EPOCHS
 from runtime.records import HINT, WeightsError, located
 
 if TYPE_CHECKING:
-    from runtime.trainer import Trainer
+    from runtime.checkpoint import TrainingState
 
 CHECKPOINT_FORMAT = "layerloom-checkpoint"
 
@@ -103,26 +103,25 @@ _SCHEDULE_PROGRESS = frozenset({"last_epoch", "_step_count", "_last_lr", "_is_in
 _GROUP_PROGRESS = frozenset({"lr", "betas", "momentum"})  # schedules move these
 
 
-def check_fits(ckpt: CheckpointFile, trainer: Trainer, path: str) -> None:
-    """Raise ``WeightsError`` unless every state in ``ckpt`` can be loaded into ``trainer``."""
-    for name, module in trainer.networks.items():
+def check_fits(ckpt: CheckpointFile, training: TrainingState, path: str) -> None:
+    """Raise ``WeightsError`` unless every state in ``ckpt`` can be loaded into ``training``."""
+    for name, module in training.networks.items():
         if ckpt.best_weights is not None:
             _fit_best(ckpt.best_weights.get(name), module.state_dict(), name, path)
-    for name, optimizer in trainer.optimizers.items():
+    for name, optimizer in training.optimizers.items():
         saved = ckpt.optimizers.get(name)
         if saved is None:
             _refuse(path, ["optimizers"], f"there is no state for network '{name}'")
         _fit_optimizer(saved, optimizer, ["optimizers", name], path)
     # A per-batch schedule's configuration (checked equal below) pins the steps per epoch.
-    steps = trainer.data.steps_per_epoch(trainer.training.batch_size, trainer.options)
-    steps_done = {True: ckpt.epoch * steps, False: ckpt.epoch}
-    for name, schedule in trainer.schedules.items():
+    steps_done = {True: ckpt.epoch * training.steps_per_epoch, False: ckpt.epoch}
+    for name, schedule in training.schedules.items():
         state = ckpt.schedules.get(name)
         if state:
             at: list[str | int] = ["schedules", name]
             _same_form(state, schedule.state_dict(), at, path, _SCHEDULE_PROGRESS)
             _fit_progress(state, steps_done[schedule.per_batch], at, path)
-    scaler = trainer.ctx.scaler
+    scaler = training.scaler
     if scaler is not None and ckpt.scaler:
         _same_form(ckpt.scaler, scaler.state_dict(), ["scaler"], path, None)
 

@@ -94,8 +94,9 @@ def _add_train(subparsers: SubParsers) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from runtime import distributed
+    from runtime.run_options import RunOptions
     from runtime.runs import runs_root
-    from runtime.trainer import RunOptions, Trainer
+    from runtime.trainer import Trainer
 
     doc = load_document(args.file)
     dist = distributed.from_environment()

@@ -32,7 +32,7 @@ from runtime.metrics import (
 from runtime.recipes.losses import as_targets, class_probabilities
 from runtime.records import TokenizerRecord
 from runtime.run_data import RunData, input_shape, load_run_data
-from runtime.trainer import RunOptions, effective_training
+from runtime.run_options import RunOptions, effective_training
 
 SHOWN_PREDICTIONS = 16
 

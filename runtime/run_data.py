@@ -24,7 +24,7 @@ from runtime.records import TokenizerRecord
 from runtime.tokens import CharTokenizer
 
 if TYPE_CHECKING:
-    from runtime.trainer import RunOptions
+    from runtime.run_options import RunOptions
 
 Batch = tuple[torch.Tensor, torch.Tensor | None]
 

@@ -22,7 +22,7 @@ from typing import Any
 from graph.document import Document
 from graph.fileformat import dumps, loads
 from runtime.events import CrashedEvent, EndEvent, FailedEvent, TelemetryEvent, end_event
-from runtime.trainer import RunOptions
+from runtime.run_options import RunOptions
 
 
 def default_threads() -> int:

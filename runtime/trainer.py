@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,6 @@ from torch import nn
 from graph.compile import CompileError, compile_network, locate_error
 from graph.document import Document
 from graph.memory import eval_batch_size
-from graph.training import TrainingSpec
 from runtime import checkpoint as ckpt
 from runtime.control import RunControl
 from runtime.data import DataError
@@ -39,6 +37,9 @@ from runtime.optim import Schedule, make_training
 from runtime.preflight import RunRefused, check_memory, facts_of
 from runtime.recipes import RECIPES, NonFiniteLoss, Recipe, StepContext
 from runtime.run_data import DataMismatch, RunData, load_run_data
+from runtime.run_options import RunOptions as RunOptions  # re-exported: it lived here
+from runtime.run_options import RunResult as RunResult
+from runtime.run_options import effective_training as effective_training
 from runtime.telemetry import Budget, Throttle, grad_norms
 from runtime.trace import ProbeRecorder, first_nonfinite_node
 
@@ -61,51 +62,9 @@ class TrainingFailed(RuntimeError):
         self.network = network
 
 
-@dataclass
-class RunOptions:
-    """Overrides and settings of one run (the document's training section holds the rest)."""
-
-    epochs: int | None = None
-    seed: int | None = None
-    device: str | None = None
-    out_dir: str | Path | None = None
-    resume: str | Path | None = None
-    init_weights: str | Path | None = None  # start from these (layers they fit; not on resume)
-    threads: int | None = None
-    step_interval: float = 0.25  # seconds between step events
-    activations: bool = True  # probe every node's output at each epoch's end
-    max_steps_per_epoch: int | None = None  # tests: shorten epochs
-    rank: int = 0
-    world_size: int = 1
-    base_dir: Path | None = None  # anchors relative data paths (the document's folder)
-    checkpoint_share: float | None = 0.02  # of the run's time at most; None: every epoch
-
-
-@dataclass
-class RunResult:
-    status: RunStatus
-    epochs_done: int
-    metrics: dict[str, float]  # final: train_*, val_*, test_*
-    history: list[dict[str, Any]] = field(default_factory=list)
-    out_dir: Path | None = None
-    networks: dict[str, nn.Module] = field(default_factory=dict)
-
-
 def higher_is_better(metric: str) -> bool:
     """Accuracies, F1 and R² grow as a model improves; losses and errors shrink."""
     return any(word in metric for word in ("accuracy", "f1", "r2", "precision", "recall"))
-
-
-def effective_training(doc: Document, options: RunOptions) -> TrainingSpec:
-    training = doc.training
-    updates: dict[str, Any] = {}
-    if options.epochs is not None:
-        updates["epochs"] = options.epochs
-    if options.seed is not None:
-        updates["seed"] = options.seed
-    if options.device is not None:
-        updates["device"] = options.device
-    return training.model_copy(update=updates) if updates else training
 
 
 class Trainer:
@@ -161,6 +120,8 @@ class Trainer:
         self.ctx = StepContext(self.optimizers, self.plan.device, self.plan.amp_dtype, scaler,
                                {n: s.grad_clip for n, s in self.training.networks.items()},
                                check_finite=self.plan.device.type == "cpu")
+        self.training_state = ckpt.TrainingState(self.networks, self.optimizers, self.schedules,
+                                                 scaler, steps)
         self.probe = ProbeRecorder(self.networks, self.data, self.training)
         self.probe_budget = Budget(PROBE_SHARE)
         self.insights = self._insights()
@@ -210,7 +171,7 @@ class Trainer:
             self.setup()
         state = ckpt.RunState()
         if self.options.resume:
-            state = ckpt.restore(self.options.resume, self)
+            state = ckpt.restore(self.options.resume, self.training_state)
         elif self.options.init_weights:
             from runtime.model_source import load_fitting_weights
 
@@ -231,7 +192,8 @@ class Trainer:
             if out_dir is not None and self.main_rank:
                 ckpt.append_log(out_dir, record)
                 if pacer.due(final=epoch + 1 == self.training.epochs):
-                    pacer.save(lambda: ckpt.save(out_dir / "checkpoint.pt", self, state))
+                    pacer.save(lambda: ckpt.save(out_dir / "checkpoint.pt", self.training_state,
+                                                 state))
                     self.emit(CheckpointEvent(type="checkpoint", epoch=epoch + 1,
                                               path=str(out_dir / "checkpoint.pt")))
             if state.should_stop_early(self.training.early_stopping):
