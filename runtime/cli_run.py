@@ -25,6 +25,7 @@ from runtime.cli import (
     load_document,
 )
 from runtime.events import TelemetryEvent, metrics_of, run_event
+from runtime.inspect.health import HealthMonitor
 from runtime.out_paths import OutputPathError, check_output_folder
 
 
@@ -118,7 +119,7 @@ def _train(args: argparse.Namespace) -> int:
     if dist is not None and dist.device is not None and args.device is None:
         options.device = dist.device
     main_rank = options.rank == 0
-    progress = Progress(quiet=args.json or not main_rank)
+    progress = Progress(quiet=args.json or not main_rank, health=HealthMonitor(doc))
     finished = False
     try:
         result = Trainer(doc, options, sink=progress if main_rank else None).run()
@@ -165,8 +166,9 @@ def _final_text(final: dict[str, Any]) -> str:
 class Progress:
     """A progress line from telemetry events: a bar on a terminal, a line per epoch elsewhere."""
 
-    def __init__(self, quiet: bool = False) -> None:
+    def __init__(self, quiet: bool = False, health: HealthMonitor | None = None) -> None:
         self.quiet = quiet
+        self.health = health or HealthMonitor()  # its warnings are printed once each
         self.tty = sys.stderr.isatty()
         self.epochs = 0
         self.start = time.perf_counter()
@@ -193,6 +195,10 @@ class Progress:
             prefix = "\r" if self.tty else ""
             print(f"{prefix}epoch {event['epoch']}/{self.epochs}  {metrics}  "
                   f"({event['samples_per_s']:,.0f} samples/s)" + " " * 10, file=sys.stderr)
+        for warning in self.health.feed(event):
+            below_bar = "\n" if self.tty and event["type"] == "step" else ""
+            print(f"{below_bar}warning, epoch {warning.epoch}: {warning.message}",
+                  file=sys.stderr)
 
 
 def baseline_text(baselines: dict[str, float]) -> str:

@@ -49,7 +49,11 @@ class Insight(QWidget):
 
 def insight_classes() -> list[type[Insight]]:
     """The tabs of the Insights dock, in order."""
-    found: list[type[Insight]] = []
+    from gui.insights.boundary import BoundaryInsight
+    from gui.insights.gradients import GradientsInsight
+    from gui.insights.health import HealthInsight
+
+    found: list[type[Insight]] = [BoundaryInsight, GradientsInsight, HealthInsight]
     from gui.insights.attention import AttentionView
     from gui.insights.features import FeaturesView
 

@@ -3,6 +3,7 @@ and none fires on the gallery's examples trained briefly with their own settings
 
 from __future__ import annotations
 
+import re
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -197,3 +198,15 @@ def test_no_warning_on_gallery_examples(name: str) -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_no_warning_on_any_gallery_example(path: Path) -> None:
     assert gallery_warnings(path) == []
+
+
+def test_the_command_line_prints_each_warning_once(tmp_path: Path, capsys: Any) -> None:
+    from graph import save_graph
+    from runtime.cli import main
+
+    graph_file = tmp_path / "hot.loom"
+    save_graph(mlp(networks={"main": {"optimizer": {"name": "adam", "lr": 0.5}}}), graph_file)
+    assert main(["train", str(graph_file), "--out", str(tmp_path / "out"), "--threads", "1"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("The loss is rising") == 1
+    assert re.search(r"\nwarning, epoch \d: The loss is rising: .*too high", err)
