@@ -45,6 +45,7 @@ PAD = 5.0
 LINE = 14.0
 SCALE = 2  # card pictures are rendered at twice their size: sharp when zoomed in
 HOVER_SCALE = 2.5  # a compact card under the mouse
+PAIR_WIDTH = 80.0  # each of a loss card's two pictures
 
 _items: weakref.WeakKeyDictionary[GraphScene, list[QGraphicsItem]] = \
     weakref.WeakKeyDictionary()
@@ -62,7 +63,8 @@ class Card(QGraphicsItem):
 
     def __init__(self, lines: Sequence[str], record: Mapping[str, Any] | None,
                  colors: Any, width: float = WIDTH, accent: QColor | None = None,
-                 compact: bool = False, notes: Sequence[str] = ()) -> None:
+                 compact: bool = False, notes: Sequence[str] = (),
+                 pair: Sequence[Mapping[str, Any]] = ()) -> None:
         super().__init__()
         self.lines = list(lines)
         self.compact = compact
@@ -70,6 +72,8 @@ class Card(QGraphicsItem):
         if compact:  # small over its node: hovering shows it large
             self.setAcceptHoverEvents(True)
         picture = record_height(record, width - 2 * PAD, compact) if record else 0.0
+        if pair:  # side by side (a loss card's target and prediction)
+            picture = max(record_height(r, PAIR_WIDTH) for r in pair)
         height = PAD * 2 + LINE * len(self.lines) + (picture + PAD if picture else 0.0)
         self._rect = QRectF(0, 0, width, height)
         scale = HOVER_SCALE * SCALE if compact else SCALE
@@ -84,9 +88,12 @@ class Card(QGraphicsItem):
         background.setAlpha(255 if compact else 235)  # over a node: hide its text
         painter.setBrush(QBrush(background))
         painter.drawRoundedRect(self._rect.adjusted(0.5, 0.5, -0.5, -0.5), 5, 5)
-        if record and picture:
+        if record and picture and not pair:
             paint_record(painter, QRectF(PAD, PAD, width - 2 * PAD, picture), record,
                          colors.muted, compact)
+        for i, shown in enumerate(pair):
+            paint_record(painter, QRectF(PAD + i * (PAIR_WIDTH + 2 * PAD), PAD, PAIR_WIDTH,
+                                         picture), shown, colors.muted)
         top = PAD + (picture + PAD if picture else 0.0)
         for i, line in enumerate(self.lines):
             painter.setFont(_font(bold=i == 0 and not compact))
@@ -272,8 +279,13 @@ def _loss_card(scene: GraphScene, record: Mapping[str, Any]) -> None:
              f"prediction: {loss['prediction']}", f"value: {number(loss['value'])}"]
     if record.get("batch", 1) > 1:
         lines.append(f"(mean over a batch of {record['batch']})")
-    card = Card(lines, loss.get("prediction_record"), scene.colors, width=WIDE,
-                accent=LOSS)
+    pair = [r for r in (loss.get("target_record"), loss.get("prediction_record")) if r]
+    if len(pair) == 2 and pair[0]["kind"] == "vector" and len(pair[0]["values"]) <= 8:
+        pair = []  # the lines above already give every value
+    if len(pair) == 2:
+        lines.append("pictures: target (left), prediction (right)")
+    card = Card(lines, None, scene.colors, width=WIDE, accent=LOSS,
+                pair=pair if len(pair) == 2 else ())
     anchor = scene.nodes.get(record.get("output") or "")
     if anchor is None:
         _add(scene, card)
