@@ -153,23 +153,29 @@ def plan_network(
     """
     net = doc.network(network)
     output = _the_output(net)
-    order = _run_order(net, nx.ancestors(net.graph, output.id) | {output.id})
+    needed = nx.ancestors(net.graph, output.id) | {output.id}
+    _check_acyclic(net, needed)
     results = shapes if shapes is not None else infer_network(net)
-    for node_id in order:
-        _check_node(net.node(node_id), results.get(node_id, NodeShape(None)))
-    nodes = [net.node(i) for i in order if i != output.id]
+
+    def checked(node: Node, inputs: list[tuple[str, str]]) -> list[str]:
+        """The node's sources, once it is known to compile."""
+        _check_node(node, results.get(node.id, NodeShape(None)))
+        return [src for _, src in inputs]
+
+    sources_of = net.walk(checked, among=needed)
+    nodes = [net.node(i) for i in sources_of if i != output.id]
     inputs = [n for n in nodes if n.spec.role == "input"]
     layers = [n for n in nodes if n.spec.role != "input"]
     named = inputs + layers  # arguments claim their names first
     names = dict(zip([n.id for n in named], unique_names(n.label for n in named), strict=True))
 
     def step(node: Node) -> Step:
-        sources = [src for _, src in net.inputs_of(node.id)]
+        sources = sources_of[node.id]
         ins = tuple(_known(results[src]) for src in sources)
         args = tuple(names[s] for s in sources)
         return Step(node, names[node.id], args, ins, _known(results[node.id]))
 
-    result = names[net.inputs_of(output.id)[0][1]]
+    result = names[sources_of[output.id][0]]
     return Plan(network, tuple(map(step, inputs)), tuple(map(step, layers)), result, output,
                 _known(results[output.id]), _plan_ties(net, results, names))
 
@@ -203,10 +209,10 @@ def _the_output(net: Network) -> Node:
     return outputs[0]
 
 
-def _run_order(net: Network, needed: set[str]) -> list[str]:
+def _check_acyclic(net: Network, needed: set[str]) -> None:
     sub = net.graph.subgraph(needed)
     if nx.is_directed_acyclic_graph(sub):
-        return net.topological_order(needed)
+        return
     cycle = [u for u, _ in nx.find_cycle(sub)]
     path = " → ".join(f"'{net.node(i).label}'" for i in [*cycle, cycle[0]])
     raise CompileError(f"the wires {path} form a loop; remove one of them", cycle[0])
@@ -276,7 +282,8 @@ def _attach_info(gm: fx.GraphModule, info: dict[str, Any]) -> None:
     gm.meta.setdefault("_user_preserved_attributes", {}).update(info)
 
 
-def _info(module: nn.Module, key: str) -> Any:
+def compiled_info(module: nn.Module, key: str) -> Any:
+    """What ``compile_network`` attached to ``module`` (``node_ids``, ``node_titles``, …)."""
     try:
         return getattr(module, key)
     except AttributeError:
@@ -289,7 +296,7 @@ def state_dict_by_id(module: nn.Module) -> dict[str, torch.Tensor]:
 
     A tied weight appears once, under the Embedding that owns it.
     """
-    ids: dict[str, str] = _info(module, "node_ids")
+    ids: dict[str, str] = compiled_info(module, "node_ids")
     tied = tied_weights(module)
     out: dict[str, torch.Tensor] = {}
     for key, tensor in module.state_dict().items():
@@ -325,7 +332,7 @@ def load_state_dict_by_id(
     Keys of nodes the module does not have are ``unexpected``; with ``strict``
     any missing or unexpected key raises ``KeyError`` naming them.
     """
-    attrs = {node_id: attr for attr, node_id in _info(module, "node_ids").items()}
+    attrs = {node_id: attr for attr, node_id in compiled_info(module, "node_ids").items()}
     tied = tied_weights(module)
     renamed: dict[str, torch.Tensor] = {}
     unexpected: list[str] = []
@@ -338,7 +345,7 @@ def load_state_dict_by_id(
             renamed[name] = tensor
     _check_sizes(module, renamed)
     result = module.load_state_dict(renamed, strict=False)
-    ids: dict[str, str] = _info(module, "node_ids")
+    ids: dict[str, str] = compiled_info(module, "node_ids")
     missing = [_to_id(k, ids) for k in result.missing_keys if k not in tied]
     unexpected += [_to_id(k, ids) for k in result.unexpected_keys]
     if strict and (missing or unexpected):
@@ -349,7 +356,7 @@ def load_state_dict_by_id(
 def _check_sizes(module: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
     """Refuse weights of another size, naming the layer (the graph changed since they
     were saved)."""
-    titles: dict[str, str] = _info(module, "node_titles")
+    titles: dict[str, str] = compiled_info(module, "node_titles")
     for key, mine in module.state_dict().items():  # in layer order, weight before bias
         tensor = state.get(key)
         if tensor is not None and mine.shape != tensor.shape:
@@ -386,8 +393,8 @@ def locate_error(module: nn.Module, exc: BaseException) -> NodeRuntimeError | No
     Reads the traceback after the fact: the outermost frame that runs one of the
     module's direct submodules names the node. Nothing is added to each call.
     """
-    titles: dict[str, str] = _info(module, "node_titles")
-    ids: dict[str, str] = _info(module, "node_ids")
+    titles: dict[str, str] = compiled_info(module, "node_titles")
+    ids: dict[str, str] = compiled_info(module, "node_ids")
     children = {id(child): name for name, child in module.named_children()}
     tb = exc.__traceback__
     while tb is not None:
@@ -420,7 +427,7 @@ def node_lines(module: fx.GraphModule) -> dict[int, str]:
     fx's own map of generated lines to graph nodes (counted from the ``def`` line), not
     from the text, so no label can confuse it.
     """
-    ids: dict[str, str] = _info(module, "node_ids")
+    ids: dict[str, str] = compiled_info(module, "node_ids")
     nodes = list(module.graph.nodes)
     code = module.code.splitlines()
     start = next(n for n, line in enumerate(code, start=1) if line.startswith("def forward"))

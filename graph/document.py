@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import networkx as nx
 
@@ -53,6 +53,7 @@ def natural_key(text: str) -> tuple[Any, ...]:
 
 
 _DIGITS = re.compile(r"(\d+)")
+R = TypeVar("R")  # what a walk's per-node function gives
 
 
 @lru_cache(maxsize=4096)
@@ -186,6 +187,19 @@ class Network:
         if len(order) < len(waiting):  # a loop: no order exists
             return sorted(graph, key=natural_key)
         return order
+
+    def walk(self, visit: Callable[[Node, list[tuple[str, str]]], R],
+             among: Iterable[str] | None = None) -> dict[str, R]:
+        """``visit(node, inputs)`` for each node in the topological order, ``inputs``
+        being the node's (port, source id) pairs (as ``inputs_of``); returns what it
+        gave, keyed by node id in that order.
+
+        The one walk over a network: shape inference, the summary, validation and the
+        compiler each pass their own per-node function. ``among`` as in
+        ``topological_order``.
+        """
+        return {node_id: visit(self.node(node_id), self.inputs_of(node_id))
+                for node_id in self.topological_order(among)}
 
     def by_label(self, label: str) -> Node | None:
         node_id = self.labels.get(label)

@@ -285,8 +285,10 @@ class ShapeInference:
         return order
 
     def _update_network(self, net: Network, dirty: set[str]) -> set[str]:
-        rank = self._topological_rank(net)
         results = self.results[net.name]
+        if dirty.issuperset(net.graph):  # all of it (a network just opened): one walk
+            return self._infer_all(net, results)
+        rank = self._topological_rank(net)
         queue = [(rank[n], n) for n in dirty if n in net]
         heapq.heapify(queue)
         seen: set[str] = set()
@@ -296,7 +298,7 @@ class ShapeInference:
             if node_id in seen:
                 continue
             seen.add(node_id)
-            new = self._infer(net, node_id)
+            new = self._infer(net, net.node(node_id), net.inputs_of(node_id))
             self.reinferred += 1
             if results.get(node_id) != new:
                 changed.add(node_id)
@@ -307,10 +309,22 @@ class ShapeInference:
                         heapq.heappush(queue, (rank[succ], succ))
         return changed
 
-    def _infer(self, net: Network, node_id: str) -> NodeShape:
-        node = net.node(node_id)
+    def _infer_all(self, net: Network, results: dict[str, NodeShape]) -> set[str]:
+        changed: set[str] = set()
+
+        def infer(node: Node, inputs: list[tuple[str, str]]) -> NodeShape:
+            new = self._infer(net, node, inputs)
+            self.reinferred += 1
+            if results.get(node.id) != new:
+                changed.add(node.id)
+                results[node.id] = new  # what the nodes after it read
+            return new
+
+        net.walk(infer)
+        return changed
+
+    def _infer(self, net: Network, node: Node, inputs: list[tuple[str, str]]) -> NodeShape:
         spec = node.spec
-        inputs = net.inputs_of(node_id)
         problem = input_problem(spec, node, inputs)
         if problem:
             return NodeShape(None, problem)

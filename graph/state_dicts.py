@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from graph.compile import WeightsMismatch, _info
+from graph.compile import WeightsMismatch, compiled_info
 
 
 def _size(shape: torch.Size) -> str:
@@ -28,7 +28,7 @@ def load_torch_state_dict(module: nn.Module, state: Mapping[str, torch.Tensor]) 
     Raises ``WeightsMismatch`` naming the first tensor whose shape differs, or the
     count of tensors when one side has more; nothing is copied then.
     """
-    titles: dict[str, str] = _info(module, "node_titles")
+    titles: dict[str, str] = compiled_info(module, "node_titles")
     mine = module.state_dict(keep_vars=True)
     if len(mine) != len(state):
         raise WeightsMismatch(

@@ -51,18 +51,18 @@ def summarize(doc: Document, network: str, shapes: ShapeInference | None = None
     shapes.update()
     results = shapes.results.get(network, {})
     shared = shared_counts(net, results)  # the tied weight counts in the Embedding's row
-    rows = []
-    for node_id in net.topological_order():
-        node = net.node(node_id)
-        shape = results.get(node_id, NodeShape(None))
-        ins = [results[s].out if s in results else None for _, s in net.inputs_of(node_id)]
-        tied = shared.get(node_id, 0)
+
+    def row(node: Node, inputs: list[tuple[str, str]]) -> SummaryRow:
+        shape = results.get(node.id, NodeShape(None))
+        ins = [results[s].out if s in results else None for _, s in inputs]
+        tied = shared.get(node.id, 0)
         params, trainable = shape.params - tied, max(shape.trainable - tied, 0)
-        rows.append(SummaryRow(
-            node=node_id, label=node.label, layer=node.spec.display_name, out=shape.out,
+        return SummaryRow(
+            node=node.id, label=node.label, layer=node.spec.display_name, out=shape.out,
             params=params, trainable=trainable, flops=_flops(node, shape, ins),
-        ))
-    return rows
+        )
+
+    return list(net.walk(row).values())
 
 
 def format_summary(doc: Document, shapes: ShapeInference | None = None) -> str:

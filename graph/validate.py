@@ -59,11 +59,14 @@ def validate(
         shapes = ShapeInference(doc)
     shapes.update()
     found: list[Diagnostic] = []
+    ranks: dict[str, dict[str, int]] = {}  # network -> node id -> place in its order
     for net in doc.networks.values():
         results = shapes.results.get(net.name, {})
         found += _cycles(net)
         found += _endpoints(net)
-        found += _nodes(net, results)
+        per_node = _nodes(net, results)
+        ranks[net.name] = {node_id: i for i, node_id in enumerate(per_node)}
+        found += (d for problems in per_node.values() for d in problems)
         found += (Diagnostic(net.name, node, "error", message)
                   for node, message in tie_problems(net, results))
     if data is not None and sample_shape is None:
@@ -71,7 +74,7 @@ def validate(
     found += _training(doc, shapes, sample_shape)
     if data is not None:
         found += _data_fit(doc, shapes, data)
-    return _sorted(doc, found)
+    return _sorted(doc, found, ranks)
 
 
 def location(doc: Document, diagnostic: Diagnostic) -> str:
@@ -124,10 +127,9 @@ def _out(results: Results, node: Node | None) -> TensorSpec | None:
     return shape.out if shape is not None else None
 
 
-def _sorted(doc: Document, found: Iterable[Diagnostic]) -> list[Diagnostic]:
+def _sorted(doc: Document, found: Iterable[Diagnostic],
+            node_rank: dict[str, dict[str, int]]) -> list[Diagnostic]:
     net_rank = {name: i for i, name in enumerate(doc.networks)}
-    node_rank = {name: {n: i for i, n in enumerate(net.topological_order())}
-                 for name, net in doc.networks.items()}
 
     def key(d: Diagnostic) -> tuple[int, int]:
         ranks = node_rank.get(d.network, {})
@@ -167,33 +169,38 @@ def _endpoints(net: Network) -> Iterator[Diagnostic]:
                      "join the branches with a Concat before one Output")
 
 
-def _nodes(net: Network, results: Results) -> Iterator[Diagnostic]:
-    """Per-node problems: wiring, parameters, shapes and connectivity.
+def _nodes(net: Network, results: Results) -> dict[str, list[Diagnostic]]:
+    """Per-node problems (wiring, parameters, shapes and connectivity), by node id in
+    the network's order.
 
     Compilation keeps only what feeds the Output, so a problem in a node that does
     not is a warning: it does not stop training or export.
     """
     outputs = [n.id for n in _outputs(net)]
     useful = set(outputs).union(*(nx.ancestors(net.graph, o) for o in outputs))
-    for node_id in net.topological_order():
-        node = net.node(node_id)
+
+    def problems(node: Node, inputs: list[tuple[str, str]]) -> list[Diagnostic]:
         spec, name = node.spec, _name(node)
-        severity: Severity = "error" if not outputs or node_id in useful else "warning"
-        wiring = input_problem(spec, node, net.inputs_of(node_id))
+        severity: Severity = "error" if not outputs or node.id in useful else "warning"
+        wiring = input_problem(spec, node, inputs)
         param = param_problem(spec, node.params)
-        shape = results.get(node_id)
-        isolated = net.graph.degree(node_id) == 0 and len(net) > 1
+        shape = results.get(node.id)
+        isolated = net.graph.degree(node.id) == 0 and len(net) > 1
+        found: list[Diagnostic] = []
         if isolated:  # an Output is "useful", so an unwired Output stays an error
-            yield Diagnostic(net.name, node_id, severity,
-                             f"{name} is not connected: wire it into the network or delete it")
+            found.append(Diagnostic(net.name, node.id, severity, f"{name} is not connected: "
+                                    "wire it into the network or delete it"))
         elif wiring:
-            yield Diagnostic(net.name, node_id, severity, _wiring_message(name, wiring))
+            found.append(Diagnostic(net.name, node.id, severity, _wiring_message(name, wiring)))
         if param:
-            yield Diagnostic(net.name, node_id, severity, f"{name}: {param}")
+            found.append(Diagnostic(net.name, node.id, severity, f"{name}: {param}"))
         if shape and shape.error and shape.error not in (param, wiring):
-            yield Diagnostic(net.name, node_id, severity, f"{name} {shape.error}")
+            found.append(Diagnostic(net.name, node.id, severity, f"{name} {shape.error}"))
         if not isolated:
-            yield from _connectivity(net, node, outputs, useful)
+            found += _connectivity(net, node, outputs, useful)
+        return found
+
+    return net.walk(problems)
 
 
 def _wiring_message(name: str, problem: str) -> str:
@@ -275,13 +282,12 @@ def _traps(net: Network, results: Results, training: TrainingSpec,
 def _batch_traps(net: Network, results: Results, training: TrainingSpec) -> Iterator[Diagnostic]:
     if training.batch_size != 1:
         return
-    for node_id in net.topological_order():
-        node = net.node(node_id)
+    for node in net.nodes():  # in any order: validate sorts what it found
         if not node.type.startswith("BatchNorm"):
             continue
-        ins = [results[s].out for _, s in net.inputs_of(node_id) if s in results]
+        ins = [results[s].out for _, s in net.inputs_of(node.id) if s in results]
         flat = bool(ins) and ins[0] is not None and len(ins[0].shape) == 1
-        yield Diagnostic(net.name, node_id, "error" if flat else "warning",
+        yield Diagnostic(net.name, node.id, "error" if flat else "warning",
                          f"{_name(node)} needs more than one sample per batch while training, "
                          "but the batch size is 1: raise the batch size or use LayerNorm")
 

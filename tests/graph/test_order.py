@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import networkx as nx
 
 from graph import Document, NetworkBuilder
 from graph.compile import compile_network
+from graph.document import Network
 from graph.shapes import ShapeInference
 from graph.summary import summarize
 from graph.validate import validate
@@ -63,3 +66,32 @@ def test_a_loop_still_gives_every_node_once() -> None:
     doc.network("main").graph.add_edge("n12", "n2", ports=["x"])  # a loop (a damaged file)
     net = doc.network("main")
     assert sorted(net.topological_order()) == sorted(net.graph)
+
+
+def test_the_walk_gives_each_node_its_inputs_and_keeps_the_order() -> None:
+    net = _fan().network("main")
+    sources = net.walk(lambda node, inputs: [src for _, src in inputs])
+    assert list(sources) == net.topological_order()
+    assert sources["n12"] == [f"n{i}" for i in range(2, 12)]  # the Concat's, in port order
+    assert list(net.walk(lambda node, _: node.label, among=["n1", "n3"]).values()) == \
+        ["input1", "fc1"]
+
+
+def test_shapes_summary_validation_and_compile_each_walk_a_network_once(monkeypatch) -> None:
+    doc = _fan()
+    walks: list[str] = []
+    order = Network.topological_order
+
+    def counted(self: Network, among: Iterable[str] | None = None) -> list[str]:
+        walks.append(self.name)
+        return order(self, among)
+
+    monkeypatch.setattr(Network, "topological_order", counted)
+    shapes = ShapeInference(doc)
+    shapes.update()
+    assert walks == ["main"]
+    for job in (lambda: summarize(doc, "main", shapes), lambda: validate(doc, shapes),
+                lambda: compile_network(doc, "main", shapes=shapes.results["main"])):
+        walks.clear()
+        job()
+        assert walks == ["main"], job
