@@ -25,11 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from graph.fileformat import dumps, loads
+from graph.fileformat import dumps
 from gui.background import BackgroundJob
 from gui.canvas import step_overlay
 from gui.canvas.scene import GraphScene
 from gui.insights import Insight
+from gui.insights.step_jobs import keep_work, message, prepare_work, structure, undo_work
 from gui.insights.step_text import stage_text, weights_text
 from gui.session import Session
 from gui.training import TrainingController
@@ -39,37 +40,6 @@ if TYPE_CHECKING:
 
 SPEEDS = {"slow": 900, "normal": 450, "fast": 150}  # ms per node while playing
 MAX_BATCH = 256
-
-
-def _prepare(doc_text: str, weights: str, base_dir: Path | None, model: Any,
-             walk: tuple[int, int] | None) -> tuple[Any, list[str], Any]:
-    """On a worker: the model at rest (loaded unless given), its sample labels, and the
-    step walked on it (when ``walk`` gives index and batch)."""
-    from runtime.inspect.model import inspect_model
-    from runtime.inspect.step import walk_step
-    from runtime.inspect.step_loss import sample_labels
-
-    if model is None:
-        model = inspect_model(loads(doc_text), weights or None, base_dir)
-    labels = sample_labels(model.data)
-    result = None
-    if walk is not None:
-        result = walk_step(model.doc, model.training, model.networks, model.data,
-                           index=walk[0], batch=walk[1])
-    return model, labels, result
-
-
-def _keep(model: Any, states: Any, graph_file: Path | None) -> tuple[Path, Any]:
-    from runtime.inspect.step_keep import keep_step, states_of
-
-    previous = states_of(model)
-    return keep_step(model, states, graph_file), previous
-
-
-def _undo(model: Any, previous: Any, folder: Path, graph_file: Path | None) -> None:
-    from runtime.inspect.step_keep import undo_keep
-
-    undo_keep(model, previous, folder, graph_file)
 
 
 class StepView(Insight):
@@ -157,11 +127,11 @@ class StepView(Insight):
         super().set_session(session)
         session.changed.connect(self._document_edited)
         self.model, self.labels, self.kept = None, [], None
-        self._structure = _structure(session)
+        self._structure = structure(session)
         self._update_buttons()
 
     def _document_edited(self) -> None:
-        shape = _structure(self.session)
+        shape = structure(self.session)
         if shape == self._structure:  # nodes moved: the cards follow them
             if self.record is not None and self.frame >= 0:
                 self._draw()
@@ -229,7 +199,7 @@ class StepView(Insight):
         self._job_kind = kind
         if kind == "step":
             self.explain.setText("Computing the step with torch…")
-        self.job.start(_prepare, dumps(self.session.doc), weights, base_dir, self.model, walk,
+        self.job.start(prepare_work, dumps(self.session.doc), weights, base_dir, self.model, walk,
                        name="step view")
         self._update_buttons()
 
@@ -238,7 +208,7 @@ class StepView(Insight):
                 or self.job.running:
             return
         self._job_kind = "keep"
-        self.job.start(_keep, self.model, self.states, self.session.path, name="keep step")
+        self.job.start(keep_work, self.model, self.states, self.session.path, name="keep step")
         self._update_buttons()
 
     def undo_keep(self) -> None:
@@ -247,13 +217,13 @@ class StepView(Insight):
             return
         folder, _old_dir, previous = self.kept
         self._job_kind = "undo"
-        self.job.start(_undo, self.model, previous, folder, self.session.path, name="undo keep")
+        self.job.start(undo_work, self.model, previous, folder, self.session.path, name="undo keep")
         self._update_buttons()
 
     def _done(self, result: object, error: object) -> None:
         kind, self._job_kind = self._job_kind, ""
         if error is not None:
-            self._failed(_message(error, kind))
+            self._failed(message(error, kind))
         elif kind in ("prepare", "step") and isinstance(result, tuple):
             self.model, self.labels, walked = result
             self.sample.setMaximum(max(0, len(self.model.data.train_x) - 1))
@@ -372,33 +342,6 @@ class StepView(Insight):
         has = self.record is not None
         self.next_button.setEnabled(has and self.frame < len(self.frames) - 1)
         self.play_button.setEnabled(has)
-
-
-def _structure(session: Session | None) -> str:
-    """The document as a step depends on it: everything but where nodes sit."""
-    if session is None:
-        return ""
-    import json
-
-    data = session.doc.to_data()
-    data.pop("ui", None)
-    for network in data.get("networks", {}).values():
-        for node in network.get("nodes", []):
-            node.pop("pos", None)
-    return json.dumps(data, sort_keys=True, default=str)
-
-
-def _message(error: object, kind: str) -> str:
-    from runtime.checkpoint import WeightsError
-    from runtime.data import DataError
-    from runtime.inspect.step import StepError
-    from runtime.run_data import DataMismatch
-
-    if isinstance(error, (StepError, WeightsError, DataError, DataMismatch)):
-        return str(error)
-    if isinstance(error, OSError) and kind in ("keep", "undo"):
-        return f"the weights could not be written: {error}"
-    return f"the step could not be computed: {type(error).__name__}: {error}"
 
 
 def open_step_view(window: MainWindow) -> StepView:

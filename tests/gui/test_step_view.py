@@ -134,9 +134,16 @@ def test_feature_maps_show_for_a_cnn_and_failures_are_explained(window, qtbot,
     tips = [card.toolTip() for card in step_overlay.cards(scene)]
     assert any("shown: first 8 of 32 channels" in tip for tip in tips)
     assert view.record["forward"]["n2"]["kind"] == "image"
+    from graph.commands import Move, SetParam
+
+    card = step_overlay.cards(scene)[0]
+    before = card.pos()
+    node = window.session.doc.network("main").node("n1")
+    window.session.push(Move("main", {"n1": (node.pos[0] + 40, node.pos[1])}))
+    assert view.record is not None  # moving a node keeps the step; its card follows
+    assert step_overlay.cards(scene)[0].pos().x() == before.x() + 40
     view.sample.setValue(view.sample.maximum())
     view.batch.setValue(1)
-    from graph.commands import SetParam
 
     window.session.push(SetParam("main", "n2", "out_channels", 8))
     assert view.record is None and step_overlay.overlay_texts(scene) == []
