@@ -82,6 +82,7 @@ class DataPreviewWidget(QWidget):
         self.balance = plot_widget("Class balance (samples per class)")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS[0])
         self.balance.getPlotItem().addItem(self.bars)
+        self.overlays: list[pg.GraphicsObject] = []  # lines, target dots or image labels
         self.shown: DataPreview | None = None
         self.error = ""
         self.requested: Request | None = None  # the latest asked for
@@ -153,8 +154,9 @@ class DataPreviewWidget(QWidget):
         plot = self.samples_plot.getPlotItem()
         self.image.clear()
         self.points.clear()
-        for item in list(plot.listDataItems()):
-            plot.removeItem(item)
+        for line in self.overlays:
+            plot.removeItem(line)
+        self.overlays = []
         plot.getViewBox().invertY(data.kind == "image")
         plot.getViewBox().setAspectLocked(data.kind in ("image", "points"))
         if data.kind == "image":
@@ -177,8 +179,15 @@ class DataPreviewWidget(QWidget):
     def _images(self, data: DataPreview) -> None:
         self.image.setImage(image_grid(data.samples), levels=(0, 1))
         plot = self.samples_plot.getPlotItem()
-        plot.setTitle(f"{len(data.samples)} training samples: "
-                      + " ".join(data.labels[:GRID_COLUMNS]) + " …", size="9pt")
+        height, width = data.samples.shape[2:]
+        for i, text in enumerate(data.labels):
+            row, column = divmod(i, GRID_COLUMNS)
+            label = pg.TextItem(text[:8], color="#f0a030", anchor=(0, 0))
+            label.setPos(column * (width + 1), row * (height + 1))
+            plot.addItem(label)
+            self.overlays.append(label)
+        plot.setTitle(f"{len(data.samples)} training samples with their classes",
+                      size="9pt")
         plot.hideAxis("left")
         plot.hideAxis("bottom")
 
@@ -196,10 +205,18 @@ class DataPreviewWidget(QWidget):
         plot = self.samples_plot.getPlotItem()
         plot.showAxis("left")
         plot.showAxis("bottom")
+        targets = data.targets if data.targets is not None and data.targets.shape[1] == 1 \
+            else None
         for k, sample in enumerate(data.samples[:SHOWN_LINES]):
-            plot.plot(sample[:, 0], pen=pg.mkPen(COLOURS[k % len(COLOURS)], width=1.5))
+            colour = COLOURS[k % len(COLOURS)]
+            self.overlays.append(plot.plot(sample[:, 0], pen=pg.mkPen(colour, width=1.5)))
+            if targets is not None:  # what the network is to predict from this window
+                self.overlays.append(plot.plot([len(sample)], [float(targets[k, 0])],
+                                               pen=None, symbol="o", symbolSize=8,
+                                               symbolBrush=colour))
         plot.setTitle(f"{min(SHOWN_LINES, len(data.samples))} sequences (first feature "
-                      "over time steps)", size="9pt")
+                      "over time steps)" + (", each with its target as a dot after it"
+                                            if targets is not None else ""), size="9pt")
 
     def _rows(self, data: DataPreview) -> None:
         flat = data.samples.reshape(len(data.samples), -1)

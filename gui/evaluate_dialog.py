@@ -105,6 +105,7 @@ class EvaluateDialog(QDialog):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(matrix)
         split.addWidget(self.cell_samples)
+        split.setSizes([300, 300])  # the cell's samples as much room as the matrix
         for widget, title in ((self.per_class, "Per class"), (split, "Confusion matrix"),
                               (self.curves, "ROC / precision–recall"),
                               (self.misclassified, "Misclassified"),

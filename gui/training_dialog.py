@@ -200,7 +200,7 @@ class TrainingSettingsDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Training settings")
-        self.resize(720, 760)
+        self.resize(760, 860)
         training = session.doc.training
         self.original = training.to_data()
         self.general = ModelForm(TrainingSpec, "Run", skip=GENERAL_SKIP)
@@ -242,6 +242,7 @@ class TrainingSettingsDialog(QDialog):
         data = QSplitter(Qt.Orientation.Vertical)
         data.addWidget(_scrolled(self.data.box, self.tokens.box))
         data.addWidget(self.preview)
+        data.setSizes([420, 330])  # the samples need room to be made out
         tabs.addTab(data, "Data")
         tabs.addTab(_scrolled(*(f.box for f in self.networks.values())), "Optimisers")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok

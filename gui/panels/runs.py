@@ -84,9 +84,10 @@ class RunsPanel(QWidget):
             self.buttons[key].clicked.connect(slot)
         self.loss_plot = plot_widget("Loss of the selected runs")
         self.metric_plot = plot_widget("Metric of the selected runs")
-        for widget in (self.loss_plot, self.metric_plot):
+        for widget, corner in ((self.loss_plot, (-6, 6)), (self.metric_plot, (-6, -6))):
             widget.getPlotItem().setLabel("bottom", "epoch")
-            widget.getPlotItem().addLegend(offset=(-6, 6), labelTextSize="8pt")
+            # losses fall and metrics rise: each legend sits where its curves are not
+            widget.getPlotItem().addLegend(offset=corner, labelTextSize="8pt")
         self.job = BackgroundJob(self)
         self.job.done.connect(self._listed)
         self._again = False  # a refresh asked for while one was reading
@@ -168,6 +169,9 @@ class RunsPanel(QWidget):
     def _selection_changed(self) -> None:
         self._enable()
         self._overlay()
+        if len(self.selected()) > 1:
+            self.note.setText("Curves of the selected runs: train solid, validation dashed. "
+                              "Select one run to evaluate, export or continue it.")
 
     def _overlay(self) -> None:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
@@ -179,11 +183,10 @@ class RunsPanel(QWidget):
         for k, row in enumerate(rows):
             run, log = self.runs[row]
             colour = COLOURS[k % len(COLOURS)]
-            name = run.started[5:16]  # "12-06 22:10": short enough for the legend
+            name = run.started[5:19]  # "12-06 22:10:04": runs a minute apart differ
             for key, dashed in (("train_loss", False), ("val_loss", True)):
                 self._curve(self.loss_plot, log, key, colour, dashed, f"{name} {key[:-5]}")
-            metric = run.headline[0] if run.headline and "loss" not in run.headline[0] \
-                else None
+            metric = _metric(run, log)
             if metric is not None:
                 self._curve(self.metric_plot, log, metric, colour, False, f"{name} {metric}")
 
@@ -271,3 +274,13 @@ class RunsPanel(QWidget):
         else:
             self.note.setText(f"Deleted {what}.")
         self.refresh()
+
+
+def _metric(run: RunInfo, log: list[dict[str, Any]]) -> str | None:
+    """The metric to compare runs by: the headline unless it is a loss, else the first
+    validation metric the log has (a regression's val_mae, say)."""
+    if run.headline is not None and "loss" not in run.headline[0]:
+        return run.headline[0]
+    last = log[-1] if log else {}
+    return next((k for k, v in last.items() if k.startswith("val_") and "loss" not in k
+                 and k != "val_mse" and isinstance(v, float)), None)

@@ -38,6 +38,7 @@ class DataPreview:
     class_names: list[str] = field(default_factory=list)
     class_counts: list[int] = field(default_factory=list)  # over the whole set
     point_classes: np.ndarray | None = None  # points: class index per point, if classes
+    targets: np.ndarray | None = None  # value targets of the samples shown (N×k)
     text: str = ""  # a corpus excerpt, or texts decoded from character ids
     notes: list[str] = field(default_factory=list)
 
@@ -99,6 +100,8 @@ def preview(spec: DataSpec, task: str, base_dir: Path | None = None,
         result.class_counts = np.bincount(dataset.y, minlength=len(names)).tolist()
         if kind == "points":
             result.point_classes = dataset.y[rows]
+    if dataset.target_kind == "value" and dataset.y is not None:
+        result.targets = dataset.y[rows]
     if corpus:
         result.text = str(dataset.metadata["text"])[:EXCERPT]
     elif "alphabet" in dataset.metadata:

@@ -24,6 +24,7 @@ def test_settings_preview_follows_the_chosen_data_set(window, qtbot, tmp_path: P
     preview = dialog.preview
     assert preview.loading  # the sample document's digits load on a worker thread
     _shown(qtbot, preview, "image")
+    assert [label.toPlainText() for label in preview.overlays] == preview.shown.labels
     assert preview.samples_plot.isVisibleTo(preview) and preview.balance.isVisibleTo(preview)
     assert "train 1,257 · val 270 · test 270" in preview.summary.text()
     assert "10 classes" in preview.summary.text()
@@ -33,6 +34,7 @@ def test_settings_preview_follows_the_chosen_data_set(window, qtbot, tmp_path: P
     combo.setCurrentIndex(combo.findData("moons"))  # the form changes: the preview follows
     _shown(qtbot, preview, "points")
     assert len(preview.points.data) == preview.shown.total
+    assert preview.points in preview.samples_plot.getPlotItem().items  # drawn, not detached
     assert not preview.table.isVisibleTo(preview)
 
     combo.setCurrentIndex(combo.findData("csv"))
@@ -57,4 +59,8 @@ def test_insights_data_tab_follows_the_document(window, qtbot) -> None:
     _shown(qtbot, tab.preview, "sequence")
     assert tab.preview.samples_plot.isVisibleTo(tab)
     assert not tab.preview.balance.isVisibleTo(tab)  # values: no classes to count
-    assert len(tab.preview.samples_plot.getPlotItem().listDataItems()) == 6
+    shown = tab.preview.overlays  # six windows, each with its target as a dot
+    assert len(shown) == 12 and all(item in tab.preview.samples_plot.getPlotItem().items
+                                    for item in shown)
+    assert [float(item.yData[0]) for item in shown[1::2]] == [
+        float(v) for v in tab.preview.shown.targets[:6, 0]]
