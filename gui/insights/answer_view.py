@@ -108,7 +108,7 @@ class AnswerView(QStackedWidget):
         self.bars_plot.getAxis("bottom").setTicks([list(enumerate(names))])
         best = answer.best
         sure = f"{probs[best]:.1%}" if probs[best] > 0.995 else f"{probs[best]:.0%}"
-        self.bars_plot.setTitle(f"The network says <b>'{html.escape(names[best])}'</b> "
+        self.bars_plot.setTitle(f"The network says <b>'{html.escape(names[best], quote=False)}'</b> "
                                 f"({sure} sure)", size="10pt")
         self.setCurrentIndex(1)
 

@@ -258,10 +258,12 @@ class EmbeddingView(Insight):
         if shown.method == "pca" and shown.explained is not None:
             how = (f"PCA: the horizontal axis keeps {shown.explained[0]:.0%} of the variance "
                    f"of its {shown.width} outputs, the vertical {shown.explained[1]:.0%}")
+        elif shown.method == "values":
+            how = f"its {shown.width} output values are the dot's coordinates"
         else:
             how = f"t-SNE of its {shown.width} outputs: near dots got similar outputs"
         self.note.setText(f"Each dot is one {split} sample, placed by what "
-                          f"{html.escape(shown.title)} "
+                          f"{html.escape(shown.title, quote=False)} "
                           f"outputs for it ({how}). Dots of one colour close together: this "
                           f"layer tells that class apart. From {self._source}.")
 
@@ -294,10 +296,15 @@ class EmbeddingView(Insight):
         what = "Colour: true class" if by_class else "Colour: k-means group"
         self.key.setText(f"{what} &nbsp; " + " &nbsp; ".join(key))
         self.plot.enableAutoRange()
-        what = "PCA" if shown.method == "pca" else "t-SNE"
+        what, axes = {"pca": ("PCA", ("1st principal axis", "2nd principal axis")),
+                      "values": ("outputs", ("value 1", "value 2")),
+                      "tsne": ("t-SNE", ("", ""))}[shown.method]
+        self.plot.setLabel("bottom", axes[0])
+        self.plot.setLabel("left", axes[1])
         self.plot.setTitle(f"{shown.title}: {what} of {len(shown.points)} samples", size="9pt")
-        self.node_label.setText(f"<b>{html.escape(shown.title)}</b>: {shown.width} values per "
-                                "sample (select another layer on the canvas to see it)")
+        title = html.escape(shown.title, quote=False)
+        self.node_label.setText(f"<b>{title}</b>: {shown.width} values per sample (select "
+                                "another layer on the canvas to see it)")
         self.agreement.setText(self._agreement())
 
     def _agreement(self) -> str:

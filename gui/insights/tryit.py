@@ -117,6 +117,8 @@ class TryItView(Insight):
         self.sample_index.setRange(0, 9999)
         self.sample_index.setPrefix("sample ")
         self.sample_button = QPushButton("Use this sample")
+        self.sample_button.setToolTip("Try a sample of the data set the network did not "
+                                      "train on (the test split)")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setPrefix("seed ")
@@ -200,6 +202,7 @@ class TryItView(Insight):
         samples = QHBoxLayout()
         samples.addWidget(self.sample_index)
         samples.addWidget(self.sample_button)
+        samples.addStretch(1)
         inputs.addLayout(samples)
         inputs.addWidget(self.message)
         inputs.addStretch(1)

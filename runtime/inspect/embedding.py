@@ -103,13 +103,19 @@ def class_labels(y: torch.Tensor | None) -> np.ndarray | None:
 def embed(module: nn.Module, network: str, node_id: str, x: torch.Tensor,
           y: torch.Tensor | None, split: str, method: str = "pca",
           class_names: tuple[str, ...] | None = None) -> Embedding:
-    """``node_id``'s outputs for the samples ``x``, projected to 2-D by ``method``."""
+    """``node_id``'s outputs for the samples ``x``, projected to 2-D by ``method`` (with
+    PCA asked of at most two values per sample, they are drawn as they are: "values")."""
     if method not in METHODS:
         raise ValueError(f"unknown projection {method!r}; choose pca or tsne")
     values = node_outputs(module, node_id, x)
     title = node_titles(module).get(node_id, node_id)
     explained = None
-    if method == "pca":
+    if method == "pca" and values.ndim == 2 and values.shape[1] <= 2:
+        # Two values (a 2-D code) are already a map: draw them as they are, not rotated.
+        method = "values"
+        points = np.zeros((len(values), 2))
+        points[:, :values.shape[1]] = values
+    elif method == "pca":
         points, explained = pca_2d(values)
     else:
         points = tsne_2d(values)

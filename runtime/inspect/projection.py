@@ -23,7 +23,7 @@ class Embedding:
     network: str
     node_id: str
     title: str  # "Linear 'code'"
-    method: str  # "pca" or "tsne"
+    method: str  # "pca", "tsne", or "values" (the node's own one or two values)
     points: np.ndarray  # (N, 2)
     labels: np.ndarray | None  # (N,) class indices
     class_names: tuple[str, ...] | None

@@ -33,7 +33,7 @@ def test_the_code_space_of_a_run_then_another_layer_from_its_weights(window, qtb
     qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
     shown = view.shown
-    assert shown is not None and shown.title == "Linear 'code'" and shown.method == "pca"
+    assert shown is not None and shown.title == "Linear 'code'" and shown.method == "values"
     assert shown.points.shape == (270, 2) and "epoch 2 of the run" in view.note.text()
 
     view.k.setValue(6)  # choosing k colours the dots by k-means group

@@ -91,6 +91,10 @@ def test_an_embedding_of_a_model_at_rest_names_its_node_and_classes() -> None:
     shown = embed_inspected(model, "main", "n9", "pca")
     assert shown.title == "Linear 'code'" and shown.width == 2 and shown.split == "val"
     assert shown.points.shape == (270, 2) and shown.labels is not None
+    # a 2-D code is drawn as it is (PCA would only rotate it)
+    assert shown.method == "values" and shown.explained is None
+    np.testing.assert_array_equal(shown.points, node_outputs(model.main, "n9",
+                                                             model.split("val")[0]))
     assert shown.class_names == tuple(str(d) for d in range(10))
     again = Embedding.from_record(shown.record())
     np.testing.assert_allclose(again.points, shown.points, atol=1e-5)
@@ -107,6 +111,6 @@ def test_a_run_streams_the_code_space_of_an_autoencoder() -> None:
     shown = [e for e in events if e["type"] == "embedding"]
     assert [e["epoch"] for e in shown][-1] == 2
     last = shown[-1]
-    assert last["title"] == "Linear 'code'" and last["method"] == "pca"
+    assert last["title"] == "Linear 'code'" and last["method"] == "values"
     assert len(last["points"]) == len(last["labels"]) == 270
     assert len(str(last)) < 40_000  # small enough to cross the process boundary often
