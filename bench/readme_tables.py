@@ -63,6 +63,11 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
+def ms_text(value: float) -> str:
+    """Milliseconds with one decimal, two below 1 ms (a cached edit takes 0.03 ms)."""
+    return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
+
+
 def _missing(bench: str, command: str) -> str:
     return f"No stamped rows in `bench/results/{bench}.jsonl` yet: run `{command}`."
 
@@ -101,7 +106,7 @@ def shapes_section(results: Path) -> str:
             first = edit["first_ms"]
             rows.append([f"one edit, `{label}` ({edit['reinferred']} nodes re-inferred), "
                          "first / again (median)",
-                         f"{first:.1f} / {statistics.median(edit['again_ms']):.1f} ms",
+                         f"{ms_text(first)} / {ms_text(statistics.median(edit['again_ms']))} ms",
                          f"< {targets['edit']:g} ms {verdict(first, '<', targets['edit'])}"])
     return table(["what", "time", "target"], rows) + "\n\n" + recorded(list(newest.values()))
 
@@ -156,10 +161,35 @@ def graph_scale_section(results: Path) -> str:
     return table(header, rows) + "\n\n" + recorded(list(newest.values()))
 
 
+def window_section(results: Path) -> str:
+    newest = newest_by_case(read_rows("window", results / "window.jsonl"))
+    if not newest:
+        return _missing("window", "QT_QPA_PLATFORM=offscreen .venv/bin/python "
+                                  "bench/bench_window.py")
+    rows = []
+    for row in newest.values():
+        def judged(key: str, value: float, text: str, row: Row = row) -> str:
+            op, target = row["targets"][key]
+            return f"{text} ({op} {target:g} {verdict(value, op, target)})"
+
+        ratio = row["throughput"]
+        epochs = [len(r["epoch_samples_per_s"]) for r in row["window_runs"]]
+        rows.append([row["example"], row["platform"], f"{epochs[0]}, {row['run_threads']}",
+                     judged("stall_p99_ms", row["stall_p99_ms"], f"{row['stall_p99_ms']:.1f} ms"),
+                     judged("stall_max_ms", row["stall_max_ms"], f"{row['stall_max_ms']:.1f} ms"),
+                     judged("plot_hz", row["plot_hz"], f"{row['plot_hz']:.1f} Hz") +
+                     f"; paints {row['paint_hz']:.1f} Hz",
+                     judged("throughput_ratio", ratio["median"], ratio_text(ratio))])
+    header = ["example", "platform", "epochs, threads", "stall p99", "stall max",
+              "plot refresh", "samples/s window / CLI"]
+    return table(header, rows) + "\n\n" + recorded(list(newest.values()))
+
+
 SECTIONS: dict[str, Section] = {
     "compile": compile_section, "shapes": shapes_section, "training": training_section,
     "editor": editor_section, "graph_scale": graph_scale_section,
     "examples": examples_section, "baselines": baselines_section,
+    "window": window_section,
 }
 
 
