@@ -27,6 +27,17 @@ from gui.canvas.overview import overview_zoom
 from gui.canvas.quick_add import QuickAddPopup
 from gui.canvas.scene import GraphScene
 
+NEW_HEIGHT = 70.0  # about a new node's height (header and two rows)
+GAP = 16.0  # free space kept around other nodes
+
+
+def _ring(k: int) -> list[tuple[int, int]]:
+    """Offsets (columns, half-rows) tried at distance ``k``: below first, then above,
+    then beside."""
+    if k == 0:
+        return [(0, 0)]
+    return [(0, k), (0, -k), *((dx, dy) for dx in (1, -1) for dy in range(-k, k + 1))]
+
 MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
 
 
@@ -178,11 +189,26 @@ class GraphView(QGraphicsView):
         """Add a layer centred near ``scene_pos`` (the view centre by default); its id."""
         at = scene_pos if scene_pos is not None else self.visible_center()
         cmd = AddNode(self.graph_scene.network_name, type_id,
-                      pos=(snap(at.x() - WIDTH / 2), snap(at.y() - HEADER / 2)))
+                      pos=self._free_spot(snap(at.x() - WIDTH / 2), snap(at.y() - HEADER / 2)))
         if not self.graph_scene.session.push(cmd):
             return None
         self.graph_scene.select_nodes([cmd.node_id or ""])
         return cmd.node_id
+
+    def _free_spot(self, x: float, y: float) -> tuple[float, float]:
+        """(x, y), or the nearest place below or beside it where a new node covers none
+        (Tab with the cursor over a node, or the view's centre on a node, dropped the new
+        one on top of it)."""
+        taken = [item.sceneBoundingRect().adjusted(-GAP, -GAP, GAP, GAP)
+                 for item in self.graph_scene.nodes.values()]
+        step = NEW_HEIGHT / 2 + GAP
+        for ring in range(40):
+            for dx, dy in _ring(ring):
+                cx, cy = x + dx * (WIDTH + GAP), y + dy * step
+                box = QRectF(cx, cy, WIDTH, NEW_HEIGHT)
+                if not any(box.intersects(t) for t in taken):
+                    return cx, cy
+        return x, y
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         tops = [i.topLevelItem() for i in self.items(event.pos())]

@@ -104,3 +104,17 @@ def test_each_network_gets_its_own_tab(window, qtbot):
     assert window.inspector.network == "discriminator" and window.inspector.node_id == "n2"
     labels = [item.label for item in tabs.current_view().graph_scene.edges.values()]
     assert sorted(labels) == ["N×1", "N×4"]
+
+
+def test_a_layer_added_over_a_node_lands_beside_it_not_on_top(window, qtbot):
+    view = window.current_view()
+    scene = view.graph_scene
+    conv = next(n.id for n in window.session.doc.network("main").nodes() if n.label == "conv")
+    over = scene.nodes[conv].sceneBoundingRect().center()
+    added = view.add_layer("ReLU", over)
+    qtbot.waitUntil(lambda: added in scene.nodes, timeout=2000)
+    mine = scene.nodes[added].sceneBoundingRect()
+    others = [item.sceneBoundingRect() for node_id, item in scene.nodes.items()
+              if node_id != added]
+    assert not any(mine.intersects(r) for r in others)
+    assert mine.center().x() - over.x() < 400 and abs(mine.center().y() - over.y()) < 400
