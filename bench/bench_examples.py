@@ -8,13 +8,19 @@ batch size, epochs and thread count, and reports its seconds and metric; its tra
 model then goes through the same ``main.py evaluate`` (not timed), so both loops are
 judged alike (a GAN's sample quality, an autoencoder's codes).
 
-Results are appended to a JSON-lines file, one line per run, and runs already there
-are skipped, so the (long) full run can be resumed. Tune with one seed
-(``--seeds 0``) before running three.
+A language model's headline is its validation loss in nats per character (the
+held-out last 10% of the text), from ``evaluate`` for both loops.
+
+Each run is one stamped row (``bench/record.py``: commit, date, load before and
+after, command) appended to a JSON-lines file, and runs already there are skipped,
+so the (long) full run can be resumed; rows written before the stamps read alike.
+Tune with one seed (``--seeds 0``) before running three. ``--long`` trains the
+language models for about ten minutes each (``LONG_EPOCHS``), Layerloom only, into
+``bench/results/examples_long.jsonl``.
 
     .venv/bin/python bench/bench_examples.py [--only NAME ...] [--seeds 0 1 2]
         [--results bench/results/examples.jsonl] [--no-plain] [--table] [--markdown]
-        [--no-times]
+        [--no-times] [--long]
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from plain_loop import save_as_weights, train_plain  # noqa: E402
+from record import Recorder, read_rows  # noqa: E402
 
 EXAMPLES = ROOT / "resources" / "examples"
 
@@ -53,7 +62,11 @@ TARGETS: dict[str, list[tuple[str, str, float]]] = {
                      ("frechet_distance", "≤", 20.0)],
     "autoencoder_digits": [("reconstruction_mse", "≤", 0.04), ("code_knn_accuracy", "≥", 0.70)],
     "autoencoder_digits_8d": [("reconstruction_mse", "≤", 0.02)],
+    "gpt_shakespeare": [("val_loss", "≤", 1.90)],
+    "lstm_shakespeare": [("val_loss", "≤", 1.65)],
 }
+# about ten minutes of training each on this machine (one thread): 7 × ~80 s, 16 × ~35 s
+LONG_EPOCHS = {"gpt_shakespeare": 7, "lstm_shakespeare": 16}
 
 
 def _run(args: list[str], env: dict[str, str]) -> tuple[float, str]:
@@ -78,16 +91,20 @@ def _evaluated(path: Path, weights: Path, threads: int,
     # The same judge for both loops: where both say, the report wins.
     metrics = {**metrics,
                **{k: v for k, v in json.loads(report).items() if isinstance(v, int | float)}}
+    if "perplexity" in metrics:  # a language model: nats per token on the held-out text
+        metrics["val_loss"] = metrics["loss"]
     if "baseline_mse" in metrics and "mse" in metrics:
         metrics["mse_vs_baseline"] = metrics["mse"] / metrics["baseline_mse"]
         metrics["test_mse"] = metrics["mse"]
     return metrics
 
 
-def layerloom_run(path: Path, seed: int, threads: int) -> dict[str, Any]:
+def layerloom_run(path: Path, seed: int, threads: int,
+                  epochs: int | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
+        budget = ["--epochs", str(epochs)] if epochs else []
         seconds, stdout = _run(["train", str(path), "--seed", str(seed), "--out", out,
-                                "--threads", str(threads), "--json"], _env(threads))
+                                "--threads", str(threads), "--json", *budget], _env(threads))
         final = json.loads(stdout.strip().splitlines()[-1])
         metrics = {k: v for k, v in final.items() if isinstance(v, int | float)}
         return {"seconds": seconds,
@@ -104,22 +121,22 @@ def plain_run(path: Path, seed: int, threads: int) -> dict[str, Any]:
         return row
 
 
-def _done(results: Path) -> dict[tuple[str, int, str], dict[str, Any]]:
-    found = {}
-    if results.exists():
-        for line in results.read_text().splitlines():
-            row = json.loads(line)
-            found[(row["example"], row["seed"], row["kind"])] = row
-    return found
+def _done(bench: str, results: Path) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """The runs recorded so far, the newest of each (rows with or without stamps)."""
+    return {(row["example"], row["seed"], row["kind"]): row
+            for row in read_rows(bench, results)}
 
 
-def _record(results: Path, row: dict[str, Any]) -> None:
-    results.parent.mkdir(parents=True, exist_ok=True)
-    with open(results, "a", encoding="utf-8") as f:
-        f.write(json.dumps(row) + "\n")
+def _measured(bench: str, results: Path, key: tuple[str, int, str], threads: int,
+              run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one loop and append its stamped row at once (a long run resumes from it)."""
+    example, seed, kind = key
+    with Recorder(bench, results) as recorder:
+        return recorder.row(example=example, seed=seed, kind=kind, threads=threads, **run())
 
 
 EVERY_SEED = {"modes_covered"}  # the issue asks these of every seed, not of the median
+WITHIN_5_PERCENT = {"val_loss"}  # issue 12: the worst language-model seed 5% short at most
 
 
 def _meets(value: float | None, op: str, target: float) -> bool:
@@ -127,9 +144,12 @@ def _meets(value: float | None, op: str, target: float) -> bool:
 
 
 def _worst_ok(metric: str, op: str, target: float, worst: float) -> bool:
-    """The worst seed may fall 1 point short (a fraction: 0.01), an error or distance 25%."""
+    """The worst seed may fall 1 point short (a fraction: 0.01), an error or distance 25%
+    (a language model's loss 5%)."""
     if metric in EVERY_SEED:
         return _meets(worst, op, target)
+    if metric in WITHIN_5_PERCENT:
+        return _meets(worst, op, target * (1.05 if op == "≤" else 0.95))
     if op == "≤":
         return worst <= 1.25 * target
     return worst >= target - (0.01 if target <= 1 else 1)
@@ -188,29 +208,36 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="example names (file stems)")
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--results", type=Path, default=ROOT / "bench/results/examples.jsonl")
+    parser.add_argument("--results", type=Path,
+                        help="default: bench/results/examples.jsonl (examples_long with --long)")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain PyTorch loop")
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
     parser.add_argument("--no-times", action="store_true",
                         help="leave out the seconds (runs recorded under different loads)")
     parser.add_argument("--table", action="store_true",
                         help="only print the table of the runs already recorded")
+    parser.add_argument("--again", action="store_true",
+                        help="run even where a row exists (the table shows the newest row)")
+    parser.add_argument("--long", action="store_true",
+                        help="the language models for about ten minutes each, Layerloom only")
     args = parser.parse_args()
-    names = args.only or sorted(p.stem for p in EXAMPLES.glob("*.loom"))
-    done = _done(args.results)
+    bench = "examples_long" if args.long else "examples"
+    results = args.results or ROOT / "bench" / "results" / f"{bench}.jsonl"
+    names = args.only or (sorted(LONG_EPOCHS) if args.long
+                          else sorted(p.stem for p in EXAMPLES.glob("*.loom")))
+    done = _done(bench, results)
     for name in [] if args.table else names:
         path = EXAMPLES / f"{name}.loom"
+        epochs = LONG_EPOCHS[name] if args.long else None
         for seed in args.seeds:
-            if (name, seed, "layerloom") not in done:
-                row = {"example": name, "seed": seed, "kind": "layerloom",
-                       **layerloom_run(path, seed, args.threads)}
-                _record(args.results, row)
-                done[(name, seed, "layerloom")] = row
-            if not args.no_plain and (name, seed, "plain") not in done:
-                row = {"example": name, "seed": seed, "kind": "plain",
-                       **plain_run(path, seed, args.threads)}
-                _record(args.results, row)
-                done[(name, seed, "plain")] = row
+            key = (name, seed, "layerloom")
+            if args.again or key not in done:
+                done[key] = _measured(bench, results, key, args.threads,
+                                      partial(layerloom_run, path, seed, args.threads, epochs))
+            key = (name, seed, "plain")
+            if not (args.no_plain or args.long) and (args.again or key not in done):
+                done[key] = _measured(bench, results, key, args.threads,
+                                      partial(plain_run, path, seed, args.threads))
     print(_table(done, names, args.seeds, args.markdown, not args.no_times))
 
 
