@@ -61,8 +61,11 @@ class BackgroundJob(QObject):
 
     done = Signal(object, object)  # the result, or None; the exception, or None
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, blocks_close: bool = True) -> None:
         super().__init__(parent)
+        # Whether the window waits for it before closing: an export must not be cut short
+        # half-written; a job that only reads (a listing, a preview) may be dropped.
+        self.blocks_close = blocks_close
         self._thread: threading.Thread | None = None
         self._outcome: tuple[Any, BaseException | None] = (None, None)
         self._poll = QTimer(self)

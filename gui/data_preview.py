@@ -87,7 +87,7 @@ class DataPreviewWidget(QWidget):
         self.error = ""
         self.requested: Request | None = None  # the latest asked for
         self._loading: Request | None = None
-        self.job = BackgroundJob(self)
+        self.job = BackgroundJob(self, blocks_close=False)  # it only reads
         self.job.done.connect(self._loaded)
         views = QHBoxLayout()
         for widget, stretch in ((self.samples_plot, 3), (self.table, 3), (self.text, 3),

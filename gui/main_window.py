@@ -474,7 +474,7 @@ class MainWindow(QMainWindow):
             self._default_docks = None
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if any(job.running for job in self.findChildren(BackgroundJob)):
+        if any(job.running and job.blocks_close for job in self.findChildren(BackgroundJob)):
             self.show_message("Still exporting or evaluating: close when it has finished")
             event.ignore()  # quitting would cut a half-written export short
             return

@@ -88,7 +88,7 @@ class RunsPanel(QWidget):
             widget.getPlotItem().setLabel("bottom", "epoch")
             # losses fall and metrics rise: each legend sits where its curves are not
             widget.getPlotItem().addLegend(offset=corner, labelTextSize="8pt")
-        self.job = BackgroundJob(self)
+        self.job = BackgroundJob(self, blocks_close=False)  # it only reads
         self.job.done.connect(self._listed)
         self._again = False  # a refresh asked for while one was reading
         self._lay_out()

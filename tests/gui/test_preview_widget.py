@@ -64,3 +64,10 @@ def test_insights_data_tab_follows_the_document(window, qtbot) -> None:
                                     for item in shown)
     assert [float(item.yData[0]) for item in shown[1::2]] == [
         float(v) for v in tab.preview.shown.targets[:6, 0]]
+
+
+def test_the_window_closes_while_a_preview_or_the_runs_list_loads(window) -> None:
+    window.training_settings()
+    assert window.settings_dialog.preview.loading  # only reads: nothing to wait for
+    window.documents.confirm_discard = lambda: True
+    assert window.close()
