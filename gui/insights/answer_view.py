@@ -88,6 +88,16 @@ class AnswerView(QStackedWidget):
             self._bars(answer)
         elif answer.kind == "image" and answer.image is not None:
             self._pictures(answer, raw, high)
+        elif answer.kind == "positions":
+            shown = " · ".join(f"<b>{html.escape(name, quote=False)}</b> ({p:.0%})"
+                               for name, p in answer.positions[:40])
+            more = " …" if len(answer.positions) > 40 else ""
+            given = ""
+            if raw is not None and raw.ndim == 1:
+                given = "Input: " + " ".join(f"{v:g}" for v in raw[:40]) + "<br>"
+            self.text.setText(f"{given}The network's class for each position (how sure):"
+                              f"<br>{shown}{more}")
+            self.setCurrentIndex(0)
         elif answer.kind == "points":
             shown = ", ".join(f"{v:.4g}" for v in answer.values)
             self.text.setText(f"The generator's sample: the point <b>({shown})</b>")
@@ -108,8 +118,8 @@ class AnswerView(QStackedWidget):
         self.bars_plot.getAxis("bottom").setTicks([list(enumerate(names))])
         best = answer.best
         sure = f"{probs[best]:.1%}" if probs[best] > 0.995 else f"{probs[best]:.0%}"
-        self.bars_plot.setTitle(f"The network says <b>'{html.escape(names[best], quote=False)}'</b> "
-                                f"({sure} sure)", size="10pt")
+        said = html.escape(names[best], quote=False)
+        self.bars_plot.setTitle(f"The network says <b>'{said}'</b> ({sure} sure)", size="10pt")
         self.setCurrentIndex(1)
 
     def _pictures(self, answer: Answer, raw: np.ndarray | None, high: float) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
@@ -177,12 +178,17 @@ class TryItView(Insight):
         return page
 
     def _values_page(self) -> QWidget:
+        fields = QWidget()
+        fields.setLayout(self.form)
+        scroll = QScrollArea()  # a sequence has more fields than the dock is tall
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(fields)
         page = QWidget()
         column = QVBoxLayout(page)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(self.form)
+        column.addWidget(scroll, 1)
         column.addWidget(self.try_button)
-        column.addStretch(1)
+        self.try_button.setMaximumWidth(BUTTON_WIDTH + 40)
         return page
 
     def _noise_page(self) -> QWidget:
@@ -374,6 +380,9 @@ class TryItView(Insight):
             self.seen.setPixmap(image_pixmap(raw, high, 96))
         self.answer_view.show_answer(answer, raw, high)
         self.message.setText(note)
+        if raw is not None and raw.size == len(self.fields) and self.pages.currentIndex() == 1:
+            for field, value in zip(self.fields, raw.reshape(-1), strict=True):
+                field.setText(f"{float(value):.6g}")  # a sample's values, to change and try
         doc = self.model.inspected.doc
         self.path.show_path(answer, doc)
         self._draw_on_canvas()

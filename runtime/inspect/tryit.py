@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 DIGITS_GRID = 32  # scikit-learn's digits: 32×32 bitmaps, ink counted in 4×4 blocks
 MNIST_BOX = 20  # MNIST: the digit fitted in 20×20, centred by its mass in 28×28
 INK = 0.5  # a drawn pixel counts as ink above half strength
+TYPED_VALUES = 64  # a sequence up to this many values is typed, one field each
 
 
 @dataclass
@@ -63,12 +64,14 @@ class TryModel:
         if self.task == "gan":
             return "noise"
         pre = self.pre
+        if len(pre.sample_shape) == 1 and (pre.dtype != "int64" or pre.vocab_size):
+            return "values"  # features, or the token ids of a short sequence
+        if len(pre.sample_shape) == 2 and math.prod(pre.sample_shape) <= TYPED_VALUES:
+            return "values"  # a short sequence, one field per step (and feature)
         if pre.dtype == "int64":
             return "sample"
         if len(pre.sample_shape) == 3 and pre.sample_shape[0] in (1, 3):
             return "image"
-        if len(pre.sample_shape) == 1:
-            return "values"
         return "sample"
 
     def feature_names(self) -> list[str]:
@@ -77,6 +80,12 @@ class TryModel:
         names = self.pre.feature_names
         if names and len(names) == size:
             return list(names)
+        if self.pre.dtype == "int64":
+            return [f"token {i + 1}" for i in range(size)]
+        if len(self.pre.sample_shape) == 2:
+            steps, width = self.pre.sample_shape
+            return [f"step {t + 1}" if width == 1 else f"step {t + 1}, feature {f + 1}"
+                    for t in range(steps) for f in range(width)]
         return [f"feature {i + 1}" for i in range(size)]
 
 
@@ -96,11 +105,13 @@ def load_try_model(doc: Document, weights: str | Path | None,
 class Answer:
     """What the network made of one input."""
 
-    kind: str  # "classes", "values", "image" (reconstruction or generated) or "points"
+    kind: str  # "classes", "positions" (a class per position), "values", "image"
+    # (a reconstruction or a generated image) or "points" (a generated point)
     seen: np.ndarray | None  # the input in the data's units (None for a GAN's noise)
     probabilities: list[float] = field(default_factory=list)
     class_names: list[str] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
+    positions: list[tuple[str, float]] = field(default_factory=list)  # class, probability
     image: np.ndarray | None = None  # raw units, the data's sample shape
     path: dict[str, ForwardRecord] = field(default_factory=dict)
     network: str = ""
@@ -113,11 +124,16 @@ class Answer:
 def network_input(model: TryModel, raw: np.ndarray) -> torch.Tensor:
     """One raw sample as the network takes it: the stored preprocessing, the Input's shape."""
     pre = model.pre
+    if pre.dtype == "int64":
+        _check_token_ids(np.asarray(raw), pre.vocab_size, model.feature_names())
     sample = np.asarray(raw, dtype=np.int64 if pre.dtype == "int64" else np.float32)
+    if sample.ndim == 1 and sample.size == math.prod(pre.sample_shape):
+        sample = sample.reshape(pre.sample_shape)  # typed values, in reading order
     if sample.shape != pre.sample_shape:
         raise InputError(f"the input has shape {sample.shape} but the network was trained on "
                          f"samples of shape {pre.sample_shape}")
-    x = torch.as_tensor(np.asarray(pre.apply(sample[None]), dtype=sample.dtype))
+    with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+        x = torch.as_tensor(np.asarray(pre.apply(sample[None]), dtype=sample.dtype))
     if not bool(torch.isfinite(x.float()).all()):
         raise InputError("a value is far outside the training data: after the "
                          f"{pre.kind!r} normalisation it overflows; use smaller values")
@@ -125,6 +141,17 @@ def network_input(model: TryModel, raw: np.ndarray) -> torch.Tensor:
     if wanted is not None and math.prod(wanted) == x[0].numel():
         x = x.reshape(1, *wanted)
     return x
+
+
+def _check_token_ids(raw: np.ndarray, vocab: int | None, names: list[str]) -> None:
+    """Token ids must be whole numbers the network knows (0 .. vocab - 1)."""
+    flat = raw.reshape(-1)
+    for i, value in enumerate(flat):
+        if value != round(float(value)) or value < 0 or (vocab is not None and value >= vocab):
+            where = names[i] if i < len(names) and raw.ndim == 1 else f"value {i + 1}"
+            known = f"0..{vocab - 1}" if vocab else "whole numbers from 0"
+            raise InputError(f"'{where}': {float(value):g} is not a token id the network "
+                             f"knows ({known})")
 
 
 @torch.no_grad()
@@ -137,13 +164,20 @@ def answer(model: TryModel, raw: np.ndarray) -> Answer:
     result.path = forward_records(module, x,
                                   output_id=output_node_id(model.inspected.doc, model.network))
     loss = model.inspected.training.loss.name
-    if model.task == "classification" and out.dim() == 2:
-        result.kind = "classes"
-        result.probabilities = [float(p) for p in class_probabilities(out)[0]]
+    if model.task == "classification" and out.dim() in (2, 3):
+        probs = class_probabilities(out)[0]  # (classes,) or (positions, classes)
         names = model.pre.class_names
-        count = len(result.probabilities)
+        count = probs.shape[-1]
         result.class_names = list(names) if names and len(names) == count else \
             [str(k) for k in range(count)]
+        if out.dim() == 2:
+            result.kind = "classes"
+            result.probabilities = [float(p) for p in probs]
+        else:  # one class per position of a sequence
+            result.kind = "positions"
+            best = probs.max(dim=-1)
+            result.positions = [(result.class_names[int(k)], float(p))
+                                for p, k in zip(best.values, best.indices, strict=True)]
     elif model.task == "autoencoder" and out[0].numel() == math.prod(model.pre.sample_shape):
         result.kind = "image"
         recon = as_targets(out, loss).reshape(1, *model.pre.sample_shape).numpy()
