@@ -54,6 +54,9 @@ class StepEvent(TypedDict):
     d_loss: NotRequired[float]  # a GAN's two networks
     g_loss: NotRequired[float]
     grad_norms: dict[str, dict[str, float]]  # network -> node id -> gradient norm
+    # the steps since the last step event, as means of runs of consecutive steps:
+    # "at" (epochs, fractional) and each loss ("loss", a GAN's "d_loss", "g_loss")
+    trail: NotRequired[dict[str, list[float]]]
 
 
 class EpochEvent(TypedDict):

@@ -8,6 +8,7 @@ time.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from torch import nn
 from runtime.events import NodeSummary
 
 HIST_BINS = 24
+TRAIL_POINTS = 16
 STAT_SAMPLES = 16
 
 
@@ -36,6 +38,38 @@ class Throttle:
             self._last = now
             return True
         return False
+
+
+class LossTrail:
+    """The losses of every step between two step events, so the step curve is as dense as
+    the steps, not as the (wall-time throttled) events.
+
+    Kept as tensors until ``take`` (one host sync per event); at most ``TRAIL_POINTS``
+    points per event, each the mean of a run of consecutive steps.
+    """
+
+    def __init__(self) -> None:
+        self.at: list[float] = []
+        self.losses: list[dict[str, torch.Tensor]] = []
+
+    def add(self, at: float, losses: dict[str, torch.Tensor]) -> None:
+        self.at.append(at)
+        self.losses.append(losses)
+
+    def take(self) -> dict[str, list[float]]:
+        """``{"at": [...], "loss": [...], ...}`` since the last call (empty if no step)."""
+        count = len(self.at)
+        if not count:
+            return {}
+        edges = [round(i * count / min(count, TRAIL_POINTS))
+                 for i in range(min(count, TRAIL_POINTS) + 1)]
+        runs = list(itertools.pairwise(edges))
+        trail = {"at": [sum(self.at[a:b]) / (b - a) for a, b in runs]}
+        for key in self.losses[0]:
+            values = torch.stack([step[key] for step in self.losses]).float().cpu().tolist()
+            trail[key] = [sum(values[a:b]) / (b - a) for a, b in runs]
+        self.at, self.losses = [], []
+        return trail
 
 
 class Budget:

@@ -40,7 +40,7 @@ from runtime.run_data import DataMismatch, RunData, load_run_data
 from runtime.run_options import RunOptions as RunOptions  # re-exported: it lived here
 from runtime.run_options import RunResult as RunResult
 from runtime.run_options import effective_training as effective_training
-from runtime.telemetry import Budget, Throttle, grad_norms
+from runtime.telemetry import Budget, LossTrail, Throttle, grad_norms
 from runtime.trace import ProbeRecorder, first_nonfinite_node
 
 if TYPE_CHECKING:
@@ -127,6 +127,7 @@ class Trainer:
         self.insights = self._insights()
         self.sampler = self._sampler()
         self.step_throttle = Throttle(self.options.step_interval)
+        self.trail = LossTrail()
 
     def _insights(self) -> list[EpochProbe]:
         """The views of the model a run streams (decision boundary, feature maps, …)."""
@@ -237,6 +238,7 @@ class Trainer:
             for schedule in self.schedules.values():
                 schedule.after_batch()
             state.global_step += 1
+            self.trail.add(epoch + (step + 1) / len(order), losses)
             if throttle.ready():
                 loss = self._report_step(epoch, step, len(order), losses, seen, start)
                 if not math.isfinite(loss):
@@ -293,6 +295,7 @@ class Trainer:
         )
         if "d_loss" in losses:  # a GAN: one loss per network beside their sum
             event["d_loss"], event["g_loss"] = float(losses["d_loss"]), float(losses["g_loss"])
+        event["trail"] = self.trail.take()
         self.emit(event)
         return event["loss"]
 

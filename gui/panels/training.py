@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.panels.legend import legend_beside
 from gui.panels.run_views import LayerView, SamplesView, plot_widget
 from gui.panels.text_samples import TextSamplesView
 from gui.training import TrainingController
@@ -53,9 +54,13 @@ class Curves:
         self.items: dict[str, pg.PlotDataItem] = {}
 
     def add(self, name: str, x: float, y: float, *, thin: bool = False) -> None:
+        self.extend(name, [x], [y], thin=thin)
+
+    def extend(self, name: str, x: list[float], y: list[float], *, thin: bool = False) -> None:
         xs, ys = self.data.setdefault(name, ([], []))
-        xs.append(x)
-        ys.append(y)
+        before = len(xs)
+        xs.extend(x)
+        ys.extend(y)
         item = self.items.get(name)
         if item is None:
             colour = COLOURS[len(self.items) % len(COLOURS)]
@@ -64,13 +69,12 @@ class Curves:
             symbol = None if thin else "o"
             item = self.plot.plot(name=name, pen=pen, symbol=symbol, symbolSize=5,
                                   symbolBrush=colour, symbolPen=None)
-            if thin:
+            if thin:  # a point per few steps: thousands in a long run
                 item.setOpacity(0.45)
+                item.setDownsampling(auto=True, method="mean")
+                item.setClipToView(True)
             self.items[name] = item
-            legend = self.plot.legend
-            if legend is not None and len(self.items) > 4:
-                legend.setColumnCount(2)
-        if len(xs) == SYMBOLS_UP_TO + 1:
+        if before <= SYMBOLS_UP_TO < len(xs):
             item.setSymbol(None)
         item.setData(xs, ys)
 
@@ -148,7 +152,11 @@ class TrainingPanel(QWidget):
         widget = plot_widget(title)
         plot = widget.getPlotItem()
         plot.setLabel("bottom", "epoch")
-        plot.addLegend(offset=(-6, 6), labelTextSize="8pt")
+        # epochs from 0: one step's point alone would otherwise centre a ±0.5 range on
+        # itself, labelled in thousandths
+        plot.getAxis("bottom").enableAutoSIPrefix(False)
+        plot.getViewBox().setLimits(xMin=0)
+        legend_beside(plot)  # a GAN's six curves would hide under a legend inside
         self.plot_widgets.append(widget)
         return plot
 
@@ -202,8 +210,12 @@ class TrainingPanel(QWidget):
 
     def _on_step(self, event: StepEvent) -> None:
         at = event["epoch"] - 1 + event["step"] / event["steps"]
+        trail = event.get("trail")
         for key, value in _losses(event, ""):
-            self.loss.add(f"step {key}", at, value, thin=True)
+            if trail:  # every step since the last event, not only this one
+                self.loss.extend(f"step {key}", trail["at"], trail[key], thin=True)
+            else:
+                self.loss.add(f"step {key}", at, value, thin=True)
         self.progress.setValue(int(1000 * at / max(self.epochs, 1)))
         self.status.setText(f"Epoch {event['epoch']}/{self.epochs} · step {event['step']}/"
                             f"{event['steps']} · {event['samples_per_s']:,.0f} samples/s · "
