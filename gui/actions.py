@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMenu, QToolBar
 from gui.resources import examples, icon
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from gui.window_host import ActionsHost
 
 Key = QKeySequence.StandardKey
 
@@ -19,7 +19,7 @@ Key = QKeySequence.StandardKey
 class WindowActions:
     """Every action of the main window, created once and kept for enabling and tests."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: ActionsHost) -> None:
         self.window = window
         self.icons: dict[QAction, str] = {}  # redrawn when the theme changes
         w, docs, nets = window, window.documents, window.networks
@@ -32,7 +32,7 @@ class WindowActions:
                                        "Ctrl+Shift+E")
         self.import_module = self._make("&PyTorch module…", lambda: docs.import_model("pytorch"))
         self.import_onnx = self._make("&ONNX…", lambda: docs.import_model("onnx"))
-        self.quit = self._make("&Quit", w.close, Key.Quit)
+        self.quit = self._make("&Quit", w.as_widget().close, Key.Quit)
         self.undo = self._make("&Undo", w.undo, Key.Undo, "undo")
         self.redo = self._make("&Redo", w.redo, Key.Redo, "redo")
         # the platform's redo keys plus Ctrl+Y, which most people press whatever the desktop
@@ -55,7 +55,7 @@ class WindowActions:
         self.zoom_out = self._make("Zoom &out", lambda: w.zoom(0.8), Key.ZoomOut, "zoom-out")
         self.train = self._make("&Train", w.train, "F5", "train")
         self.train.setToolTip("Train the document with its training settings (F5)")
-        self.step = self._make("St&ep…", lambda: _open_step(w), "F7")
+        self.step = self._make("St&ep…", w.open_step, "F7")
         self.step.setToolTip("Walk one training step through the canvas with torch's numbers: "
                              "forward, loss, backward, update (F7)")
         self.training_settings = self._make("S&ettings…", w.training_settings, "Ctrl+T")
@@ -66,14 +66,14 @@ class WindowActions:
                                     "the last Linear layer for the task's classes or targets")
         self.pause_training = self._make("&Pause", w.training.toggle_pause, "F6", "pause")
         self.stop_training = self._make("&Stop", w.training.stop, "Shift+F5", "stop")
-        self.themes = QActionGroup(window)
+        self.themes = QActionGroup(window.as_widget())
         self.theme_actions: dict[str, QAction] = {}
         for name in ("light", "dark"):
-            action = QAction(name.capitalize(), window, checkable=True)
+            action = QAction(name.capitalize(), window.as_widget(), checkable=True)
             action.triggered.connect(lambda _checked=False, n=name: w.set_theme(n))
             self.themes.addAction(action)
             self.theme_actions[name] = action
-        self.recent_menu = QMenu("Open &Recent", window)
+        self.recent_menu = QMenu("Open &Recent", window.as_widget())
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._build_menus()
         self._build_toolbar()
@@ -81,14 +81,14 @@ class WindowActions:
 
     def _make(self, text: str, slot: Callable[[], object], shortcut: object = None,
               icon_name: str = "") -> QAction:
-        action = QAction(text, self.window)
+        action = QAction(text, self.window.as_widget())
         if icon_name:
             action.setIcon(icon(icon_name, self.window.theme))
             self.icons[action] = icon_name
         if isinstance(shortcut, QKeySequence.StandardKey | str):
             action.setShortcut(QKeySequence(shortcut))
         action.triggered.connect(lambda _checked=False: slot())
-        self.window.addAction(action)
+        self.window.as_widget().addAction(action)
         return action
 
     def set_icon_theme(self, theme: str) -> None:
@@ -96,7 +96,7 @@ class WindowActions:
             action.setIcon(icon(name, theme))
 
     def _build_menus(self) -> None:
-        w, bar = self.window, self.window.menuBar()
+        w, bar = self.window, self.window.as_widget().menuBar()
         file_menu = bar.addMenu("&File")
         new_menu = file_menu.addMenu("&New")
         new_menu.addAction(self.new)
@@ -138,7 +138,7 @@ class WindowActions:
             panels.addAction(dock.toggleViewAction())
 
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Main toolbar", self.window)
+        bar = QToolBar("Main toolbar", self.window.as_widget())
         bar.setObjectName("MainToolbar")
         bar.setMovable(False)
         bar.addActions([self.new, self.open, self.save])
@@ -150,7 +150,7 @@ class WindowActions:
         bar.addAction(self.export_code)
         bar.addSeparator()
         bar.addActions([self.train, self.pause_training, self.stop_training])
-        self.window.addToolBar(bar)
+        self.window.as_widget().addToolBar(bar)
 
     def _fill_recent(self) -> None:
         menu, recent = self.recent_menu, self.window.recent
@@ -175,9 +175,3 @@ class WindowActions:
     def canvas_actions(self) -> list[QAction]:
         """The actions offered on a node's context menu."""
         return [self.cut, self.copy, self.duplicate, self.delete]
-
-
-def _open_step(window: MainWindow) -> None:
-    from gui.insights.step import open_step_view  # the step view brings the canvas overlay
-
-    open_step_view(window)

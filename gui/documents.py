@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from graph.importers.result import ImportedModel
     from gui.export_dialog import ExportModelDialog
     from gui.import_dialog import ImportDialog
-    from gui.main_window import MainWindow
+    from gui.window_host import WindowHost
 
 FILTER = "Layerloom graphs (*.loom)"
 
@@ -26,7 +26,7 @@ FILTER = "Layerloom graphs (*.loom)"
 class DocumentActions:
     """Opens and saves the window's document, asking before unsaved changes are lost."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowHost) -> None:
         self.window = window
         self.export_dialog: ExportModelDialog | None = None
         self.import_dialog: ImportDialog | None = None
@@ -57,7 +57,7 @@ class DocumentActions:
         if not self.confirm_discard():
             return
         start = str(self.session.path.parent) if self.session.path else ""
-        name, _ = QFileDialog.getOpenFileName(self.window, "Open graph", start, FILTER)
+        name, _ = QFileDialog.getOpenFileName(self.window.as_widget(), "Open graph", start, FILTER)
         if name:
             self.open_path(name, confirmed=True)
 
@@ -92,7 +92,7 @@ class DocumentActions:
         try:
             doc = load_graph(path)
         except GraphFileError as exc:
-            QMessageBox.warning(self.window, "Cannot open file", f"{path.name}:\n{exc}")
+            QMessageBox.warning(self.window.as_widget(), "Cannot open file", f"{path.name}:\n{exc}")
             return None
         return Session(doc, path.resolve())
 
@@ -104,7 +104,8 @@ class DocumentActions:
 
     def save_as(self) -> bool:
         start = str(self.session.path or Path.home() / self.session.display_name)
-        name, _ = QFileDialog.getSaveFileName(self.window, "Save graph as", start, FILTER)
+        name, _ = QFileDialog.getSaveFileName(self.window.as_widget(), "Save graph as", start,
+                                              FILTER)
         if not name:
             return False
         path = Path(name)
@@ -116,10 +117,10 @@ class DocumentActions:
         try:
             self.session.save(path)
         except (OSError, GraphFileError) as exc:
-            QMessageBox.warning(self.window, "Cannot save file", f"{path}:\n{exc}")
+            QMessageBox.warning(self.window.as_widget(), "Cannot save file", f"{path}:\n{exc}")
             return False
         self.window.recent.add(path)
-        self.window.statusBar().showMessage(f"Saved {path}", 5000)
+        self.window.show_message(f"Saved {path}", 5000)
         self._keep_imported_weights(path)
         self.adopt_runs(self.session)
         return True
@@ -137,7 +138,7 @@ class DocumentActions:
         try:
             moved = adopt_runs(waiting, session.path)
         except OSError as exc:
-            QMessageBox.warning(self.window, "Runs not moved",
+            QMessageBox.warning(self.window.as_widget(), "Runs not moved",
                                 f"Runs made before saving stay in {waiting[0].parent}:\n{exc}")
             return
         if session.last_run_dir in moved:
@@ -147,10 +148,9 @@ class DocumentActions:
             return
         told = f"{len(moved)} run(s) made before saving moved beside the file, to " \
                f"{runs_root(session.path)}"
-        self.window.statusBar().showMessage(told, 10000)
+        self.window.show_message(told, 10000)
         if session is self.window.session:
-            self.window.runs_panel.note.setText(told)
-            self.window.runs_panel.refresh()
+            self.window.show_runs_note(told)
 
     def _keep_imported_weights(self, path: Path) -> None:
         """Saving an imported model puts its weights where a run of the file writes
@@ -166,7 +166,7 @@ class DocumentActions:
             for name in (source.name, "graph.loom"):
                 shutil.copy2(source.parent / name, target / name)
         except OSError as exc:
-            QMessageBox.warning(self.window, "Imported weights not copied",
+            QMessageBox.warning(self.window.as_widget(), "Imported weights not copied",
                                 f"The imported weights stay in {source.parent}:\n{exc}")
             return
         if session.last_run_dir == source.parent:
@@ -181,7 +181,7 @@ class DocumentActions:
         buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                    | QMessageBox.StandardButton.Cancel)
         answer = QMessageBox.question(
-            window, "Unsaved changes",
+            window.as_widget(), "Unsaved changes",
             f"Save the changes to {window.session.display_name} first?", buttons,
             QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:
@@ -199,20 +199,20 @@ class DocumentActions:
         try:
             code = generate_code(self.session.doc, network)
         except CompileError as exc:
-            QMessageBox.warning(self.window, "Cannot export code", str(exc))
+            QMessageBox.warning(self.window.as_widget(), "Cannot export code", str(exc))
             return
         base = self.session.path.with_suffix("") if self.session.path else Path.home() / network
         start = f"{base}_{network}.py" if self.session.path else f"{base}.py"
-        name, _ = QFileDialog.getSaveFileName(self.window, "Export PyTorch code", start,
+        name, _ = QFileDialog.getSaveFileName(self.window.as_widget(), "Export PyTorch code", start,
                                               "Python files (*.py)")
         if not name:
             return
         try:
             write_atomically(Path(name), code)
         except OSError as exc:
-            QMessageBox.warning(self.window, "Cannot export code", f"{name}:\n{exc}")
+            QMessageBox.warning(self.window.as_widget(), "Cannot export code", f"{name}:\n{exc}")
             return
-        self.window.statusBar().showMessage(f"Exported {name}", 5000)
+        self.window.show_message(f"Exported {name}", 5000)
 
     def import_model(self, kind: Literal["pytorch", "onnx"]) -> None:
         """File > Import: a PyTorch module or an ONNX file as a new untitled document."""
@@ -220,7 +220,7 @@ class DocumentActions:
             return
         from gui.import_dialog import ImportDialog
 
-        dialog = ImportDialog(kind, self.window)
+        dialog = ImportDialog(kind, self.window.as_widget())
         self.import_dialog = dialog  # kept for tests; the dialog deletes itself when closed
         dialog.imported.connect(self._open_imported)
         dialog.finished.connect(dialog.deleteLater)
@@ -232,13 +232,14 @@ class DocumentActions:
         session.init_weights = folder / "model.safetensors"
         session.imported = True
         self.window.set_session(session)
-        self.window.statusBar().showMessage(" ".join(result.notes), 10000)
+        self.window.show_message(" ".join(result.notes), 10000)
 
     def export_model(self) -> None:
         """Open the dialog that exports the current network with trained weights."""
         from gui.export_dialog import ExportModelDialog
 
-        dialog = ExportModelDialog(self.session, self.window.current_network(), self.window)
+        dialog = ExportModelDialog(self.session, self.window.current_network(),
+                                   self.window.as_widget())
         self.export_dialog = dialog  # kept for tests; the dialog deletes itself when closed
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()

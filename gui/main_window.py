@@ -223,8 +223,18 @@ class MainWindow(QMainWindow):
         view = self.current_view()
         return view.graph_scene.network_name if view else "main"
 
-    def show_message(self, text: str) -> None:
-        self.statusBar().showMessage(text, STATUS_MS)
+    def show_message(self, text: str, ms: int = STATUS_MS) -> None:
+        self.statusBar().showMessage(text, ms)
+
+    def as_widget(self) -> QMainWindow:
+        return self
+
+    def show_network(self, name: str) -> GraphView | None:
+        return self.tabs.show_network(name)
+
+    def show_runs_note(self, text: str) -> None:
+        self.runs_panel.note.setText(text)
+        self.runs_panel.refresh()
 
     def show_node(self, network: str, node_id: str) -> None:
         """Select and centre a node (a click in the Problems list)."""
@@ -385,6 +395,12 @@ class MainWindow(QMainWindow):
         refusal = self.session.fit_to_data(network)
         self.show_message(refusal[0].upper() + refusal[1:] if refusal else
                           f"Fitted '{network}' to the data set: Edit > Undo takes it back")
+
+    def open_step(self) -> None:
+        """Training > Step…: the Insights dock's Step tab, drawing on the canvas."""
+        from gui.insights.step import open_step_view  # it brings the canvas overlay
+
+        open_step_view(self)
 
     def training_settings(self) -> None:
         """Edit the training section (Training > Settings…); OK is one undoable step."""

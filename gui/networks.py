@@ -11,7 +11,7 @@ from graph.commands import AddNetwork, RemoveNetwork
 from graph.document import Document
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from gui.window_host import WindowHost
 
 
 def starter_network(name: str) -> dict[str, object]:
@@ -33,7 +33,7 @@ def free_name(doc: Document, stem: str = "network") -> str:
 class NetworkActions:
     """Asks for a name or a confirmation, then pushes ``AddNetwork`` / ``RemoveNetwork``."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowHost) -> None:
         self.window = window
 
     def add(self, name: str | None = None) -> bool:
@@ -42,14 +42,15 @@ class NetworkActions:
         if session is None:
             return False
         if name is None:
-            name, ok = QInputDialog.getText(self.window, "Add network", "Name of the new network:",
+            name, ok = QInputDialog.getText(self.window.as_widget(), "Add network",
+                                            "Name of the new network:",
                                             text=free_name(session.doc))
             if not ok:
                 return False
         name = name.strip()
         if not session.push(AddNetwork(name, starter_network(name))):
             return False
-        view = self.window.tabs.show_network(name)
+        view = self.window.show_network(name)
         if view is not None:
             view.frame_all()
         return True
@@ -72,6 +73,6 @@ class NetworkActions:
         assert self.window.session is not None
         count = len(self.window.session.doc.network(name))
         answer = QMessageBox.question(
-            self.window, "Remove network",
+            self.window.as_widget(), "Remove network",
             f"Remove the network '{name}' and its {count} node(s)? Undo brings it back.")
         return answer == QMessageBox.StandardButton.Yes
