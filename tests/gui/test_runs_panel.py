@@ -1,6 +1,6 @@
 """The Runs panel: the runs of the open file, their curves overlaid, their weights for
-Evaluate and Export, continuing one, deleting one; runs made before the first save
-follow the file."""
+Evaluate and Export, continuing one (the resume itself: tests/runtime/test_runs.py),
+deleting one; runs made before the first save follow the file."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from graph.commands import SetParam, SetTraining
+from graph.commands import SetParam
 from graph.fileformat import save_graph
-from runtime.runs import claim_run_folder, read_log, runs_root
+from runtime.runs import claim_run_folder, runs_root
 from runtime.trainer import RunOptions, Trainer
 from tests.runtime.helpers import moons_mlp
 
@@ -77,9 +77,7 @@ def test_runs_are_listed_compared_opened_and_deleted(window, qtbot, tmp_path: Pa
     assert panel.runs[0][0].folder == folders[1]
 
 
-def test_runs_before_the_first_save_follow_the_file_and_continue(window, qtbot,
-                                                                tmp_path: Path) -> None:
-    window.session.push(SetTraining(window.session.doc.training.replaced("epochs", 3)))
+def test_runs_before_the_first_save_follow_the_file(window, qtbot, tmp_path: Path) -> None:
     window.training.overrides = {"max_steps_per_epoch": 2, "epochs": 2}
     panel = window.runs_panel
     qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
@@ -100,20 +98,32 @@ def test_runs_before_the_first_save_follow_the_file_and_continue(window, qtbot,
     assert panel.runs[0][0].folder == moved and not panel.table.item(0, 0).text().endswith(
         "(unsaved)")
 
+
+
+def test_continue_training_resumes_the_checkpoint_or_says_why_not(window, qtbot,
+                                                                 tmp_path: Path) -> None:
+    graph_file = tmp_path / "moons.loom"
+    doc = moons_mlp()
+    save_graph(doc, graph_file)
+    folder = claim_run_folder(graph_file)
+    Trainer(doc, RunOptions(epochs=3, out_dir=folder)).run()  # its 3 planned epochs
+    window.documents.open_path(graph_file, confirmed=True)
+    panel = window.runs_panel
+    _listed(qtbot, panel, 1)
     _select(panel, 0)
-    doc = window.session.doc
-    fc = doc.network("main").by_label("fc")
-    window.session.push(SetParam("main", fc.id, "out_features", 12))
+    session = window.session
+    fc1 = session.doc.network("main").by_label("fc1")
+    session.push(SetParam("main", fc1.id, "out_features", 12))
     qtbot.mouseClick(panel.buttons["continue"], Qt.MouseButton.LeftButton)
-    assert "Cannot continue" in panel.note.text() and "layer 'fc' (Linear)" in panel.note.text()
+    assert "Cannot continue" in panel.note.text()
+    assert "layer 'fc1' (Linear) has other settings (out_features)" in panel.note.text()
     assert window.training.state == "idle"
-    window.session.undo()
-    window.training.overrides = {"max_steps_per_epoch": 2}
+
+    session.undo()
+    started = []
+    window.training.start = lambda s, **options: started.append((s, options)) or "stub"
     qtbot.mouseClick(panel.buttons["continue"], Qt.MouseButton.LeftButton)
-    assert window.training.state == "running"
-    qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
-    continued = window.training.out_dir
-    assert continued != moved and continued.parent == moved.parent
-    epochs = [r["epoch"] for r in read_log(continued)]
-    assert epochs == [1, 2, 3]  # its two epochs, then the third from the checkpoint
-    _listed(qtbot, panel, 2)
+    assert started == [(session, {"resume": folder / "checkpoint.pt", "epochs": 6})]
+    started.clear()
+    qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
+    assert started == [(session, {})]  # F5 afterwards trains afresh
