@@ -265,7 +265,9 @@ class StepView(Insight):
         self.source = source
         self.explain.setText(f"Step computed from {source} on sample {record['index']}"
                              f"{' (' + record['label'] + ')' if record['label'] else ''}. "
-                             "Press Next stage, or Play.")
+                             "Press Next stage, or Play."
+                             + ("" if states is not None else " The run keeps its own weights: "
+                                "Keep applies to steps taken outside a run."))
         self._update_buttons()
 
     @property
