@@ -118,6 +118,7 @@ class EmbeddingView(Insight):
         self.selected: tuple[str, str] | None = None  # None: the default node
         self.live_node: tuple[str, str] | None = None  # the node a run streams
         self.stale = True
+        self.k_chosen = False  # k follows the number of classes until the user sets it
         self._source = ""
         self.method.currentIndexChanged.connect(self._method_changed)
         self.colour_by.currentIndexChanged.connect(self._draw)
@@ -134,6 +135,7 @@ class EmbeddingView(Insight):
         return training.task in TASKS and bool(training.networks)
 
     def clear(self) -> None:
+        self.k_chosen = False
         self.shown = None
         self.clusters = None
         self.live_node = None
@@ -169,10 +171,12 @@ class EmbeddingView(Insight):
     def show_embedding(self, shown: Embedding) -> None:
         """Draw ``shown`` (grouping its dots again with the chosen k)."""
         self.shown = shown
+        if shown.class_names and not self.k_chosen:
+            # as many groups as classes, until the user picks k (not a pick: no signal)
+            blocked = self.k.blockSignals(True)
+            self.k.setValue(max(2, len(shown.class_names)))
+            self.k.blockSignals(blocked)
         self.clusters = kmeans(shown.points, self.k.value()) if len(shown.points) else None
-        if shown.class_names and self.k.value() == 10 and len(shown.class_names) != 10:
-            self.k.setValue(max(2, len(shown.class_names)))  # regroups and redraws
-            return
         self._draw()
 
     # -- at rest --------------------------------------------------------------------
@@ -194,6 +198,7 @@ class EmbeddingView(Insight):
         self.compute()
 
     def _k_changed(self) -> None:
+        self.k_chosen = True
         if self.shown is not None and len(self.shown.points):
             self.clusters = kmeans(self.shown.points, self.k.value())
         if self.colour_by.currentIndex() == 0 and self.shown is not None \
@@ -264,7 +269,7 @@ class EmbeddingView(Insight):
             how = f"t-SNE of its {shown.width} outputs: near dots got similar outputs"
         self.note.setText(f"Each dot is one {split} sample, placed by what "
                           f"{html.escape(shown.title, quote=False)} "
-                          f"outputs for it ({how}). Dots of one colour close together: this "
+                          f"outputs for it ({how}). Dots of one class close together: this "
                           f"layer tells that class apart. From {self._source}.")
 
     def _draw(self) -> None:

@@ -36,6 +36,7 @@ def test_the_code_space_of_a_run_then_another_layer_from_its_weights(window, qtb
     assert shown is not None and shown.title == "Linear 'code'" and shown.method == "values"
     assert shown.points.shape == (270, 2) and "epoch 2 of the run" in view.note.text()
 
+    assert view.colour_by.currentIndex() == 0 and view.k.value() == 10  # one per class
     view.k.setValue(6)  # choosing k colours the dots by k-means group
     assert view.colour_by.currentIndex() == 1 and view.clusters is not None
     assert len(np.unique(view.clusters)) == 6
@@ -55,3 +56,15 @@ def test_the_code_space_of_a_run_then_another_layer_from_its_weights(window, qtb
     for axis in range(2):
         sign = np.sign(points[:, axis] @ expected[:, axis])
         np.testing.assert_allclose(points[:, axis], sign * expected[:, axis], atol=1e-4)
+
+
+def test_k_starts_at_the_number_of_classes_without_leaving_the_class_colours(window, qtbot):
+    window.set_session(Session(load_graph(EXAMPLE.with_name("mlp_iris.loom"))))
+    view = window.insights.view(EmbeddingView)
+    window.insights_dock.show()
+    window.insights_dock.raise_()
+    window.insights.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.shown is not None, timeout=RUN_TIMEOUT_MS)
+    assert view.k.value() == 3 and view.colour_by.currentIndex() == 0
+    assert "Colour: true class" in view.key.text() and "setosa" in view.key.text()
+    assert view.clusters is not None and len(np.unique(view.clusters)) == 3
