@@ -134,3 +134,22 @@ def test_failures_are_explained() -> None:
         walk_step(doc, model.training, model.networks, model.data, index=0, batch=1)
     with pytest.raises(StepError, match="samples 0 to"):
         walk_step(doc, model.training, model.networks, model.data, index=10**6)
+
+
+def test_a_language_model_step_predicts_every_next_token(tmp_path: Path) -> None:
+    from text_models import char_gpt, shakespeare_slice
+
+    doc = char_gpt(shakespeare_slice(tmp_path, 3000), context=16)
+    model = inspect_model(doc)
+    rec = walk_step(doc, model.training, model.networks, model.data, index=4).record
+    x, y = model.data.train_x[4:5], model.data.train_y[4:5]
+    with torch.no_grad():
+        scores = model.main(x)
+    expected = F.cross_entropy(scores.reshape(-1, scores.shape[-1]), y.reshape(-1))
+    assert _close(rec["loss"]["value"], float(expected))
+    assert rec["loss"]["name"] == "cross-entropy (next token)"
+    assert "of 16 right" in rec["loss"]["prediction"]
+    net = doc.network("main")
+    kinds = {net.node(i).label: r["kind"] for i, r in rec["forward"].items()}
+    assert kinds["text"] == "vector" and kinds["embed"] == "sequence"
+    assert rec["backward"]["params"]["n2"] > 0  # the embedding learns too
