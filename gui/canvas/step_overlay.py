@@ -275,7 +275,8 @@ def _forward_lines(node: NodeItem, rec: Mapping[str, Any]) -> tuple[list[str], l
 
 def _loss_card(scene: GraphScene, record: Mapping[str, Any]) -> None:
     loss = record["loss"]
-    lines = [f"Loss: {loss['name']}", f"target: {loss['target']}",
+    name, _, detail = str(loss["name"]).partition(" (")  # a long name's detail: own line
+    lines = [f"Loss: {name}", *([f"({detail}"] if detail else []), f"target: {loss['target']}",
              f"prediction: {loss['prediction']}", f"value: {number(loss['value'])}"]
     if record.get("batch", 1) > 1:
         lines.append(f"(mean over a batch of {record['batch']})")
