@@ -77,6 +77,7 @@ def _warm_shapes() -> None:
     from graph.builder import NetworkBuilder
     from graph.document import Document
     from graph.shapes import infer_network
+    from graph.summary import summarize
 
     doc = Document.new("warmup")
     b = NetworkBuilder(doc, "warmup")
@@ -85,6 +86,9 @@ def _warm_shapes() -> None:
                 ("Flatten", {}), ("Linear", {}), ("Dropout", {}))
     b.add("Output", x)
     infer_network(doc.network("warmup"))
+    # The first FLOP count imports torch._dynamo (1.5 s of CPU, 5-12 s on a busy machine):
+    # here, not on the GUI thread when the Summary panel first refreshes (at Train).
+    summarize(doc, "warmup")
 
 
 _WARMUP: TorchWarmup | None = None

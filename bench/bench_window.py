@@ -1,0 +1,328 @@
+"""The window while a run streams everything: event-loop stalls, plot refresh, throughput.
+
+A ``MainWindow`` opens a copy of an example (``mlp_moons``, ``cnn_digits``) and trains
+it with Training > Train, as a user does: the run streams its step and epoch events and
+every epoch probe (activations, decision boundary, feature maps, embeddings, …), the
+Training panel plots them and the Insights dock shows its tabs, switched every half
+second so each view draws what it receives. Measured while the run trains:
+
+* **stalls**: a 5 ms precise ``QTimer`` stamps each of its timeouts; a gap beyond 5 ms
+  is time the event loop could not serve it (p99 and max; targets < 30 ms, < 100 ms);
+* **plot refresh**: the times the Training panel's plots got new data (``setData``
+  through its curves, calls within one event-loop pass counted once) per second of
+  training, and their paints (targets ≥ 20 Hz);
+* **throughput**: the samples/s of the run's epoch events against ``main.py train`` on
+  the same file, with the same thread count, run right beside it (the order alternating
+  over repeats); target ≥ 0.9.
+
+One stamped row per example and platform goes to ``bench/results/window.jsonl``.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_window.py [--only mlp_moons]
+        [--epochs N] [--threads 1] [--repeats 1]
+    xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb \\
+        .venv/bin/python bench/bench_window.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QWidget  # noqa: E402
+from record import (  # noqa: E402
+    Recorder,
+    add_results_argument,
+    ours_first,
+    paired_ratio,
+    percentile,
+)
+
+from gui.app import application, open_window  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
+
+EXAMPLES = ROOT / "resources" / "examples"
+TICK_MS = 5
+TARGETS = {"stall_p99_ms": ("<", 30.0), "stall_max_ms": ("<", 100.0),
+           "plot_hz": ("≥", 20.0), "throughput_ratio": ("≥", 0.9)}
+
+
+def wait(condition: Callable[[], bool], timeout_s: float) -> bool:
+    """Run the event loop until ``condition`` holds (checked every 20 ms)."""
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: loop.quit() if condition() else None)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    timer.start()
+    if not condition():
+        loop.exec()
+    timer.stop()
+    return condition()
+
+
+class StallProbe:
+    """A 5 ms timer that stamps its timeouts: the gaps beyond 5 ms are stalls.
+
+    Each stamp also reads the GUI thread's CPU time, so a gap can be told apart: time
+    the thread spent running (our code, Qt, painting) or time it waited for a core
+    (other processes on a busy machine, the run's own process included)."""
+
+    def __init__(self) -> None:
+        self.stamps: list[tuple[float, float]] = []
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(
+            lambda: self.stamps.append((time.perf_counter(), time.thread_time())))
+
+    def start(self) -> None:
+        self.stamps.clear()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def gaps(self, since: float, until: float) -> list[tuple[float, float, float]]:
+        """(start, stall ms, GUI-thread CPU ms) of each gap between timeouts in
+        [since, until]; the stall is the gap less the 5 ms asked for."""
+        inside = [s for s in self.stamps if since <= s[0] <= until]
+        return [(a[0], max(0.0, (b[0] - a[0]) * 1e3 - TICK_MS), (b[1] - a[1]) * 1e3)
+                for a, b in itertools.pairwise(inside)]
+
+
+class PaintCounter(QObject):
+    """Counts the paints of some widgets (the Training panel's plots)."""
+
+    def __init__(self, widgets: list[QWidget]) -> None:
+        super().__init__()
+        self.times: list[float] = []
+        self.widgets = widgets
+        for widget in widgets:
+            widget.viewport().installEventFilter(self)  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        for widget in self.widgets:
+            widget.viewport().removeEventFilter(self)  # type: ignore[attr-defined]
+
+    def eventFilter(self, _watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.times.append(time.perf_counter())
+        return False
+
+
+def count_refreshes(window: MainWindow) -> tuple[list[float], Callable[[], None]]:
+    """Stamps of every new-data call on the Training panel's curves (from now on), and
+    how to stop counting."""
+    stamps: list[float] = []
+    panel = window.training_panel
+    for curves in (panel.loss, panel.metrics):
+        add = curves.add
+
+        def counted(*args: Any, _add: Callable[..., None] = add, **kwargs: Any) -> None:
+            stamps.append(time.perf_counter())
+            _add(*args, **kwargs)
+
+        curves.add = counted  # type: ignore[method-assign]
+
+    def stop() -> None:
+        for curves in (panel.loss, panel.metrics):
+            del curves.add  # the class's method again
+    return stamps, stop
+
+
+def per_second(stamps: list[float], since: float, until: float, merge_s: float = 0.002) -> float:
+    """Distinct refreshes a second: stamps closer than ``merge_s`` are one refresh."""
+    kept: list[float] = []
+    for t in sorted(s for s in stamps if since <= s <= until):
+        if not kept or t - kept[-1] > merge_s:
+            kept.append(t)
+    return len(kept) / max(until - since, 1e-9)
+
+
+def _cycle_tabs(window: MainWindow) -> QTimer:
+    """Switch the Insights dock to its next shown tab every half second."""
+    window.insights_dock.show()
+    window.insights_dock.raise_()
+    tabs = window.insights
+
+    def step() -> None:
+        shown = [i for i in range(tabs.count()) if tabs.isTabVisible(i)]
+        if shown:
+            later = [i for i in shown if i > tabs.currentIndex()]
+            tabs.setCurrentIndex(later[0] if later else shown[0])
+
+    timer = QTimer()
+    timer.setInterval(500)
+    timer.timeout.connect(step)
+    timer.start()
+    return timer
+
+
+def _worst(gaps: list[tuple[float, float, float]], events: list[tuple[float, dict[str, Any]]],
+           count: int = 5) -> list[dict[str, Any]]:
+    """The longest stalls, each with the GUI thread's CPU time in it and the events that
+    arrived in it (what the window was handling)."""
+    worst = sorted(gaps, key=lambda g: -g[1])[:count]
+    return [{"stall_ms": round(stall, 1), "cpu_ms": round(cpu, 1),
+             "events": sorted({str(e.get("type")) for t, e in events
+                               if start <= t <= start + (stall + TICK_MS) / 1e3})}
+            for start, stall, cpu in worst]
+
+
+def window_run(window: MainWindow, probe: StallProbe, options: dict[str, Any]) -> dict[str, Any]:
+    """Train from the window once; the stalls, refreshes and epoch rates of that run.
+
+    Stalls count from the click on Train (starting the run is part of what a user
+    waits through) to the run's last event."""
+    events: list[tuple[float, dict[str, Any]]] = []
+
+    def arrived(event: dict[str, Any]) -> None:
+        events.append((time.perf_counter(), event))
+
+    window.training.reported.connect(arrived)
+    refreshes, stop_counting = count_refreshes(window)
+    paints = PaintCounter(window.training_panel.plot_widgets)
+    window.training.overrides = dict(options)
+    tabs = _cycle_tabs(window)
+    probe.start()
+    clicked = time.perf_counter()
+    window.window_actions.train.trigger()
+    if not wait(lambda: window.training.active, 120) or not wait(
+            lambda: not window.training.active, 1800):
+        raise SystemExit("the window's run did not start or end")
+    probe.stop()
+    tabs.stop()
+    paints.stop()
+    stop_counting()
+    window.training.reported.disconnect(arrived)
+    kinds = [e.get("type") for _, e in events]
+    if "finished" not in kinds:
+        raise SystemExit(f"the window's run ended without finishing: {events[-1][1]}")
+    started = next(t for t, e in events if e.get("type") == "started")
+    finished = next(t for t, e in events if e.get("type") == "finished")
+    gaps = probe.gaps(clicked, finished)
+    epoch_rates = [e["samples_per_s"] for _, e in events if e.get("type") == "epoch"]
+    counts: dict[str, int] = {}
+    for kind in kinds:
+        counts[str(kind)] = counts.get(str(kind), 0) + 1
+    return {"stalls_ms": [round(g[1], 2) for g in gaps],
+            "stall_cpu_ms": [round(g[2], 2) for g in gaps], "worst": _worst(gaps, events),
+            "epoch_samples_per_s": epoch_rates,
+            "plot_refresh_hz": per_second(refreshes, started, finished),
+            "plot_paint_hz": per_second(paints.times, started, finished),
+            "click_to_started_s": started - clicked, "started_to_finished_s": finished - started,
+            "events": counts}
+
+
+def cli_run(path: Path, options: dict[str, Any], out: Path) -> dict[str, Any]:
+    """``main.py train`` on the same file: its epoch rates and wall time."""
+    shutil.rmtree(out, ignore_errors=True)
+    threads = options["threads"]
+    extra = ["--epochs", str(options["epochs"])] if "epochs" in options else []
+    start = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "main.py"), "train", str(path), "--threads",
+                    str(threads), "--out", str(out), "--json", *extra], check=True,
+                   capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()
+            if line.strip()]
+    return {"epoch_samples_per_s": [r["samples_per_s"] for r in rows if "samples_per_s" in r],
+            "wall_s": wall}
+
+
+def measure(name: str, folder: Path, options: dict[str, Any], repeats: int) -> dict[str, Any]:
+    """Window and command line, side by side, ``repeats`` times (the order alternating)."""
+    path = folder / f"{name}.loom"
+    shutil.copy(EXAMPLES / f"{name}.loom", path)  # the runs land beside the copy
+    settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
+    window = open_window(str(path), settings, autosave=False)
+    window.resize(1600, 1000)
+    session = window.session
+    assert session is not None
+    if not wait(lambda: session.shapes_complete, 180):
+        raise SystemExit("PyTorch never finished loading in the window")
+    probe = StallProbe()
+    runs: list[dict[str, Any]] = []
+    clis: list[dict[str, Any]] = []
+    for pair in range(repeats):
+        if ours_first(pair):
+            runs.append(window_run(window, probe, options))
+            clis.append(cli_run(path, options, folder / "cli"))
+        else:
+            clis.append(cli_run(path, options, folder / "cli"))
+            runs.append(window_run(window, probe, options))
+    window.documents.confirm_discard = lambda: True  # type: ignore[method-assign]
+    window.close()
+    return summarise(runs, clis)
+
+
+def summarise(runs: list[dict[str, Any]], clis: list[dict[str, Any]]) -> dict[str, Any]:
+    stalls = [s for run in runs for s in run["stalls_ms"]]
+    cpu = [s for run in runs for s in run["stall_cpu_ms"]]
+    ours = [statistics.median(r["epoch_samples_per_s"]) for r in runs]
+    theirs = [statistics.median(c["epoch_samples_per_s"]) for c in clis]
+    return {"window_runs": runs, "cli_runs": clis,
+            "stall_p99_ms": percentile(stalls, 99), "stall_max_ms": max(stalls),
+            "stall_cpu_p99_ms": percentile(cpu, 99), "stall_cpu_max_ms": max(cpu),
+            "plot_hz": statistics.median(r["plot_refresh_hz"] for r in runs),
+            "paint_hz": statistics.median(r["plot_paint_hz"] for r in runs),
+            "throughput": paired_ratio(ours, theirs),
+            "targets": {k: list(v) for k, v in TARGETS.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", default=["mlp_moons", "cnn_digits"])
+    parser.add_argument("--epochs", type=int, help="override the files' epoch budgets")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of both runs")
+    parser.add_argument("--repeats", type=int, default=1, help="window/CLI pairs per example")
+    parser.add_argument("--step-interval", type=float,
+                        help="seconds between the run's step events (default: the app's)")
+    add_results_argument(parser, "window")
+    args = parser.parse_args()
+    app = application()
+    platform = app.platformName()
+    with Recorder("window", args.results) as rec, \
+            tempfile.TemporaryDirectory() as tmp:
+        options: dict[str, Any] = {"threads": args.threads}
+        if args.epochs:
+            options["epochs"] = args.epochs
+        if args.step_interval:
+            options["step_interval"] = args.step_interval
+        for name in args.only:
+            row = measure(name, Path(tmp), options, args.repeats)
+            case = f"{name} ({platform}" + (f", steps every {args.step_interval:g} s)"
+                                            if args.step_interval else ")")
+            rec.row(case=case, example=name, platform=platform, run_threads=args.threads,
+                    epochs=args.epochs, step_interval=args.step_interval, **row)
+            print(f"{name} ({platform}): stalls p99 {row['stall_p99_ms']:.1f} ms, max "
+                  f"{row['stall_max_ms']:.1f} ms (GUI thread running: p99 "
+                  f"{row['stall_cpu_p99_ms']:.1f} ms, max {row['stall_cpu_max_ms']:.1f} ms); "
+                  f"plots {row['plot_hz']:.1f} Hz (paints "
+                  f"{row['paint_hz']:.1f} Hz); throughput window / CLI "
+                  f"{row['throughput']['median']:.3f} "
+                  f"({row['throughput']['min']:.3f}–{row['throughput']['max']:.3f})")
+            for worst in row["window_runs"][0]["worst"]:
+                print(f"  stall {worst['stall_ms']} ms, GUI thread ran {worst['cpu_ms']} ms, "
+                      f"handling {', '.join(worst['events']) or 'no run event'}")
+
+
+if __name__ == "__main__":
+    main()
