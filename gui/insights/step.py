@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -49,7 +50,8 @@ class StepView(Insight):
 
     def __init__(self, controller: TrainingController) -> None:
         super().__init__(controller)
-        self.scene_for: Callable[[str], GraphScene | None] | None = None
+        # the canvas of a network (default: the main window's canvas tabs)
+        self.scene_for: Callable[[str], GraphScene | None] = self._window_scene
         self.model: Any = None  # runtime.inspect.model.InspectedModel, at rest
         self.weights = ""  # the file self.model's weights came from ("": fresh)
         self.labels: list[str] = []
@@ -164,6 +166,18 @@ class StepView(Insight):
         self._update_buttons()
 
     # -- actions ---------------------------------------------------------------------
+    def _window_scene(self, network: str) -> GraphScene | None:
+        from gui.canvas.tabs import CanvasTabs
+
+        tabs = getattr(self.window(), "tabs", None)
+        canvas = tabs.show_network(network) if isinstance(tabs, CanvasTabs) else None
+        scene = canvas.scene() if canvas is not None else None
+        return scene if isinstance(scene, GraphScene) else None
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.prepare()  # the picker's labels, however the tab was reached
+
     def prepare(self) -> None:
         """Load the data's labels for the picker (the tab was opened)."""
         if self.model is None and not self.job.running and self.session is not None \
@@ -256,9 +270,9 @@ class StepView(Insight):
     def _show(self, record: dict[str, Any], states: Any, source: str) -> None:
         self.clear()
         network = str(record["network"])
-        scene = self.scene_for(network) if self.scene_for is not None else None
+        scene = self.scene_for(network)
         if scene is None:
-            self._failed("no canvas to draw on: open the Step view from Training > Step")
+            self._failed(f"network '{network}' has no canvas tab to draw on")
             return
         self._scene, self.record, self.states = scene, record, states
         self._framed = set()
@@ -347,15 +361,8 @@ class StepView(Insight):
 
 
 def open_step_view(window: MainWindow) -> StepView:
-    """Show the Step tab of ``window``'s Insights dock, drawing on its canvas."""
+    """Show the Step tab of ``window``'s Insights dock."""
     view = next(v for v in window.insights.views if isinstance(v, StepView))
-
-    def scene_for(network: str) -> GraphScene | None:
-        canvas = window.tabs.show_network(network)
-        scene = canvas.scene() if canvas is not None else None
-        return scene if isinstance(scene, GraphScene) else None
-
-    view.scene_for = scene_for
     window.insights_dock.show()
     window.insights_dock.raise_()
     window.insights.setCurrentWidget(view)

@@ -160,7 +160,8 @@ def test_a_paused_run_steps_on_its_live_weights(window, qtbot, tmp_path: Path) -
     window.window_actions.train.trigger()
     panel = window.training_panel
     qtbot.waitUntil(lambda: "train_loss" in panel.loss.data, timeout=RUN_TIMEOUT_MS)
-    window.window_actions.step.trigger()
+    window.insights_dock.raise_()  # the tab chosen directly, not from Training > Step
+    window.insights.setCurrentWidget(view)
     assert not view.step_button.isEnabled()  # running: pause first
     _click(qtbot, panel.pause_button)
     qtbot.waitUntil(view.step_button.isEnabled, timeout=5000)
