@@ -135,7 +135,10 @@ def walk_step(doc: Document, training: TrainingSpec, networks: Mapping[str, nn.M
     copies = {name: copy.deepcopy(module) for name, module in networks.items()}
     network = data_network(doc, training)
     x, y = _batch(data, index, batch)
-    with torch.random.fork_rng(devices=[]):
+    device = data.train_x.device
+    cuda = [torch.cuda.current_device() if device.index is None else device.index] \
+        if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):  # a paused run's random streams go on as before
         try:
             record = _walk(doc, training, copies, network, data, x, y, optimizer_states)
         except StepError:

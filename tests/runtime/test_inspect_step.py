@@ -28,7 +28,9 @@ def test_mlp_moons_step_equals_a_plain_torch_step() -> None:
     model = inspect_model(doc)
     module = model.main
     weights = {k: v.clone() for k, v in module.state_dict().items()}
+    random_state = torch.get_rng_state()
     result = walk_step(doc, model.training, model.networks, model.data, index=7)
+    assert torch.equal(torch.get_rng_state(), random_state)  # a paused run's draws go on
     rec = result.record
 
     layers = [nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2)]
