@@ -54,6 +54,8 @@ class AttentionView(Insight):
         self.layer = QComboBox()
         self.layer.setToolTip("The attention layer (follows the canvas selection)")
         self.head = QComboBox()
+        for combo in (self.layer, self.head):  # names stay whole in a crowded row
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.head.setToolTip("Each head attends in its own way; the mean shows them together")
         self.sample = QSpinBox()
         self.sample.setPrefix("probe sample ")

@@ -88,8 +88,10 @@ class TopInputsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)
         layout.addLayout(row)
-        layout.addWidget(self.images.widget, 1)
-        layout.addWidget(self.table, 1)
+        found = QHBoxLayout()
+        found.addWidget(self.images.widget, 3)
+        found.addWidget(self.table, 2)
+        layout.addLayout(found, 1)
         self.table.hide()
 
     def clear(self) -> None:
@@ -141,14 +143,7 @@ class TopInputsView(QWidget):
         else:
             self._show_rows(result)
 
-    def _captions(self, result: dict[str, Any]) -> list[str]:
-        labels = result.get("labels") or [None] * len(result["indices"])
-        return [f"#{i}  {a:.3g}" + ("" if y is None else f"  class {y}")
-                for i, a, y in zip(result["indices"], result["activations"], labels,
-                                   strict=True)]
-
     def _show_images(self, result: dict[str, Any]) -> None:
-        self.table.hide()
         self.images.widget.show()
         x = np.asarray(result["inputs"], dtype=np.float32)  # n × C × H × W
         tiles = x.transpose(0, 2, 3, 1) if x.shape[1] == 3 else x[:, 0]
@@ -159,30 +154,39 @@ class TopInputsView(QWidget):
         columns = 3
         self.images.set_matrix(mosaic(tiles, columns), (lo, hi if hi > lo else lo + 1e-6),
                                "input value")
-        for i, text in enumerate(self._captions(result)):
-            x0, y0 = tile_origin(i, tiles.shape[1:3], columns)
-            self.images.label(text, x0, y0)
-        self.images.set_title("Largest first, left to right (# = sample index, then the "
-                              "unit's activation)")
+        for rank in range(len(tiles)):
+            x0, y0 = tile_origin(rank, tiles.shape[1:3], columns)
+            self.images.label(str(rank + 1), x0, y0)
+        self.images.set_title("Ranked 1 (largest) to 9, left to right; details in the table")
+        self._fill_table(result, with_inputs=False)
 
     def _show_rows(self, result: dict[str, Any]) -> None:
         self.images.widget.hide()
+        self._fill_table(result, with_inputs=True)
+
+    def _fill_table(self, result: dict[str, Any], with_inputs: bool) -> None:
+        """Rank, sample index, activation and class; a row's values or text if asked."""
         self.table.show()
-        rows = result["inputs"]
+        count = len(result["indices"])
+        labels = result.get("labels") or [None] * count
+        inputs: list[Any] = result["inputs"] if with_inputs else [None] * count
         text = result["input_kind"] == "text"
-        width = 1 if text else len(rows[0]) if rows else 0
-        self.table.setColumnCount(2 + width)
-        more = result.get("values", width)
-        headers = ["sample", "activation", *(["text"] if text else
-                                               [f"x{j}" for j in range(width)])]
-        if not text and more > width:
-            headers[-1] += f" (of {more})"
+        width = 0 if not with_inputs else 1 if text else len(inputs[0]) if count else 0
+        headers = ["rank", "sample", "activation", "class"]
+        if with_inputs:
+            more = result.get("values", width)
+            headers += ["text"] if text else [f"x{j}" for j in range(width)]
+            if not text and more > width:
+                headers[-1] += f" (of {more})"
+        self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
-        self.table.setRowCount(len(rows))
-        for r, (index, act, row) in enumerate(zip(result["indices"], result["activations"],
-                                                  rows, strict=True)):
-            cells = [str(index), f"{act:.4g}", *([row] if text else
-                                                 [f"{v:.3g}" for v in row])]
+        self.table.setRowCount(count)
+        self.table.verticalHeader().hide()
+        for r, (index, act, label, row) in enumerate(zip(
+                result["indices"], result["activations"], labels, inputs, strict=True)):
+            cells = [str(r + 1), f"#{index}", f"{act:.4g}", "" if label is None else str(label)]
+            if row is not None:
+                cells += [row] if text else [f"{v:.3g}" for v in row]
             for c, cell in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(cell))
         self.table.resizeColumnsToContents()

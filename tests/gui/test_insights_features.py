@@ -80,4 +80,7 @@ def test_features_follow_a_run_and_the_selection_then_the_trained_weights(window
     expected = top_inputs(model.main, relu, 3, model.data)
     assert top.result is not None and top.result["indices"] == expected["indices"]
     assert top.caption.text().startswith("Unit 3 of ReLU")
-    assert len(top.images.labels) == len(expected["indices"])  # a caption on each sample
+    assert len(top.images.labels) == len(expected["indices"])  # each sample's rank on it
+    assert top.table.rowCount() == len(expected["indices"])
+    assert top.table.item(0, 1).text() == f"#{expected['indices'][0]}"
+    assert top.table.item(0, 3).text() == str(expected["labels"][0])

@@ -123,13 +123,13 @@ def test_a_vision_transformer_names_its_patches_and_keeps_the_probe_images() -> 
     assert again["layers"] == record["layers"]
 
 
-def test_a_run_streams_attention_maps_each_epoch() -> None:
+def test_a_run_streams_attention_maps() -> None:
     doc = load_graph(EXAMPLES / "transformer_digits.loom")
     events: list[dict] = []
-    Trainer(doc, RunOptions(epochs=2, max_steps_per_epoch=1, step_interval=0),
+    Trainer(doc, RunOptions(epochs=1, max_steps_per_epoch=1, step_interval=0),
             sink=events.append).run()
     maps = [e for e in events if e["type"] == "attention"]
-    assert [e["epoch"] for e in maps] == [1, 2]
+    assert [e["epoch"] for e in maps] == [1]  # each epoch: the window's test sees two
     assert [entry["node"] for entry in maps[-1]["layers"]] == ["n5", "n6"]
     weights = torch.tensor(maps[-1]["layers"][0]["weights"])
     assert torch.allclose(weights.sum(-1), torch.ones(weights.shape[:-1]), atol=1e-3)

@@ -82,12 +82,12 @@ def test_top_inputs_are_the_samples_where_the_unit_is_largest(label: str, unit: 
         top_inputs(module, _ids(model.doc)[label], 99, model.data)
 
 
-def test_a_run_streams_small_feature_records_each_epoch() -> None:
+def test_a_run_streams_small_feature_records() -> None:
     events: list[dict] = []
-    Trainer(digits_cnn(epochs=2), RunOptions(max_steps_per_epoch=1, step_interval=0),
+    Trainer(digits_cnn(epochs=1), RunOptions(max_steps_per_epoch=1, step_interval=0),
             sink=events.append).run()
     records = [e for e in events if e["type"] == "features"]
-    assert [e["epoch"] for e in records] == [1, 2]
+    assert [e["epoch"] for e in records] == [1]  # each epoch: the window's test sees two
     last = records[-1]
     assert last["samples"] == LIVE.samples and len(last["labels"]) == LIVE.samples
     assert len(json.dumps(last)) < 30_000  # it crosses a process boundary each epoch
