@@ -19,6 +19,7 @@ from graph.document import Document
 from graph.fileformat import dumps, loads
 from gui.background import BackgroundJob
 from gui.insights import Insight
+from gui.panels.legend import legend_beside
 from gui.panels.run_views import plot_widget
 from gui.training import TrainingController
 
@@ -63,7 +64,7 @@ class BoundaryInsight(Insight):
         super().__init__(controller)
         self.widget = plot_widget("Decision boundary")
         self.plot = self.widget.getPlotItem()
-        self.plot.addLegend(offset=(6, 6), labelTextSize="8pt", brush=(255, 255, 255, 200))
+        legend_beside(self.plot)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.curve = pg.PlotDataItem(pen=pg.mkPen((40, 40, 40), width=2))
         self.note = QLabel()
@@ -182,7 +183,9 @@ class BoundaryInsight(Insight):
                     np.asarray(found["x"])[chosen], np.asarray(found["y"])[chosen],
                     symbol=symbol, size=POINT_SIZE, brush=brush, pen=pen, name=name)
                 self.plot.addItem(item)
-        self.plot.getViewBox().setAspectLocked(False)
+        # one unit is as long across as up: a circle of data looks round, and the cells
+        # square rather than stretched into bars by a wide, short dock
+        self.plot.getViewBox().setAspectLocked(True)
         self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         self.plot.setTitle(self._title(record), size="9pt")
 
@@ -192,6 +195,7 @@ class BoundaryInsight(Insight):
             if found:
                 self.plot.addItem(pg.ScatterPlotItem(found["x"], found["y"], size=POINT_SIZE,
                                                      pen=None, brush=brush, name=split))
+        self.plot.getViewBox().setAspectLocked(False)  # values and inputs differ in units
         self.curve.setData(record["x"], record["y"])
         self.plot.addItem(self.curve)
         self.plot.legend.addItem(self.curve, "prediction")

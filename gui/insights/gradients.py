@@ -32,13 +32,14 @@ class GradientsInsight(Insight):
         self.norms_widget = plot_widget("Gradient norm per layer")
         self.norms = self.norms_widget.getPlotItem()
         self.norms.setLogMode(x=False, y=True)
-        self.norms.setLabel("bottom", "epoch")
+        # labels on powers of ten only: labelled 2…9 in between pile up on a short axis
+        self.norms.getAxis("left").setStyle(maxTextLevel=0)
         legend_beside(self.norms)
         self.lr_widget = plot_widget("Learning rate")
         self.lr = self.lr_widget.getPlotItem()
         self.lr.setLabel("bottom", "epoch")
         legend_beside(self.lr)
-        self.lr.setXLink(self.norms)
+        self.lr.setXLink(self.norms)  # its "epoch" label serves both
         for plot in (self.norms, self.lr):
             plot.getAxis("bottom").enableAutoSIPrefix(False)
         layout = QVBoxLayout(self)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QStyle, QVBoxLayout
 
 from gui.insights import Insight
 from gui.training import TrainingController
@@ -19,6 +18,7 @@ from runtime.inspect.health import HealthMonitor, HealthWarning
 ROLE = Qt.ItemDataRole.UserRole
 WAITING = "No warnings yet. During a run, problems such as dead units, vanishing or " \
           "exploding gradients or over-fitting are listed here as they appear."
+WATCHING = "Watching this run: no warnings so far."
 HEALTHY = "No warnings: nothing in this run looked wrong."
 
 
@@ -34,6 +34,7 @@ class HealthInsight(Insight):
         self.note.setWordWrap(True)
         self.list = QListWidget()
         self.list.setWordWrap(True)
+        self.list.setSpacing(3)
         self.list.itemClicked.connect(self._clicked)
         self.list.itemActivated.connect(self._clicked)
         layout = QVBoxLayout(self)
@@ -51,15 +52,17 @@ class HealthInsight(Insight):
         self.note.setText(WAITING)
 
     def on_event(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "started":
+            self.note.setText(WATCHING)
         for warning in self.monitor.feed(event):
             self._add(warning)
         if event.get("type") in ("finished", "failed") and not self.monitor.warnings:
             self.note.setText(HEALTHY)
 
     def _add(self, warning: HealthWarning) -> None:
-        item = QListWidgetItem(f"Epoch {warning.epoch}: {warning.message}")
+        icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        item = QListWidgetItem(icon, f"Epoch {warning.epoch}: {warning.message}")
         item.setData(ROLE, (warning.network, warning.node))
-        item.setForeground(QColor("#c0392b") if warning.kind == "nonfinite" else QColor("#b35c00"))
         where = "Click to select the layer on the canvas." if warning.node else ""
         item.setToolTip(f"{warning.kind.replace('_', ' ')}. {where}".strip())
         self.list.addItem(item)

@@ -267,14 +267,18 @@ class HealthMonitor:
         self._small[network] = self._small.get(network, 0) + 1 if tiny else 0
         if self._small[network] < VANISH_REPORTS:
             return []
-        ratio = top / values[low] if values[low] > 0 else math.inf
-        times = "no gradient at all" if math.isinf(ratio) else \
-            f"a gradient about 10^{round(math.log10(ratio))} times smaller than the largest"
-        return [self._warn(
-            "vanishing_gradients", network, low,
-            f"Vanishing gradients: {self._title(network, low)} gets {times}, so it "
-            "barely learns. Sigmoid or Tanh between many layers shrink gradients: try ReLU, "
-            "BatchNorm or LayerNorm, or skip connections.")]
+        title = self._title(network, low)
+        if values[low] == 0:
+            message = (f"Vanishing gradients: {title} gets no gradient at all, so it does not "
+                       "learn. Often every unit after it is silent (dead ReLUs): lower the "
+                       "learning rate, or use LeakyReLU.")
+        else:
+            ratio = round(math.log10(top / values[low]))
+            message = (f"Vanishing gradients: {title} gets a gradient about 10^{ratio} times "
+                       "smaller than the largest, so it barely learns. Sigmoid or Tanh between "
+                       "many layers shrink gradients: try ReLU, BatchNorm or LayerNorm, or "
+                       "skip connections.")
+        return [self._warn("vanishing_gradients", network, low, message)]
 
     def _activations(self, event: Mapping[str, Any]) -> list[HealthWarning]:
         found = []
