@@ -78,7 +78,8 @@ def attention_weights(module: nn.Module, x: torch.Tensor | tuple[torch.Tensor, .
             args, kwargs = calls[index]
             kwargs.update(need_weights=True, average_attn_weights=False)
             _, weights = site.module(*args, **kwargs)
-            found.append((site, weights.float()))
+            # a query whose keys are all padding attends to nothing: torch gives NaN there
+            found.append((site, torch.nan_to_num(weights.float(), nan=0.0)))
     finally:
         for handle in handles:
             handle.remove()

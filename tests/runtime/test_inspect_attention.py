@@ -99,13 +99,14 @@ def test_padding_keys_get_no_attention() -> None:
     doc.connect("main", mask, h, "mask")
     b.add("Output", b.add("SequencePool", h, label="pool"), label="out")
     module = compile_network(doc).eval()
-    tokens = torch.tensor([[3, 4, 5, 0, 0], [1, 2, 3, 4, 6]])
+    tokens = torch.tensor([[3, 4, 5, 0, 0], [1, 2, 3, 4, 6], [0, 0, 0, 0, 0]])
     record = attention_record(module, tokens, doc)
-    weights = torch.tensor(record["layers"][0]["weights"])  # 2 × heads × 5 × 5
+    weights = torch.tensor(record["layers"][0]["weights"])  # 3 × heads × 5 × 5
     assert float(weights[0, :, :, 3:].abs().max()) == 0.0  # padding keys of sample 1
     assert float(weights[1, :, :, 3:].min()) > 0.0  # sample 2 has none
-    assert torch.allclose(weights.sum(-1), torch.ones(2, 2, 5), atol=1e-3)
-    assert record["tokens"] == [["3", "4", "5", "0", "0"], ["1", "2", "3", "4", "6"]]
+    assert torch.allclose(weights[:2].sum(-1), torch.ones(2, 2, 5), atol=1e-3)
+    assert float(weights[2].abs().max()) == 0.0  # all padding: nothing to attend to, no NaN
+    assert record["tokens"][:2] == [["3", "4", "5", "0", "0"], ["1", "2", "3", "4", "6"]]
 
 
 def test_a_vision_transformer_names_its_patches_and_keeps_the_probe_images() -> None:
