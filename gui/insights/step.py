@@ -10,6 +10,7 @@ unless the user keeps it: Keep writes them as a new run folder, Undo keep remove
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,7 @@ class StepView(Insight):
         self._structure = ""  # the document without positions (a move keeps the step)
         self._framed: set[str] = set()  # stages the canvas was framed for
         self._job_kind = ""
+        self._job_session: Session | None = None  # the document the running job is for
         self.job = BackgroundJob(self)
         self.job.done.connect(self._done)
         self.timer = QTimer(self)
@@ -125,7 +127,8 @@ class StepView(Insight):
     # -- the document and the run ----------------------------------------------------
     def set_session(self, session: Session) -> None:
         if self.session is not None:
-            self.session.changed.disconnect(self._document_edited)
+            with contextlib.suppress(RuntimeError, TypeError):  # the old one already gone
+                self.session.changed.disconnect(self._document_edited)
         super().set_session(session)
         session.changed.connect(self._document_edited)
         self.model, self.labels, self.kept = None, [], None
@@ -210,7 +213,7 @@ class StepView(Insight):
         weights = default_weights(self.session) if self.model is None else self.weights
         self.weights = weights
         base_dir = self.session.path.parent if self.session.path is not None else None
-        self._job_kind = kind
+        self._job_kind, self._job_session = kind, self.session
         if kind == "step":
             self.explain.setText("Computing the step with torch…")
         self.job.start(prepare_work, dumps(self.session.doc), weights, base_dir, self.model, walk,
@@ -221,7 +224,7 @@ class StepView(Insight):
         if self.states is None or self.model is None or self.session is None \
                 or self.job.running:
             return
-        self._job_kind = "keep"
+        self._job_kind, self._job_session = "keep", self.session
         self.job.start(keep_work, self.model, self.states, self.session.path, name="keep step")
         self._update_buttons()
 
@@ -230,12 +233,16 @@ class StepView(Insight):
                 or self.job.running:
             return
         folder, _old_dir, previous = self.kept
-        self._job_kind = "undo"
+        self._job_kind, self._job_session = "undo", self.session
         self.job.start(undo_work, self.model, previous, folder, self.session.path, name="undo keep")
         self._update_buttons()
 
     def _done(self, result: object, error: object) -> None:
         kind, self._job_kind = self._job_kind, ""
+        session, self._job_session = self._job_session, None
+        if session is not self.session and kind in ("prepare", "step"):
+            self._update_buttons()  # another document opened meanwhile: not its step
+            return
         if error is not None:
             self._failed(message(error, kind))
         elif kind in ("prepare", "step") and isinstance(result, tuple):
@@ -244,20 +251,23 @@ class StepView(Insight):
             self._show_label()
             if walked is not None:
                 self._show(walked.record, walked.states, weights_text(self.weights))
-        elif kind == "keep" and isinstance(result, tuple) and self.session is not None:
+        elif kind == "keep" and isinstance(result, tuple) and session is not None:
             folder, previous = result
-            self.kept = (folder, self.session.last_run_dir, previous)
-            self.session.last_run_dir = folder
+            old_dir, session.last_run_dir = session.last_run_dir, folder
+            if session is not self.session:  # kept for a document no longer shown
+                self._update_buttons()
+                return
+            self.kept = (folder, old_dir, previous)
             self.weights, self.states = str(folder / "model.safetensors"), None
             self.explain.setText(f"Kept: the stepped weights are now the document's weights, "
                                  f"saved as run {folder.name}. Undo keep returns to the "
                                  "weights before.")
-        elif kind == "undo" and self.kept is not None and self.session is not None:
+        elif kind == "undo" and self.kept is not None and session is not None:
             folder, old_dir, _previous = self.kept
-            self.session.last_run_dir, self.kept = old_dir, None
+            session.last_run_dir, self.kept = old_dir, None
             from gui.export_dialog import default_weights
 
-            self.weights = default_weights(self.session)
+            self.weights = default_weights(session)
             self.explain.setText(f"Undone: run {folder.name} was removed; the weights are "
                                  "those before the kept step again.")
         self._update_buttons()

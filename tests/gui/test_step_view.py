@@ -152,6 +152,11 @@ def test_feature_maps_show_for_a_cnn_and_failures_are_explained(window, qtbot,
     _click(qtbot, view.step_button)
     qtbot.waitUntil(lambda: view.explain.text().startswith("No step:"), timeout=RUN_TIMEOUT_MS)
     assert "4" in view.explain.text() and view.record is None
+    window.session.undo()
+    _click(qtbot, view.step_button)
+    _open(window, tmp_path, "mlp_moons")  # another document while the step is computed
+    qtbot.waitUntil(lambda: not view.job.running, timeout=RUN_TIMEOUT_MS)
+    assert view.record is None and view.session is window.session
 
 
 def test_a_paused_run_steps_on_its_live_weights(window, qtbot, tmp_path: Path) -> None:
