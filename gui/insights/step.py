@@ -155,8 +155,10 @@ class StepView(Insight):
                 self._failed(str(event["error"]))
             else:
                 self._show(event["record"], None, "the paused run's live weights")
-        elif kind == "finished":
+        elif kind in ("finished", "failed", "crashed"):
             self.model = None  # new weights arrive with the run's end
+            if self.record is None:
+                self.explain.setText("Pick a sample and press Step.")
         self._update_buttons()
 
     def clear(self) -> None:
@@ -363,6 +365,9 @@ class StepView(Insight):
         self.step_button.setToolTip("Pause the run (F6) to step on its live weights"
                                     if running else "Compute one training step with torch "
                                     "on this sample")
+        if running and self.record is None and not busy:
+            self.explain.setText("A run is under way: pause it (F6) to walk a step on its "
+                                 "live weights, or step once it has ended.")
         self.keep_button.setEnabled(self.states is not None and self.frame >= 0 and not busy)
         self.undo_button.setEnabled(self.kept is not None and not busy)
         has = self.record is not None

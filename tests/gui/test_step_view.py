@@ -168,6 +168,7 @@ def test_a_paused_run_steps_on_its_live_weights(window, qtbot, tmp_path: Path) -
     window.insights_dock.raise_()  # the tab chosen directly, not from Training > Step
     window.insights.setCurrentWidget(view)
     assert not view.step_button.isEnabled()  # running: pause first
+    assert "pause it (F6)" in view.explain.text()
     _click(qtbot, panel.pause_button)
     qtbot.waitUntil(view.step_button.isEnabled, timeout=5000)
     _click(qtbot, view.step_button)
