@@ -30,6 +30,7 @@ from gui.insights.heatmap import (
     value_levels,
 )
 from gui.insights.top_inputs import TopInputsView, node_title
+from gui.session import Session
 from gui.training import TrainingController
 
 FILTER_COLUMNS = 8
@@ -96,10 +97,28 @@ class FeaturesView(Insight):
 
     # -- Insight -----------------------------------------------------------------
     def applies(self) -> bool:
-        if self.session is None:
-            return False
-        return any(n.type == "Conv2d" for net in self.session.doc.networks.values()
-                   for n in net.nodes())
+        """Every network: the top inputs of a unit work for any layer."""
+        return self.session is not None
+
+    def set_session(self, session: Session) -> None:
+        super().set_session(session)
+        session.changed.connect(self._show_parts)  # a Conv2d may be added or removed
+
+    def has_conv(self) -> bool:
+        return self.session is not None and any(
+            n.type == "Conv2d" for net in self.session.doc.networks.values()
+            for n in net.nodes())
+
+    def _show_parts(self) -> None:
+        """Filters and feature maps only where there is a convolution to show."""
+        conv = self.has_conv()
+        for widget in (self.filters.widget, self.input.widget, self.maps.widget, self.sample,
+                       self.compute_button):
+            widget.setVisible(conv)
+        if not conv:
+            self.status.setText("This network has no Conv2d, so there are no filters or "
+                                "feature maps to show. Which inputs activate a unit most "
+                                "works for any layer: select it on the canvas.")
 
     def clear(self) -> None:
         self.record = None
@@ -110,6 +129,7 @@ class FeaturesView(Insight):
         self.top.clear()
         self.status.setText("Filters and feature maps appear after the first epoch of a "
                             "run, or press “Show for trained weights”.")
+        self._show_parts()
         self._enable()
 
     def on_event(self, event: dict[str, Any]) -> None:

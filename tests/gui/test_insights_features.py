@@ -14,7 +14,7 @@ from gui.insights.heatmap import mosaic
 from gui.session import Session
 from runtime.inspect.features import top_inputs
 from runtime.inspect.model import inspect_model
-from tests.runtime.helpers import digits_cnn
+from tests.runtime.helpers import digits_cnn, moons_mlp
 
 RUN_TIMEOUT_MS = 120_000
 
@@ -84,3 +84,27 @@ def test_features_follow_a_run_and_the_selection_then_the_trained_weights(window
     assert top.table.rowCount() == len(expected["indices"])
     assert top.table.item(0, 1).text() == f"#{expected['indices'][0]}"
     assert top.table.item(0, 3).text() == str(expected["labels"][0])
+
+
+def test_top_inputs_of_a_dense_unit_without_any_convolution(window, qtbot):
+    window.set_session(Session(moons_mlp()))
+    view = window.insights.view(FeaturesView)
+    assert window.insights.isTabVisible(window.insights.indexOf(view))
+    assert not view.maps.widget.isVisibleTo(view) and "no Conv2d" in view.status.text()
+    top = view.top
+    assert not top.find_button.isEnabled()  # nothing selected yet
+    fc1 = _node(window, "fc1")
+    window.show_node("main", fc1)
+    assert top.unit.maximum() == 15 and top.find_button.isEnabled()
+    top.unit.setValue(4)
+    qtbot.mouseClick(top.find_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: top.result is not None, timeout=30_000)
+    model = inspect_model(window.session.doc)  # no run yet: the seed's fresh weights
+    expected = top_inputs(model.main, fc1, 4, model.data)
+    assert top.result is not None and top.result["indices"] == expected["indices"]
+    assert "fresh weights" in top.caption.text()
+    headers = [top.table.horizontalHeaderItem(c).text() for c in range(top.table.columnCount())]
+    assert headers == ["rank", "sample", "activation", "class", "x0", "x1"]  # the 2-D points
+    assert top.table.rowCount() == 9 and not top.images.widget.isVisibleTo(view)
+    x0 = float(model.data.val_x[expected["indices"][0], 0])
+    assert top.table.item(0, 4).text() == f"{x0:.3g}"
