@@ -37,7 +37,7 @@ def boundary_image(record: dict[str, Any]) -> np.ndarray:
     model is less sure."""
     size = int(record["size"])
     classes = np.asarray(record["predicted"], dtype=np.int64).reshape(size, size)
-    sure = np.asarray(record["confidence"], dtype=np.float32).reshape(size, size)
+    sure = np.asarray(record["confidence"], dtype=np.float32).reshape(size, size) / 100
     n = max(len(record.get("classes", [])), int(classes.max()) + 1)
     # a sure cell reaches 55% of its colour; a coin toss (1/n) stays near white
     strength = np.clip((sure - 1.0 / n) / (1.0 - 1.0 / n), 0.0, 1.0) * 0.55 + 0.1

@@ -1,7 +1,7 @@
 """The decision boundary: what a model predicts over the plane of 2-D data.
 
 For classification on two input features, the predicted class (and how sure the
-model is) on a grid covering the data; for regression on one feature, the fitted
+model is, in percent) on a grid covering the data; for regression on one feature, the fitted
 curve. Both are laid out in the data's own units: the grid is built there and
 normalised exactly as a run normalises its samples before the model sees it.
 The data points go with the first record only (they do not change during a run).
@@ -41,11 +41,30 @@ class BoundaryProbe:
     kind: str = "boundary"
     points_sent: bool = False
 
+    def __post_init__(self) -> None:
+        self.frame = Frame.of(self.data)  # the data does not move during a run
+
     def record(self) -> dict[str, Any] | None:
         record = boundary_record(self.network, self.data, self.loss, self.mode,
-                                 with_points=not self.points_sent)
+                                 with_points=not self.points_sent, frame=self.frame)
         self.points_sent = True
         return record
+
+
+@dataclass
+class Frame:
+    """The samples in the data's own units, and the box the view covers."""
+
+    raw: dict[str, tuple[np.ndarray, np.ndarray | None]]
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @classmethod
+    def of(cls, data: RunData) -> Frame:
+        raw = _raw_splits(data)
+        every = np.concatenate([x for x, _ in raw.values()])
+        lo, hi = _padded(every.min(axis=0), every.max(axis=0))
+        return cls(raw, lo, hi)
 
 
 def boundary_mode(task: str, data: RunData) -> str | None:
@@ -80,12 +99,11 @@ def boundary_of(model: InspectedModel) -> dict[str, Any] | None:
 
 
 def boundary_record(network: nn.Module, data: RunData, loss: str, mode: str,
-                    with_points: bool) -> dict[str, Any]:
+                    with_points: bool, frame: Frame | None = None) -> dict[str, Any]:
     """The record of one boundary (see the module's docstring)."""
-    raw = _raw_splits(data)
+    frame = frame or Frame.of(data)
+    raw, lo, hi = frame.raw, frame.lo, frame.hi
     pre = data.prepared.preprocessing
-    every = np.concatenate([x for x, _ in raw.values()])
-    lo, hi = _padded(every.min(axis=0), every.max(axis=0))
     if mode == "plane":
         record = _plane(network, pre, loss, lo, hi)
         record["classes"] = list(pre.class_names or
@@ -113,9 +131,10 @@ def _plane(network: nn.Module, pre: Preprocessing, loss: str, lo: np.ndarray,
     out = _predict(network, pre, grid)
     classes = predicted_classes(out, loss)
     sure = class_probabilities(out).max(dim=-1).values
+    # whole percents: plenty for shading, and short on the wire
+    percent = torch.round(sure * 100).to(torch.int64)
     return {"x_range": [float(lo[0]), float(hi[0])], "y_range": [float(lo[1]), float(hi[1])],
-            "size": GRID, "predicted": classes.tolist(),
-            "confidence": [round(v, 3) for v in sure.tolist()]}
+            "size": GRID, "predicted": classes.tolist(), "confidence": percent.tolist()}
 
 
 def _curve(network: nn.Module, pre: Preprocessing, loss: str, lo: float,

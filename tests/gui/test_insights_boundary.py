@@ -51,7 +51,7 @@ def test_moons_boundary_before_during_and_after_a_run(window, qtbot):
     assert image.shape == (64, 64, 4)
     cells = np.asarray(record["predicted"]).reshape(64, 64)
     assert np.array_equal(image, boundary_image(record))
-    sure = np.asarray(record["confidence"]).reshape(64, 64) > 0.99
+    sure = np.asarray(record["confidence"]).reshape(64, 64) >= 99  # percent
     row, col = np.argwhere(sure)[0]
     red, green, blue = class_colour(cells[row, col])  # a sure cell leans to its class colour
     pixel = image[row, col, :3].astype(int)
