@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         connect_canvas(self.insights, self.tabs)  # Try it draws an input's path there
         self.runs_panel.evaluate_requested.connect(self.evaluate)
         self.runs_panel.export_requested.connect(self.documents.export_model)
+        self.runs_panel.try_requested.connect(self.try_it)
         self.runs_panel.continue_requested.connect(self.continue_run)
         problems.raise_()
         self._default_docks: tuple[list[QDockWidget], list[QDockWidget]] | None = (
@@ -377,6 +378,19 @@ class MainWindow(QMainWindow):
             self.training_panel.status.setText(
                 f"Continuing the run in {folder.name} from its checkpoint, up to epoch "
                 f"{epochs}; the continued run gets a folder of its own")
+
+    def try_it(self) -> None:
+        """The Insights dock's Try it tab on the session's weights (a run chosen in Runs)."""
+        from gui.insights.tryit import TryItView
+
+        view = self.insights.view(TryItView)
+        assert isinstance(view, TryItView)
+        view.stale = True  # other weights than it may have loaded
+        self.insights_dock.show()
+        self.insights_dock.raise_()
+        self.insights.setCurrentWidget(view)  # showing it loads them
+        if view.stale and view.isVisible():
+            view.load()
 
     def evaluate(self) -> None:
         """Evaluate trained weights on a split (Training > Evaluate…)."""

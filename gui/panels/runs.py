@@ -49,6 +49,7 @@ class RunsPanel(QWidget):
 
     evaluate_requested = Signal()
     export_requested = Signal()
+    try_requested = Signal()  # open Try it on the chosen run's weights
     continue_requested = Signal(object)  # the run folder whose checkpoint to continue
 
     def __init__(self, controller: TrainingController) -> None:
@@ -71,7 +72,8 @@ class RunsPanel(QWidget):
         self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.buttons = {
             "evaluate": QPushButton("Evaluate…"), "export": QPushButton("Export…"),
-            "use": QPushButton("Use its weights"), "continue": QPushButton("Continue training"),
+            "try": QPushButton("Try it"), "use": QPushButton("Use its weights"),
+            "continue": QPushButton("Continue training"),
             "delete": QPushButton("Delete…"), "refresh": QPushButton("Refresh"),
         }
         self.buttons["use"].setToolTip("Evaluate, Export and Try it use this run's weights")
@@ -79,7 +81,8 @@ class RunsPanel(QWidget):
             "Train on from this run's checkpoint (its weights, optimiser state and epoch) "
             "into a new run folder; the network must be as it was")
         for key, slot in (("evaluate", self.evaluate), ("export", self.export),
-                          ("use", self.use_weights), ("continue", self.continue_training),
+                          ("try", self.try_it), ("use", self.use_weights),
+                          ("continue", self.continue_training),
                           ("delete", self.delete), ("refresh", self.refresh)):
             self.buttons[key].clicked.connect(slot)
         self.loss_plot = plot_widget("Loss of the selected runs")
@@ -208,7 +211,7 @@ class RunsPanel(QWidget):
         one = chosen[0] if len(chosen) == 1 else None
         idle = not self.controller.active
         weights = one is not None and one.has_weights
-        for key in ("evaluate", "export", "use"):
+        for key in ("evaluate", "export", "try", "use"):
             self.buttons[key].setEnabled(weights and idle)
         self.buttons["continue"].setEnabled(one is not None and one.has_checkpoint and idle)
         running = self.controller.active and any(
@@ -237,6 +240,10 @@ class RunsPanel(QWidget):
     def export(self) -> None:
         if self.use_weights():
             self.export_requested.emit()
+
+    def try_it(self) -> None:
+        if self.use_weights():
+            self.try_requested.emit()
 
     def continue_training(self) -> None:
         chosen = self.selected()

@@ -66,6 +66,12 @@ def test_runs_are_listed_compared_opened_and_deleted(window, qtbot, tmp_path: Pa
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=RUN_TIMEOUT_MS)
     dialog.reject()
 
+    qtbot.mouseClick(panel.buttons["try"], Qt.MouseButton.LeftButton)  # Try it: this run
+    tryit = window.insights.currentWidget()
+    assert type(tryit).__name__ == "TryItView" and window.insights_dock.isVisible()
+    assert tryit.weights == str(folders[0] / "model.safetensors")
+    qtbot.waitUntil(lambda: tryit.model is not None, timeout=RUN_TIMEOUT_MS)
+
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Cancel)
     qtbot.mouseClick(panel.buttons["delete"], Qt.MouseButton.LeftButton)
