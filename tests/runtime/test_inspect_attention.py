@@ -152,3 +152,21 @@ def test_long_sequences_are_cut_to_a_small_record() -> None:
         assert entry["queries"] == entry["keys"] == 100 and weights.shape == (1, 4, 25, 25)
         # a causal row's keys are all among the first positions: the cut loses none
         assert torch.allclose(weights.sum(-1), torch.ones(1, 4, 25), atol=1e-3)
+
+
+def test_a_decoder_layer_shows_its_self_and_its_cross_attention() -> None:
+    doc = Document.new("main")
+    b = NetworkBuilder(doc, "main")
+    x = b.add("Input", shape=[5, 8], label="x")
+    memory = b.add("TransformerEncoderLayer", x, nhead=2, dim_feedforward=16, label="enc")
+    dec = b.add("TransformerDecoderLayer", x, nhead=2, dim_feedforward=16, label="dec")
+    doc.connect("main", memory, dec, "memory")
+    b.add("Output", dec, label="out")
+    torch.manual_seed(0)
+    record = attention_record(compile_network(doc), torch.randn(2, 5, 8), doc)
+    roles = [(entry["node"], entry["role"]) for entry in record["layers"]]
+    assert roles == [(memory, ""), (dec, "self-attention"), (dec, "cross-attention")]
+    own, cross = (torch.tensor(e["weights"]) for e in record["layers"][1:])
+    later = torch.triu(torch.ones(5, 5, dtype=torch.bool), diagonal=1)
+    assert float(own[..., later].abs().max()) == 0.0  # a decoder hides later positions
+    assert float(cross[..., later].min()) > 0.0  # but sees all of the memory
