@@ -64,7 +64,7 @@ class Card(QGraphicsItem):
     def __init__(self, lines: Sequence[str], record: Mapping[str, Any] | None,
                  colors: Any, width: float = WIDTH, accent: QColor | None = None,
                  compact: bool = False, notes: Sequence[str] = (),
-                 pair: Sequence[Mapping[str, Any]] = ()) -> None:
+                 pair: Sequence[Mapping[str, Any]] = (), min_height: float = 0.0) -> None:
         super().__init__()
         self.lines = list(lines)
         self.compact = compact
@@ -74,7 +74,8 @@ class Card(QGraphicsItem):
         picture = record_height(record, width - 2 * PAD, compact) if record else 0.0
         if pair:  # side by side (a loss card's target and prediction)
             picture = max(record_height(r, PAIR_WIDTH) for r in pair)
-        height = PAD * 2 + LINE * len(self.lines) + (picture + PAD if picture else 0.0)
+        height = max(min_height,
+                     PAD * 2 + LINE * len(self.lines) + (picture + PAD if picture else 0.0))
         self._rect = QRectF(0, 0, width, height)
         scale = HOVER_SCALE * SCALE if compact else SCALE
         self._image = QImage(int(width * scale), int(height * scale),
@@ -244,7 +245,7 @@ def _card(scene: GraphScene, node: NodeItem, lines: list[str], notes: list[str],
         _place(scene, card, node, "below")
         return
     _place(scene, Card(lines[1:], record, scene.colors, accent=accent, compact=True,
-                       notes=[lines[0], *notes]), node, "body")
+                       notes=[lines[0], *notes], min_height=node.height - HEADER), node, "body")
 
 
 def _forward_card(scene: GraphScene, node_id: str, rec: Mapping[str, Any] | None,
