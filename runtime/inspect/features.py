@@ -80,8 +80,8 @@ def filters_record(module: nn.Module, limits: Limits) -> dict[str, Any] | None:
             "values": _rounded(shown), "shown": [int(shown.shape[0]), int(shown.shape[1])]}
 
 
-def map_nodes(module: nn.Module, outputs: dict[str, torch.Tensor],
-              doc: Document | None, network: str, live: bool) -> list[str]:
+def map_nodes(outputs: dict[str, torch.Tensor], doc: Document | None, network: str,
+              live: bool) -> list[str]:
     """Nodes with image-shaped outputs (N×C×H×W): during a run only convolutions and
     poolings (their maps are what a learner asks about); at rest every such node."""
     wanted = []
@@ -108,7 +108,7 @@ def maps_record(module: nn.Module, x: torch.Tensor, limits: Limits,
     probe = x[: limits.samples]
     with torch.no_grad():
         outputs = capture_outputs(module, ids, lambda: module(probe))
-    nodes = map_nodes(module, outputs, doc, network, live)
+    nodes = map_nodes(outputs, doc, network, live)
     shrunk = {n: _shrunk(outputs[n][:, : limits.channels], limits.side) for n in nodes}
     per_sample = sum(t[0].numel() for t in shrunk.values())
     samples = max(1, min(len(probe), limits.values // max(per_sample, 1)))
@@ -151,12 +151,18 @@ class FeatureProbe:
         return with_labels(record, self.context.data)
 
 
+def class_labels(y: torch.Tensor, data: RunData) -> list[str]:
+    """Classes by the data set's names ("setosa"), else by their numbers."""
+    names = data.prepared.dataset.class_names
+    return [names[c] if names and 0 <= c < len(names) else str(c) for c in y.tolist()]
+
+
 def with_labels(record: dict[str, Any], data: RunData) -> dict[str, Any]:
     """The probe samples' classes (the probe batch is the first validation samples, or
     the first training samples when there is no validation split)."""
     y = data.val_y if data.has_val else data.train_y
     if y is not None and y.dim() == 1:
-        record["labels"] = y[: record["samples"]].tolist()
+        record["labels"] = class_labels(y[: record["samples"]], data)
     return record
 
 
@@ -220,7 +226,7 @@ def top_inputs(module: nn.Module, node_id: str, unit: int, data: RunData,
     best = torch.argsort(activation, descending=True, stable=True)[:count]
     return {"node": node_id, "unit": unit, "units": units, "how": how, "split": split,
             "indices": best.tolist(), "activations": _rounded(activation[best]),
-            "labels": y[best].tolist() if y is not None and y.dim() == 1 else None,
+            "labels": class_labels(y[best], data) if y is not None and y.dim() == 1 else None,
             **_shown_inputs(x[best.to(x.device)], data)}
 
 
@@ -237,7 +243,3 @@ def _shown_inputs(x: torch.Tensor, data: RunData) -> dict[str, Any]:
     return {"input_kind": "row", "inputs": _rounded(rows[:, :TOP_ROW_VALUES]),
             "values": int(rows.shape[1])}
 
-
-def class_names(data: RunData) -> list[str] | None:
-    names = getattr(data.prepared.dataset, "class_names", None)
-    return list(names) if names else None

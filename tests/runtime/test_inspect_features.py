@@ -76,7 +76,7 @@ def test_top_inputs_are_the_samples_where_the_unit_is_largest(label: str, unit: 
     assert found["indices"] == expected.tolist()
     assert found["split"] == "validation" and found["input_kind"] == "image"
     assert torch.allclose(torch.tensor(found["activations"]), score[expected], atol=1e-4)
-    assert found["labels"] == model.data.val_y[expected].tolist()
+    assert found["labels"] == [str(c) for c in model.data.val_y[expected].tolist()]  # digits
     assert torch.allclose(torch.tensor(found["inputs"]), model.data.val_x[expected], atol=1e-4)
     with pytest.raises(ValueError, match="unit 99 does not exist: this layer has"):
         top_inputs(module, _ids(model.doc)[label], 99, model.data)
