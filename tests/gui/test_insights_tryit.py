@@ -8,7 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QPoint, Qt
+from conftest import drag_event
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 
 from graph.fileformat import load_graph
 from gui.canvas import step_overlay
@@ -76,7 +80,7 @@ def test_a_digit_drawn_with_the_mouse_gets_the_models_probabilities(window, qtbo
     np.testing.assert_allclose(view.answer_view.probabilities, expected, atol=1e-6)
     best = int(expected.argmax())
     assert f"'{best}'" in view.answer_view.bars_plot.titleLabel.text
-    assert list(view.answer.path)[0] == "n1"  # the Input first, then every layer
+    assert next(iter(view.answer.path)) == "n1"  # the Input first, then every layer
     assert view.path.topLevelItemCount() == len(view.answer.path) > 5
     scene = window.current_view().graph_scene  # the path drawn on the canvas too
     assert len(step_overlay.overlay_texts(scene)) >= len(view.answer.path)  # a card each
@@ -90,6 +94,21 @@ def test_a_digit_drawn_with_the_mouse_gets_the_models_probabilities(window, qtbo
     qtbot.mouseClick(view.sample_button, LEFT)
     _answered(view, qtbot, before)
     assert view.message.text().startswith("sample 5 of the test split, labelled '")
+    np.testing.assert_allclose(view.answer_view.probabilities,
+                               _expected(tmp_path, "cnn_digits", view.raw), atol=1e-6)
+
+    before = view.answer  # an image file dropped on the tab
+    digit = np.kron(view.raw[0] / 16 * 255, np.ones((8, 8))).astype(np.uint8)
+    Image.fromarray(digit).save(tmp_path / "digit.png")
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(tmp_path / "digit.png"))])
+    for kind in (QDragEnterEvent, QDropEvent):  # Qt delivers a drop after an accepted enter
+        event = drag_event(kind, QPointF(20, 20), Qt.DropAction.CopyAction, data, LEFT,
+                           Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(view, event)
+        assert event.isAccepted()
+    _answered(view, qtbot, before)
+    assert view.raw.shape == (1, 8, 8) and view.raw.max() <= 16
     np.testing.assert_allclose(view.answer_view.probabilities,
                                _expected(tmp_path, "cnn_digits", view.raw), atol=1e-6)
 
