@@ -202,11 +202,12 @@ def window_run(window: MainWindow, probe: StallProbe, options: dict[str, Any]) -
     window.training.overrides = dict(options)
     tabs = _cycle_tabs(window)
     probe.start()
-    clicked = time.perf_counter()
+    clicked, cpu_at_click = time.perf_counter(), time.process_time()
     window.window_actions.train.trigger()
     if not wait(lambda: window.training.active, 120) or not wait(
             lambda: not window.training.active, 1800):
         raise SystemExit("the window's run did not start or end")
+    gui_cpu_s = time.process_time() - cpu_at_click
     probe.stop()
     tabs.stop()
     paints.stop()
@@ -228,7 +229,10 @@ def window_run(window: MainWindow, probe: StallProbe, options: dict[str, Any]) -
             "plot_refresh_hz": per_second(refreshes, started, finished),
             "plot_paint_hz": per_second(paints.times, started, finished),
             "click_to_started_s": started - clicked, "started_to_finished_s": finished - started,
-            "events": counts}
+            "events": counts,
+            # the window's own CPU (all its threads) over the run: what it takes from a
+            # run that shares the machine's cores with it
+            "gui_cpu_share": gui_cpu_s / max(time.perf_counter() - clicked, 1e-9)}
 
 
 def cli_run(path: Path, options: dict[str, Any], out: Path) -> dict[str, Any]:
@@ -283,6 +287,7 @@ def summarise(runs: list[dict[str, Any]], clis: list[dict[str, Any]]) -> dict[st
             "stall_cpu_p99_ms": percentile(cpu, 99), "stall_cpu_max_ms": max(cpu),
             "plot_hz": statistics.median(r["plot_refresh_hz"] for r in runs),
             "paint_hz": statistics.median(r["plot_paint_hz"] for r in runs),
+            "gui_cpu_share": statistics.median(r["gui_cpu_share"] for r in runs),
             "throughput": paired_ratio(ours, theirs),
             "targets": {k: list(v) for k, v in TARGETS.items()}}
 
@@ -318,7 +323,8 @@ def main() -> None:
                   f"plots {row['plot_hz']:.1f} Hz (paints "
                   f"{row['paint_hz']:.1f} Hz); throughput window / CLI "
                   f"{row['throughput']['median']:.3f} "
-                  f"({row['throughput']['min']:.3f}–{row['throughput']['max']:.3f})")
+                  f"({row['throughput']['min']:.3f}–{row['throughput']['max']:.3f}); the "
+                  f"window used {row['gui_cpu_share']:.0%} of a core")
             for worst in row["window_runs"][0]["worst"]:
                 print(f"  stall {worst['stall_ms']} ms, GUI thread ran {worst['cpu_ms']} ms, "
                       f"handling {', '.join(worst['events']) or 'no run event'}")

@@ -173,15 +173,18 @@ def window_section(results: Path) -> str:
             return f"{text} ({op} {target:g} {verdict(value, op, target)})"
 
         ratio = row["throughput"]
-        epochs = [len(r["epoch_samples_per_s"]) for r in row["window_runs"]]
-        rows.append([row["example"], row["platform"], f"{epochs[0]}, {row['run_threads']}",
+        epochs = len(row["window_runs"][0]["epoch_samples_per_s"])
+        rows.append([row["case"], f"{epochs}, {row['run_threads']}",
                      judged("stall_p99_ms", row["stall_p99_ms"], f"{row['stall_p99_ms']:.1f} ms"),
                      judged("stall_max_ms", row["stall_max_ms"], f"{row['stall_max_ms']:.1f} ms"),
+                     f"{row['stall_cpu_p99_ms']:.1f} / {row['stall_cpu_max_ms']:.1f} ms",
                      judged("plot_hz", row["plot_hz"], f"{row['plot_hz']:.1f} Hz") +
                      f"; paints {row['paint_hz']:.1f} Hz",
-                     judged("throughput_ratio", ratio["median"], ratio_text(ratio))])
-    header = ["example", "platform", "epochs, threads", "stall p99", "stall max",
-              "plot refresh", "samples/s window / CLI"]
+                     judged("throughput_ratio", ratio["median"], ratio_text(ratio)),
+                     f"{row['gui_cpu_share']:.0%}"])
+    header = ["example (platform)", "epochs, threads", "stall p99", "stall max",
+              "GUI thread running in a gap, p99 / max", "plot refresh",
+              "samples/s window / CLI", "window's CPU (of one core)"]
     return table(header, rows) + "\n\n" + recorded(list(newest.values()))
 
 
