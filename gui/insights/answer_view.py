@@ -82,7 +82,7 @@ class AnswerView(QStackedWidget):
                     high: float = 255.0) -> None:
         self.probabilities = list(answer.probabilities) if answer is not None else []
         if answer is None:
-            self.text.setText("Draw, open, type or pick an input to see the network's answer.")
+            self.text.setText("Give the network an input (on the left) to see its answer here.")
             self.setCurrentIndex(0)
         elif answer.kind == "classes":
             self._bars(answer)
@@ -149,6 +149,7 @@ class PathList(QTreeWidget):
         self.setRootIsDecorated(False)
         self.setAlternatingRowColors(True)
         self.itemClicked.connect(self._clicked)
+        self.resizeColumnToContents(0)  # the header whole before the first input
 
     def show_path(self, answer: Answer | None, doc: Document | None) -> None:
         self.clear()

@@ -150,11 +150,15 @@ class EmbeddingView(Insight):
         if event.get("type") != "embedding":
             return
         self.live_node = (event["network"], event["node"])
-        if self.selected not in (None, self.live_node) or self.method.currentData() != "pca":
-            return
+        if self.method.currentData() != "pca":
+            return  # t-SNE waits for the run's end
+        # The run streams its default layer only: that one is shown live whatever is
+        # selected; a selected other layer follows when the run has saved its weights.
         self.show_embedding(Embedding.from_record(event))
         self._source = f"epoch {event['epoch']} of the run"
         self._explain()
+        if self.selected not in (None, self.live_node):
+            self.note.setText(self._during_run() + " " + self.note.text())
 
     def on_selection(self, network: str, node_id: str | None) -> None:
         chosen = (network, node_id) if node_id is not None else None

@@ -15,6 +15,7 @@ from gui.insights.embedding import EmbeddingView
 from gui.session import Session
 from runtime.inspect.embedding import node_outputs
 from runtime.inspect.model import inspect_model
+from runtime.inspect.projection import Embedding
 
 EXAMPLE = Path(__file__).parents[2] / "resources" / "examples" / "autoencoder_digits.loom"
 RUN_TIMEOUT_MS = 120_000
@@ -68,3 +69,16 @@ def test_k_starts_at_the_number_of_classes_without_leaving_the_class_colours(win
     assert view.k.value() == 3 and view.colour_by.currentIndex() == 0
     assert "Colour: true class" in view.key.text() and "setosa" in view.key.text()
     assert view.clusters is not None and len(np.unique(view.clusters)) == 3
+
+
+def test_a_runs_records_show_while_another_layer_is_selected(window):
+    window.set_session(Session(load_graph(EXAMPLE)))
+    view = window.insights.view(EmbeddingView)
+    view.on_selection("main", "n3")  # enc_fc1 selected (the tab hidden: nothing computed)
+    record = Embedding("main", "n9", "Linear 'code'", "values",
+                       np.array([[0.0, 1.0], [2.0, 3.0], [1.0, 1.0]]), np.array([0, 1, 1]),
+                       ("0", "1"), 2, "val").record()
+    view.on_event({"type": "embedding", "epoch": 3, **record})
+    assert view.shown is not None and view.shown.node_id == "n9"
+    assert view.note.text().startswith("During a run this view follows Linear 'code'")
+    assert "epoch 3 of the run" in view.note.text()
