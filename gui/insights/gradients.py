@@ -82,6 +82,8 @@ class GradientsInsight(Insight):
             curve = self.norms.plot(name=self._name(key, several),
                                     pen=pg.mkPen(colour, width=1.5))
             curve.setCurveClickable(True, width=6)
+            curve.setDownsampling(auto=True, method="peak")  # hours of events stay cheap
+            curve.setClipToView(True)
             curve.sigClicked.connect(lambda _item, _ev=None, key=key: self.node_named.emit(*key))
             self.curves[key] = curve
         curve.setData(xs, ys)

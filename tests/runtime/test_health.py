@@ -21,7 +21,9 @@ from runtime.inspect.health import HealthMonitor, HealthWarning
 from runtime.trainer import RunOptions, Trainer, TrainingFailed
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "resources" / "examples").glob("*.loom"))
-FAST_EXAMPLES = ("mlp_moons", "gan_ring", "rnn_sine")
+# mlp_iris in full: its 22 validation samples make the noisiest validation loss of the
+# gallery (the over-fitting check's hardest case); the others shortened to 8 epochs
+FAST_EXAMPLES = (("mlp_iris", None), ("gan_ring", 8), ("rnn_sine", 8))
 MOONS = {"name": "moons", "options": {"n_samples": 240, "noise": 0.1}}
 
 
@@ -142,17 +144,18 @@ def test_over_fitting_says_the_epoch_it_began() -> None:
     data = {"name": "moons", "options": {"n_samples": 100, "noise": 0.35},
             "split": {"train": 0.3, "val": 0.7, "test": 0.0}}
     events: list[Any] = []
-    found = of_kind(watch(mlp(width=128, data=data, epochs=15, batch_size=16,
+    found = of_kind(watch(mlp(width=128, data=data, epochs=40, batch_size=16,
                               networks={"main": {"optimizer": {"name": "adam", "lr": 0.01}}}),
                           events=events, activations=False), "overfitting")
     assert len(found) == 1
     val = [e["val_loss"] for e in events if e["type"] == "epoch"][:found[0].epoch]
     best = 1 + int(np.argmin(val))  # the epoch of the lowest validation loss until then
-    assert f"Over-fitting since epoch {best + 1}:" in found[0].message
+    assert f"Over-fitting since epoch {best + 1}: the validation loss, lowest at epoch {best} " \
+        in found[0].message
     assert 1 < best < found[0].epoch
     train = [e["train_loss"] for e in events if e["type"] == "epoch"]
     assert train[found[0].epoch - 1] < train[best - 1]
-    assert "validation loss has risen" in found[0].message
+    assert "has risen to" in found[0].message and "memorising" in found[0].message
 
 
 def test_non_finite_values_name_the_first_node_that_made_them() -> None:
@@ -181,17 +184,17 @@ def test_each_warning_is_given_once() -> None:
     assert monitor.warnings == []
 
 
-def gallery_warnings(path: Path) -> list[HealthWarning]:
-    """The example with its own settings, shortened: at most 8 epochs of 10 steps, probes
-    at every epoch's end."""
+def gallery_warnings(path: Path, epochs: int | None = None) -> list[HealthWarning]:
+    """The example with its own settings (all its epochs unless ``epochs``) but at most 10
+    steps an epoch, probes at every epoch's end."""
     doc = load_graph(path)
-    return watch(doc, epochs=min(doc.training.epochs, 8), max_steps_per_epoch=10)
+    return watch(doc, epochs=epochs, max_steps_per_epoch=10)
 
 
-@pytest.mark.parametrize("name", FAST_EXAMPLES)
-def test_no_warning_on_gallery_examples(name: str) -> None:
+@pytest.mark.parametrize(("name", "epochs"), FAST_EXAMPLES)
+def test_no_warning_on_gallery_examples(name: str, epochs: int | None) -> None:
     path = next(p for p in EXAMPLES if p.stem == name)
-    assert gallery_warnings(path) == []
+    assert gallery_warnings(path, epochs) == []
 
 
 @pytest.mark.slow
@@ -210,3 +213,13 @@ def test_the_command_line_prints_each_warning_once(tmp_path: Path, capsys: Any) 
     err = capsys.readouterr().err
     assert err.count("The loss is rising") == 1
     assert re.search(r"\nwarning, epoch \d: The loss is rising: .*too high", err)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mlp_moons", "mlp_iris", "lstm_digits", "cnn_digits",
+                                  "rnn_sine"])
+def test_no_warning_on_whole_runs_of_the_small_examples(name: str) -> None:
+    """Every step of every epoch, as the window trains them (the noisy validation losses of
+    long runs are where an over-fitting check goes wrong)."""
+    doc = load_graph(next(p for p in EXAMPLES if p.stem == name))
+    assert watch(doc) == []
