@@ -34,6 +34,8 @@ def test_settings_preview_follows_the_chosen_data_set(window, qtbot, tmp_path: P
     combo.setCurrentIndex(combo.findData("moons"))  # the form changes: the preview follows
     _shown(qtbot, preview, "points")
     assert len(preview.points.data) == preview.shown.total
+    # one brush per class, shared by its points (a brush each made the draw ten times slower)
+    assert len({id(brush) for brush in preview.points.data["brush"]}) == 2
     assert preview.points in preview.samples_plot.getPlotItem().items  # drawn, not detached
     assert not preview.table.isVisibleTo(preview)
 
