@@ -16,14 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDockWidget,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
 
 TASKS = ("classification", "regression", "autoencoder", "gan")
 BUTTON_WIDTH = 140
+ROOM = 360  # the panel's height the drawing canvas needs, with its labels and buttons
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 Outcome = tuple[np.ndarray | None, "Answer", str]  # the raw input, the answer, a note
 
@@ -250,6 +254,17 @@ class TryItView(Insight):
         if self.stale:
             self.load()
         self._draw_on_canvas()
+        QTimer.singleShot(0, self._make_room)
+
+    def _make_room(self) -> None:
+        """Grow a docked Insights panel that is too short for the drawing canvas."""
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        window = dock.parentWidget() if dock is not None else None
+        if isinstance(dock, QDockWidget) and isinstance(window, QMainWindow) \
+                and not dock.isFloating() and dock.height() < ROOM and self.isVisible():
+            window.resizeDocks([dock], [ROOM], Qt.Orientation.Vertical)
 
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)

@@ -63,7 +63,10 @@ def test_a_digit_drawn_with_the_mouse_gets_the_models_probabilities(window, qtbo
     view = _trained_view(window, qtbot, tmp_path, "cnn_digits")
     window.insights_dock.show()
     window.insights_dock.raise_()
+    window.resizeDocks([window.insights_dock], [120], Qt.Orientation.Vertical)
     window.insights.setCurrentWidget(view)
+    # the panel grows for the drawing canvas (as far as the window lets it: 338 px here)
+    qtbot.waitUntil(lambda: window.insights_dock.height() > 300)
     assert view.pages.currentIndex() == 0  # the drawing page
     canvas = view.canvas
     qtbot.mousePress(canvas, LEFT, pos=QPoint(50, 30))  # a 7: the bar, then the stem
