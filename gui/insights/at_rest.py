@@ -43,7 +43,7 @@ class AtRest(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.job = BackgroundJob(self)
+        self.job = BackgroundJob(self, blocks_close=False)  # it only reads
         self.job.done.connect(self._finished)
         self.source = ""
 

@@ -73,7 +73,7 @@ class BoundaryInsight(Insight):
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.widget, 1)
         layout.addWidget(self.note)
-        self.job = BackgroundJob(self)
+        self.job = BackgroundJob(self, blocks_close=False)  # it only reads
         self.job.done.connect(self._computed)
         self.record: dict[str, Any] | None = None
         self.points: dict[str, Any] | None = None

@@ -111,7 +111,7 @@ class EmbeddingView(Insight):
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.widget, 3)
         layout.addLayout(side, 2)
-        self.job = BackgroundJob(self)
+        self.job = BackgroundJob(self, blocks_close=False)  # it only reads
         self.job.done.connect(self._computed)
         self.shown: Embedding | None = None
         self.clusters: np.ndarray | None = None

@@ -140,7 +140,7 @@ class TryItView(Insight):
         self.pages.addWidget(self._noise_page())
         self.pages.addWidget(QLabel("Pick a sample of the data below."))
         self._layout()
-        self.job = BackgroundJob(self)
+        self.job = BackgroundJob(self, blocks_close=False)  # it only reads
         self.job.done.connect(self._done)
         self.model: TryModel | None = None
         self.weights: str | None = None
