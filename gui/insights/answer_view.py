@@ -64,7 +64,7 @@ class AnswerView(QStackedWidget):
         pictures = QWidget()
         self.before, self.after = QLabel(), QLabel()
         self.before_title, self.after_title = QLabel(), QLabel()
-        row = QHBoxLayout(pictures)
+        row = QHBoxLayout()
         for title, picture in ((self.before_title, self.before),
                                (self.after_title, self.after)):
             column = QVBoxLayout()
@@ -73,6 +73,12 @@ class AnswerView(QStackedWidget):
             column.addStretch(1)
             row.addLayout(column)
         row.addStretch(1)
+        self.code = QLabel()  # an autoencoder's code, in numbers
+        self.code.setWordWrap(True)
+        outer = QVBoxLayout(pictures)
+        outer.addLayout(row)
+        outer.addWidget(self.code)
+        outer.addStretch(1)
         for widget in (self.text, self.bars_widget, pictures):
             self.addWidget(widget)
         self.probabilities: list[float] = []
@@ -132,6 +138,14 @@ class AnswerView(QStackedWidget):
             self.before_title.setText("")
         self.after.setPixmap(image_pixmap(answer.image, high, PICTURE))
         self.after_title.setText("reconstruction" if raw is not None else "generated sample")
+        code = ""
+        if answer.code is not None:
+            title, values = answer.code
+            shown = ", ".join(f"{v:.3g}" for v in values)
+            code = (f"The encoder squeezed the input into {html.escape(title, quote=False)}: "
+                    f"<b>({shown})</b>; the decoder rebuilt the picture from these "
+                    f"{len(values)} numbers alone.")
+        self.code.setText(code)
         self.setCurrentIndex(2)
 
 

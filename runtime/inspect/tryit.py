@@ -33,6 +33,7 @@ DIGITS_GRID = 32  # scikit-learn's digits: 32×32 bitmaps, ink counted in 4×4 b
 MNIST_BOX = 20  # MNIST: the digit fitted in 20×20, centred by its mass in 28×28
 INK = 0.5  # a drawn pixel counts as ink above half strength
 TYPED_VALUES = 64  # a sequence up to this many values is typed, one field each
+CODE_VALUES = 16  # an autoencoder's code is shown as numbers up to this size
 
 
 @dataclass
@@ -112,6 +113,7 @@ class Answer:
     class_names: list[str] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     positions: list[tuple[str, float]] = field(default_factory=list)  # class, probability
+    code: tuple[str, list[float]] | None = None  # an autoencoder's code layer and values
     image: np.ndarray | None = None  # raw units, the data's sample shape
     path: dict[str, ForwardRecord] = field(default_factory=dict)
     network: str = ""
@@ -141,6 +143,17 @@ def network_input(model: TryModel, raw: np.ndarray) -> torch.Tensor:
     if wanted is not None and math.prod(wanted) == x[0].numel():
         x = x.reshape(1, *wanted)
     return x
+
+
+def _code(module: nn.Module, x: torch.Tensor) -> tuple[str, list[float]] | None:
+    """An autoencoder's code for ``x``: its narrowest layer's title and (few) values."""
+    from runtime.latent import bottleneck, codes
+
+    found = bottleneck(module, x)
+    if found is None or found[2] > CODE_VALUES:
+        return None
+    attr, title, _ = found
+    return title, [float(v) for v in codes(module, attr, x)[0]]
 
 
 def _check_token_ids(raw: np.ndarray, vocab: int | None, names: list[str]) -> None:
@@ -182,6 +195,7 @@ def answer(model: TryModel, raw: np.ndarray) -> Answer:
         result.kind = "image"
         recon = as_targets(out, loss).reshape(1, *model.pre.sample_shape).numpy()
         result.image = np.asarray(model.pre.invert(recon))[0]
+        result.code = _code(module, x)
     else:
         result.values = [float(v) for v in as_targets(out, loss).reshape(-1)]
     return result

@@ -173,3 +173,6 @@ def test_fresh_weights_say_so_and_show_a_reconstruction_or_a_sample(window, qtbo
         _answered(view, qtbot, None)
         assert view.answer.image is not None and view.answer.image.shape == (1, 8, 8)
         assert view.answer_view.after_title.text() == "reconstruction"
+        title, values = view.answer.code
+        assert title == "Linear 'code'" and len(values) == 2
+        assert "squeezed the input into Linear 'code'" in view.answer_view.code.text()

@@ -136,3 +136,17 @@ def test_files_are_read_guarded_and_a_note_says_which_sample(tmp_path: Path) -> 
         tryit.file_sample(model, tmp_path / "broken.png")
     with pytest.raises(InputError, match=r"cannot read image .*broken\.png"):
         tryit.file_sample(_model("cnn_digits"), tmp_path / "broken.png")
+
+
+def test_an_autoencoder_answers_with_its_reconstruction_and_code() -> None:
+    model = _model("autoencoder_digits")
+    raw, _, _ = tryit.data_sample(model, 0)
+    result = tryit.answer(model, raw)
+    x = tryit.network_input(model, raw)
+    with torch.no_grad():
+        recon = model.module(x).numpy()
+    assert result.kind == "image" and result.image is not None
+    np.testing.assert_allclose(result.image, model.pre.invert(recon)[0], rtol=1e-5, atol=1e-5)
+    assert result.code is not None and result.code[0] == "Linear 'code'"
+    code_id = model.inspected.doc.network("main").by_label("code").id
+    np.testing.assert_allclose(result.code[1], result.path[code_id]["values"], rtol=1e-6)
