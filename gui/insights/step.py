@@ -218,6 +218,7 @@ class StepView(Insight):
         self._job_kind, self._job_session = kind, self.session
         if kind == "step":
             self.explain.setText("Computing the step with torch…")
+        self.job.blocks_close = False  # it only reads: closing may cut it short
         self.job.start(prepare_work, dumps(self.session.doc), weights, base_dir, self.model, walk,
                        name="step view")
         self._update_buttons()
@@ -227,6 +228,7 @@ class StepView(Insight):
                 or self.job.running:
             return
         self._job_kind, self._job_session = "keep", self.session
+        self.job.blocks_close = True  # it writes a run folder: closing waits for it
         self.job.start(keep_work, self.model, self.states, self.session.path, name="keep step")
         self._update_buttons()
 
@@ -236,6 +238,7 @@ class StepView(Insight):
             return
         folder, _old_dir, previous = self.kept
         self._job_kind, self._job_session = "undo", self.session
+        self.job.blocks_close = True  # it deletes a run folder: closing waits for it
         self.job.start(undo_work, self.model, previous, folder, self.session.path, name="undo keep")
         self._update_buttons()
 
