@@ -482,6 +482,7 @@ class MainWindow(QMainWindow):
     def set_theme(self, name: str) -> None:
         self.theme = name
         self.tabs.set_colors(apply_theme(_app(), name))
+        self.window_actions.set_icon_theme(name)
         self.window_actions.theme_actions[name].setChecked(True)
         self.settings.setValue("theme", name)
 
