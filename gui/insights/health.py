@@ -9,7 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QStyle, QVBoxLayout
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QStyle,
+    QTabWidget,
+    QVBoxLayout,
+)
 
 from gui.insights import Insight
 from gui.training import TrainingController
@@ -50,6 +57,16 @@ class HealthInsight(Insight):
         self.monitor = HealthMonitor(self.session.doc if self.session is not None else None)
         self.list.clear()
         self.note.setText(WAITING)
+        self._retitle()
+
+    def _retitle(self) -> None:
+        """The tab says how many warnings there are: a learner on another tab sees them."""
+        tabs = self.parentWidget()
+        while tabs is not None and not isinstance(tabs, QTabWidget):
+            tabs = tabs.parentWidget()
+        if tabs is not None:
+            count = len(self.monitor.warnings)
+            tabs.setTabText(tabs.indexOf(self), f"{self.title} ({count})" if count else self.title)
 
     def on_event(self, event: dict[str, Any]) -> None:
         if event.get("type") == "started":
@@ -66,6 +83,7 @@ class HealthInsight(Insight):
         where = "Click to select the layer on the canvas." if warning.node else ""
         item.setToolTip(f"{warning.kind.replace('_', ' ')}. {where}".strip())
         self.list.addItem(item)
+        self._retitle()
         count = len(self.monitor.warnings)
         self.note.setText(f"{count} warning{'s' if count > 1 else ''} in this run"
                           " (click one to show its layer):")

@@ -107,6 +107,7 @@ def test_health_lists_a_runs_warning_and_shows_its_node(window, qtbot):
     assert "No warnings yet" in view.note.text()
     train(window, qtbot)
     assert view.list.count() == 1
+    assert window.insights.tabText(window.insights.indexOf(view)) == "Health (1)"
     item = view.list.item(0)
     assert "Scale 'boost7' produced NaN or infinite values" in item.text()
     boost7 = window.session.doc.network("main").by_label("boost7").id
