@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from runtime.inspect.forward import output_node_id
 from runtime.inspect.projection import Embedding, pca_2d, tsne_2d
 from runtime.telemetry import capture_outputs
 
@@ -37,11 +38,12 @@ def node_titles(module: nn.Module) -> dict[str, str]:
 
 
 @torch.no_grad()
-def node_outputs(module: nn.Module, node_id: str, x: torch.Tensor,
-                 batch: int = 256) -> np.ndarray:
-    """The node's output for each sample, flattened: (N, values per sample)."""
+def node_outputs(module: nn.Module, node_id: str, x: torch.Tensor, batch: int = 256,
+                 output_id: str | None = None) -> np.ndarray:
+    """The node's output for each sample, flattened: (N, values per sample). The node
+    ``output_id`` (the network's Output) gives what the network returns."""
     names = {a: n for a, n in dict(getattr(module, "node_ids", {})).items() if n == node_id}
-    if not names:
+    if not names and node_id != output_id:
         raise KeyError(node_id)
     was_training = module.training
     module.eval()
@@ -49,8 +51,11 @@ def node_outputs(module: nn.Module, node_id: str, x: torch.Tensor,
         parts = []
         for start in range(0, len(x), batch):
             part = x[start:start + batch]
-            outs = capture_outputs(module, names, functools.partial(module, part))
-            parts.append(outs[node_id].reshape(len(part), -1).float().cpu().numpy())
+            if not names:
+                out = module(part)
+            else:
+                out = capture_outputs(module, names, functools.partial(module, part))[node_id]
+            parts.append(out.reshape(len(part), -1).float().cpu().numpy())
     finally:
         module.train(was_training)
     return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
@@ -102,13 +107,16 @@ def class_labels(y: torch.Tensor | None) -> np.ndarray | None:
 
 def embed(module: nn.Module, network: str, node_id: str, x: torch.Tensor,
           y: torch.Tensor | None, split: str, method: str = "pca",
-          class_names: tuple[str, ...] | None = None) -> Embedding:
+          class_names: tuple[str, ...] | None = None,
+          output: tuple[str, str] | None = None) -> Embedding:
     """``node_id``'s outputs for the samples ``x``, projected to 2-D by ``method`` (with
-    PCA asked of at most two values per sample, they are drawn as they are: "values")."""
+    PCA asked of at most two values per sample, they are drawn as they are: "values").
+    ``output``: the network's Output node (id, title), which gives what the network returns."""
     if method not in METHODS:
         raise ValueError(f"unknown projection {method!r}; choose pca or tsne")
-    values = node_outputs(module, node_id, x)
-    title = node_titles(module).get(node_id, node_id)
+    output_id, output_title = output or (None, "")
+    values = node_outputs(module, node_id, x, output_id=output_id)
+    title = output_title if node_id == output_id else node_titles(module).get(node_id, node_id)
     explained = None
     if method == "pca" and values.ndim == 2 and values.shape[1] <= 2:
         # Two values (a 2-D code) are already a map: draw them as they are, not rotated.
@@ -135,11 +143,16 @@ def embed_inspected(model: InspectedModel, network: str, node_id: str,
         raise ValueError("a generator is fed noise, not the data: choose a node of "
                          f"'{model.data.generator}'s discriminator")
     module = model.networks[network]
-    if node_id not in node_titles(module):
-        raise ValueError("this node computes nothing of its own (an Input, or a node "
-                         "outside the compiled network): choose a layer")
+    output_id = output_node_id(model.doc, network)
+    if node_id not in node_titles(module) and node_id != output_id:
+        raise ValueError("an Input holds the samples themselves: choose a layer to see what "
+                         "it makes of them")
+    output = None
+    if output_id is not None:
+        node = model.doc.network(network).node(output_id)
+        output = (output_id, f"{node.type} '{node.label}'")
     return embed(module, network, node_id, x[:SAMPLES], y[:SAMPLES] if y is not None else None,
-                 split, method, model.data.prepared.dataset.class_names)
+                 split, method, model.data.prepared.dataset.class_names, output)
 
 
 class EmbeddingProbe:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score
@@ -98,8 +99,21 @@ def test_an_embedding_of_a_model_at_rest_names_its_node_and_classes() -> None:
     assert shown.class_names == tuple(str(d) for d in range(10))
     again = Embedding.from_record(shown.record())
     np.testing.assert_allclose(again.points, shown.points, atol=1e-5)
-    with pytest.raises(ValueError, match="Input"):
+    with pytest.raises(ValueError, match="an Input holds the samples themselves"):
         embed_inspected(model, "main", "n1", "pca")
+
+
+def test_the_output_node_shows_what_the_network_returns() -> None:
+    model = inspect_model(_example("cnn_digits"))
+    output_id = model.doc.network("main").by_label("output").id
+    shown = embed_inspected(model, "main", output_id, "pca")
+    assert shown.title == "Output 'output'" and shown.width == 10
+    x, _ = model.split("val")
+    with torch.no_grad():
+        logits = model.main(x).numpy()
+    np.testing.assert_allclose(np.abs(shown.points[:, 0]),
+                               np.abs(PCA(n_components=2).fit_transform(logits)[:, 0]),
+                               atol=1e-4)
 
 
 def test_a_run_streams_the_code_space_of_an_autoencoder() -> None:
