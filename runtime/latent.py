@@ -21,11 +21,18 @@ NEIGHBOURS = 5
 
 
 def bottleneck(module: nn.Module, x: torch.Tensor) -> tuple[str, str, int] | None:
-    """(attribute, node title, width) of the narrowest layer, judged on one sample."""
+    """(attribute, node title, width) of the narrowest layer, judged on one sample (in eval
+    mode: a BatchNorm in training mode refuses a batch of one, and dropout would not
+    change a shape anyway)."""
     ids: dict[str, str] = dict(getattr(module, "node_ids", {}))
     titles: dict[str, str] = dict(getattr(module, "node_titles", {}))
-    with torch.no_grad():
-        outs = capture_outputs(module, ids, lambda: module(x[:1]))
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            outs = capture_outputs(module, ids, lambda: module(x[:1]))
+    finally:
+        module.train(was_training)
     widths = {node_id: math.prod(t.shape[1:]) for node_id, t in outs.items()}
     if not widths:
         return None
