@@ -279,13 +279,17 @@ class EmbeddingView(Insight):
     def _draw(self) -> None:
         self.plot.clear()  # also empties the legend
         shown = self.shown
-        self.k.setEnabled(self.colour_by.currentIndex() == 1)
+        self.k.setEnabled(self.colour_by.currentIndex() == 1 or
+                          (shown is not None and shown.labels is None))
         if shown is None:
             self.plot.setTitle("Embedding: select a layer on the canvas", size="9pt")
             self.node_label.setText("")
             self.key.setText("")
             self.agreement.setText("")
             return
+        self.colour_by.setEnabled(shown.labels is not None)  # no classes: groups only
+        self.colour_by.setToolTip("" if shown.labels is not None else
+                                  "These samples have no classes to colour by")
         by_class = self.colour_by.currentIndex() == 0 and shown.labels is not None
         groups = shown.labels if by_class else self.clusters
         if groups is None:

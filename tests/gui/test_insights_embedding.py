@@ -82,3 +82,15 @@ def test_a_runs_records_show_while_another_layer_is_selected(window):
     assert view.shown is not None and view.shown.node_id == "n9"
     assert view.note.text().startswith("During a run this view follows Linear 'code'")
     assert "epoch 3 of the run" in view.note.text()
+
+
+def test_samples_without_classes_are_coloured_by_group_only(window, qtbot):
+    window.set_session(Session(load_graph(EXAMPLE.with_name("rnn_sine.loom"))))
+    view = window.insights.view(EmbeddingView)
+    window.insights_dock.show()
+    window.insights_dock.raise_()
+    window.insights.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.shown is not None, timeout=RUN_TIMEOUT_MS)
+    assert view.shown.labels is None and not view.colour_by.isEnabled()
+    assert view.k.isEnabled() and "Colour: k-means group" in view.key.text()
+    assert "without class labels there is nothing to compare" in view.agreement.text()
