@@ -332,8 +332,12 @@ class Trainer:
                 samples = self.probe.samples(epoch + 1)
                 if samples:
                     self.emit(samples)
-                for insight in self.insights:
-                    view = insight.record()
+                for insight in list(self.insights):
+                    try:
+                        view = insight.record()
+                    except Exception:  # a view of the run must never end the run
+                        self.insights.remove(insight)
+                        continue
                     if view is not None:
                         self.emit({"type": insight.kind, "epoch": epoch + 1, **view})
         if self.sampler is not None:

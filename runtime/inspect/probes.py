@@ -61,6 +61,16 @@ def factories() -> list[ProbeFactory]:
 
 
 def epoch_probes(context: ProbeContext) -> list[EpochProbe]:
-    """The probes that apply to this run."""
-    made = (factory(context) for factory in factories())
-    return [p for p in made if p is not None]
+    """The probes that apply to this run. A probe that cannot be set up is left out: the
+    views only look at the run, and whatever broke it (token ids beyond the vocabulary, a
+    shape the data does not fit) fails the first training step, where the trainer names
+    the layer."""
+    probes: list[EpochProbe] = []
+    for factory in factories():
+        try:
+            made = factory(context)
+        except Exception:  # see above: the training step reports it properly
+            continue
+        if made is not None:
+            probes.append(made)
+    return probes

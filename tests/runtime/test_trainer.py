@@ -158,3 +158,26 @@ def test_a_run_of_quick_epochs_checkpoints_only_now_and_then(tmp_path: Path) -> 
     assert saved[0] == 1 and saved[-1] == 30 and len(saved) < 30
     assert load_checkpoint(tmp_path / "checkpoint.pt").epoch == 30
 
+
+
+def test_a_view_that_breaks_never_ends_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.inspect import probes
+
+    class Broken:
+        kind = "broken"
+        calls = 0
+
+        def record(self) -> None:
+            Broken.calls += 1
+            raise RuntimeError("a bug in a view")
+
+    def failing_factory(_context: probes.ProbeContext) -> None:
+        raise IndexError("a view that cannot be set up")
+
+    monkeypatch.setattr(probes, "factories", lambda: [failing_factory, lambda _c: Broken()])
+    events: list[dict] = []
+    result = Trainer(moons_mlp(), RunOptions(epochs=3, max_steps_per_epoch=2),
+                     sink=events.append).run()
+    assert result.status == "completed" and result.epochs_done == 3
+    assert Broken.calls == 1  # dropped after its first failure
+    assert not any(e["type"] == "broken" for e in events)
