@@ -26,7 +26,13 @@ from graph.document import Document
 from graph.fileformat import save_graph
 from graph.training import EarlyStoppingSpec
 from runtime.checkpoint_file import CHECKPOINT_FORMAT, CheckpointFile, check_fits
-from runtime.records import WEIGHTS_FORMAT, PreprocessingRecord, WeightsError, WeightsMetadata
+from runtime.records import (
+    TOKENIZER_FILE,
+    WEIGHTS_FORMAT,
+    PreprocessingRecord,
+    WeightsError,
+    WeightsMetadata,
+)
 
 if TYPE_CHECKING:
     from runtime.optim import Schedule
@@ -200,6 +206,10 @@ def write_run_files(out_dir: Path, doc: Document, data: RunData,
     save_graph(doc, out_dir / "graph.loom")
     text = json.dumps(PreprocessingRecord.of(data.prepared.preprocessing).to_dict(), indent=2)
     _atomic_write(out_dir / "preprocessing.json", lambda tmp: Path(tmp).write_text(text))
+    if data.tokenizer is not None:  # an export from checkpoint.pt turns text into ids too
+        words = data.tokenizer.model_dump_json(exclude_none=True)
+        _atomic_write(out_dir / TOKENIZER_FILE,
+                      lambda tmp: Path(tmp).write_text(words, encoding="utf-8"))
     (out_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
 
 

@@ -254,6 +254,27 @@ class TokenizerRecord(_Strict):
         return self
 
 
+TOKENIZER_FILE: Final = "tokenizer.json"  # beside a run's checkpoint.pt
+
+
+def read_tokenizer_file(path: Path) -> TokenizerRecord:
+    """The tokenizer a run writes beside its checkpoint (``TOKENIZER_FILE``), checked."""
+    try:
+        if path.stat().st_size > 2 * MAX_TOKENIZER_CHARS:
+            raise WeightsError(f"{path} is larger than a tokenizer can be; {HINT}")
+        data = pydantic_core.from_json(path.read_bytes())
+    except OSError as exc:
+        raise WeightsError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        if isinstance(exc, WeightsError):
+            raise
+        raise WeightsError(f"{path} is not valid JSON ({exc}); {HINT}") from None
+    try:
+        return TokenizerRecord.model_validate(data)
+    except ValidationError as exc:
+        raise located(str(path), "field", exc) from None
+
+
 # -- the metadata of a weights file --------------------------------------------------
 _JSON_KEYS = ("networks", "preprocessing", "export", "tokenizer")
 

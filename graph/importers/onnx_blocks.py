@@ -246,7 +246,8 @@ def _closed_region(g: OnnxGraph, entries: list[str], out: str) -> list[onnx.Node
     seen: set[str] = set()
     while stack:
         value = stack.pop()
-        if value in seen or value in entries or g.is_const(value):
+        # sizes (a reshape's target from the batch size) may be shared between blocks
+        if value in seen or value in entries or g.is_const(value) or value in g.sizes:
             continue
         seen.add(value)
         node = g.producer.get(value)

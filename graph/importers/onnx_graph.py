@@ -72,6 +72,8 @@ class OnnxGraph:
         self.fills: dict[str, Fill] = {}
         # values computed from tensor sizes only (Shape and arithmetic on its result)
         self.sizes: set[str] = set()
+        # size vectors known in part (None: a symbolic size such as the batch)
+        self.partial: dict[str, list[int | None]] = {}
         self.shapes = _inferred_shapes(model)
         self.dtypes = _inferred_dtypes(model)
         self._fold_constants()
@@ -159,6 +161,8 @@ class OnnxGraph:
             if node.op_type == "Shape" or (ins and any(n in self.sizes for n in ins) and all(
                     self.is_const(n) or n in self.sizes for n in ins)):
                 self.sizes.update(o for o in node.output if o)
+                if self._fold_sizes(node):
+                    continue
             if not ins or not all(self.is_const(n) for n in ins):
                 continue
             if any(n in self.fills for n in ins):
@@ -173,6 +177,32 @@ class OnnxGraph:
                 continue  # left unfolded; the matchers then see an unsupported op
             for out, value in zip(node.output, values, strict=False):
                 self.consts[out] = value
+
+    def _fold_sizes(self, node: onnx.NodeProto) -> bool:
+        """Size arithmetic on the parts of shapes that inference knows: the length of a
+        sequence fixed by ``fix_sequence_length`` becomes a constant, the batch stays
+        symbolic. True when the output became a constant."""
+        value = _known_sizes(node, [self.partial.get(n) if n in self.sizes else self._ints(n)
+                                    for n in node.input], self.shapes)
+        if value is None:
+            return False
+        out = node.output[0]
+        if all(isinstance(d, int) for d in value):
+            index = self.consts.get(node.input[1]) if len(node.input) > 1 else None
+            scalar = node.op_type == "Squeeze" or (node.op_type == "Gather" and index is not None
+                                                   and index.ndim == 0)
+            known = np.asarray(value, dtype=np.int64)
+            self.consts[out] = known.reshape(()) if scalar and known.size == 1 else known
+            self.sizes.discard(out)
+            return True
+        self.partial[out] = value
+        return False
+
+    def _ints(self, name: str) -> list[int | None] | None:
+        value = self.consts.get(name)
+        if value is None or value.ndim > 1 or value.dtype.kind not in "iu":
+            return None
+        return [int(v) for v in value.ravel()]
 
     def _fill_made_by(self, node: onnx.NodeProto) -> Fill | None:
         """Expand(scalar, shape) and ConstantOfShape(shape): one value, maybe batch-sized."""
@@ -205,6 +235,40 @@ class OnnxGraph:
                 "Slice", "Squeeze", "Unsqueeze", "Reshape", "Transpose", "Expand", "Identity",
                 "Cast", "Gather"):
             self._add_fill(node.output[0], self.fills[node.input[0]])
+
+
+def _known_sizes(node: onnx.NodeProto, ins: list[list[int | None] | None],
+                 shapes: dict[str, Shape]) -> list[int | None] | None:
+    """The 1-D size vector ``node`` makes from shapes and size vectors known in part;
+    None where the op is not one of the few exporters use on sizes."""
+    op = node.op_type
+    if op == "Shape":
+        shape = shapes.get(node.input[0])
+        if shape is None:
+            return None
+        dims = [d if isinstance(d, int) else None for d in shape]
+        start, end = attr(node, "start", 0), attr(node, "end", len(dims))
+        return dims[start:end]
+    if not ins or ins[0] is None:
+        return None
+    if op == "Concat" and all(i is not None for i in ins):
+        return [d for part in ins if part is not None for d in part]
+    if op in ("Squeeze", "Identity") and len(ins[0]) <= 1:
+        return list(ins[0])
+    bounds = ins[1:]
+    if op == "Gather" and bounds and bounds[0] is not None and attr(node, "axis", 0) == 0:
+        picks = bounds[0]
+        if any(i is None or not -len(ins[0]) <= i < len(ins[0]) for i in picks):
+            return None
+        return [ins[0][i] for i in picks if i is not None]  # a scalar index: one size
+    if op == "Slice" and len(bounds) >= 2 and all(
+            b is not None and len(b) == 1 and b[0] is not None for b in bounds[:2]):
+        step = bounds[3][0] if len(bounds) > 3 and bounds[3] else 1
+        axes = bounds[2] if len(bounds) > 2 else None
+        if axes not in (None, [0]) or step is None:
+            return None
+        return ins[0][bounds[0][0]:bounds[1][0]:step]  # type: ignore[index]
+    return None
 
 
 def _constant_value(node: onnx.NodeProto) -> np.ndarray | None:

@@ -27,6 +27,7 @@ from graph.importers.onnx_blocks import find_blocks
 from graph.importers.onnx_graph import OnnxGraph
 from graph.importers.onnx_labels import labels_for, unique
 from graph.importers.onnx_layer import Alias, Layer, Match, static
+from graph.importers.onnx_length import fix_sequence_length, recorded_length
 from graph.importers.onnx_ops import MATCHERS
 from graph.importers.result import ImportedModel, ModelImportError
 from graph.layout import estimated_sizes, layered_positions
@@ -55,7 +56,13 @@ def import_onnx(path: str | os.PathLike[str]) -> ImportedModel:
     file = Path(path)
     model = read_model(file)
     try:
-        return _Importer(file, OnnxGraph(model)).run()
+        fixed = fix_sequence_length(model)
+        result = _Importer(file, OnnxGraph(fixed)).run()
+        if fixed is not model:
+            result.notes.append(f"the sequence length (any length up to "
+                                f"{recorded_length(model)} in the file) is the Input's length; "
+                                "the network runs on shorter sequences too")
+        return result
     except ModelImportError:
         raise
     except Exception as exc:  # a malformed graph the checker let through: name the file

@@ -61,7 +61,13 @@ from runtime.export.files import (
 )
 from runtime.export.onnx_export import export_onnx
 from runtime.out_paths import OutputPathError, check_output_file, check_output_folder
-from runtime.records import NETWORK_WEIGHTS_FORMAT, TokenizerRecord, read_record_file
+from runtime.records import (
+    NETWORK_WEIGHTS_FORMAT,
+    TOKENIZER_FILE,
+    TokenizerRecord,
+    read_record_file,
+    read_tokenizer_file,
+)
 
 __all__ = [
     "CHECK_BATCHES",
@@ -131,9 +137,10 @@ def export_module(doc: Document, network: str, module: nn.Module, preprocessing:
         report.notes.append(f"token sequences of any length up to {signature.max_length} run "
                             f"(checked at 1 and {signature.max_length})")
         if tokenizer is None:
-            report.notes.append("no tokenizer came with these weights (a checkpoint.pt has "
-                                "none), so the export cannot turn text into ids; export from "
-                                "the run's model.safetensors to include it")
+            report.notes.append("no tokenizer came with these weights (a checkpoint.pt reads "
+                                f"the {TOKENIZER_FILE} its run wrote beside it), so the export "
+                                "cannot turn text into ids; export from the run's "
+                                "model.safetensors to include it")
     return report
 
 
@@ -176,10 +183,12 @@ def load_trained(doc: Document, network: str,
 
 
 def _tokenizer_of(path: Path) -> TokenizerRecord | None:
-    """The tokenizer stored with a run's weights (a checkpoint has none beside it)."""
-    if path.suffix == ".pt":
-        return None
+    """The tokenizer stored with a run's weights, or for a checkpoint the run's
+    ``tokenizer.json`` beside it."""
     try:
+        if path.suffix == ".pt":
+            sidecar = path.with_name(TOKENIZER_FILE)
+            return read_tokenizer_file(sidecar) if sidecar.exists() else None
         return ckpt.read_weights(path)[1].tokenizer
     except (ValueError, OSError) as exc:
         raise ExportError(str(exc)) from None

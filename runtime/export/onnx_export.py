@@ -111,6 +111,7 @@ def export_onnx(module: nn.Module, signature: Signature, preprocessing: dict[str
     for name, exporter in EXPORTERS.items():
         try:
             model = exporter(module, signature)
+            free_length(model, signature)
             checks = compare(module, onnx_runner(model, signature), signature)
         except Exception as exc:  # any exporter or onnxruntime failure: try the next one
             notes.append(f"the {name} exporter failed ({first_line(exc)})")
@@ -126,6 +127,21 @@ def export_onnx(module: nn.Module, signature: Signature, preprocessing: dict[str
         return ExportReport("onnx", signature.network, [out_path], name, checks, notes)
     raise ExportError(f"network '{signature.network}' could not be exported to ONNX: "
                       + "; ".join(notes))
+
+
+def free_length(model: onnx.ModelProto, signature: Signature) -> None:
+    """Declare axis 1 of the inputs and output free where the model computes it from the
+    input's length: torch's exporter writes the traced length for an output that an
+    unrolled recurrent layer makes (an LSTM), though any length runs. The shapes it
+    notes for values inside the graph (optional hints) can carry that length too, so they
+    are left for onnxruntime to infer."""
+    if signature.max_length is None:
+        return
+    del model.graph.value_info[:]
+    for value in [*model.graph.input, *model.graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        if len(dims) > 1 and dims[1].HasField("dim_value"):
+            dims[1].dim_param = SEQUENCE_AXIS
 
 
 def _save(model: onnx.ModelProto, out_path: Path) -> None:

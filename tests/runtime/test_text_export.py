@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from text_models import char_gpt, shakespeare_slice
+from text_models import char_gpt, char_lstm, shakespeare_slice
 
 from graph.compile import compile_network
 from runtime.checkpoint import load_weights
-from runtime.export import export_model, read_pt2_metadata
+from runtime.export import export_model, export_module, read_pt2_metadata
 from runtime.trainer import RunOptions, train
 
 
@@ -72,7 +72,41 @@ def test_standalone_code_includes_the_character_tokenizer(trained, tmp_path: Pat
     spec.loader.exec_module(module)
     ids = module.encode("First Citizen")
     assert module.decode(ids) == "First Citizen"
+    standalone, reference = module.load().eval(), _torch_model(doc, weights)
     with torch.no_grad():
-        assert module.load()(ids[None]).shape == (1, 13, 64)
+        for length in (4, 13):  # two lengths below the context of 16
+            out = standalone(ids[None, :length])
+            assert out.shape == (1, length, 64)
+            assert torch.allclose(out, reference(ids[None, :length]), atol=1e-5)
     with pytest.raises(ValueError, match="outside the vocabulary"):
         module.encode("Ω")
+
+
+def test_export_from_the_checkpoint_carries_the_tokenizer(trained, tmp_path: Path) -> None:
+    doc, weights = trained
+    report = export_model(doc, weights.with_name("checkpoint.pt"), "python", tmp_path / "lm.py")
+    assert not any("no tokenizer" in note for note in report.notes), report.notes
+    spec = importlib.util.spec_from_file_location("exported_from_checkpoint", report.path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.decode(module.encode("First Citizen")) == "First Citizen"
+
+
+def test_onnx_of_a_recurrent_model_declares_its_free_length(tmp_path: Path) -> None:
+    import onnx
+    import onnxruntime
+
+    doc = char_lstm(shakespeare_slice(tmp_path), context=16)
+    model = compile_network(doc).eval()
+    export_module(doc, "main", model, None, "onnx", tmp_path / "lstm.onnx")
+    graph = onnx.load(str(tmp_path / "lstm.onnx")).graph
+    assert [d.dim_param for d in graph.output[0].type.tensor_type.shape.dim][:2] == [
+        "batch", "sequence"]
+    session = onnxruntime.InferenceSession(str(tmp_path / "lstm.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    for length in (3, 16):
+        ids = torch.randint(0, 64, (2, length))
+        got = session.run(None, {session.get_inputs()[0].name: ids.numpy()})[0]
+        with torch.no_grad():
+            assert np.abs(got - model(ids).numpy()).max() < 1e-4
