@@ -85,6 +85,9 @@ def test_the_legends_sit_beside_the_curves(window, qtbot):
     data = plot.getViewBox().sceneBoundingRect()
     assert legend.width() > 0 and data.width() > 2 * legend.width()
     assert legend.left() >= data.right() - 1  # beside the data, not over it (to a pixel)
+    with qtbot.waitSignal(view.node_named) as named:  # a click on a curve names its node
+        view.curves[("main", "b")].sigClicked.emit(view.curves[("main", "b")], None)
+    assert named.args == ["main", "b"]
 
 
 def scaled_network() -> Document:
