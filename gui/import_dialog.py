@@ -90,12 +90,13 @@ class ImportDialog(QDialog):
         else:
             self.report.setPlaceholderText("The ONNX graph's operators are mapped onto "
                                            "Layerloom's layers, its initializers to weights.")
-        # from the file straight to the next field (the Browse… button is for the mouse)
-        QWidget.setTabOrder(self.file, self.name)
-        QWidget.setTabOrder(self.name, self.shape)
-        QWidget.setTabOrder(self.shape, self.tokens)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        if self.kind == "pytorch":  # once the fields are in this window (else Qt refuses)
+            # from the file straight to the next field (the Browse… button is for the mouse)
+            QWidget.setTabOrder(self.file, self.name)
+            QWidget.setTabOrder(self.name, self.shape)
+            QWidget.setTabOrder(self.shape, self.tokens)
         layout.addWidget(self.report)
         layout.addWidget(self.busy)
         layout.addWidget(self.buttons)

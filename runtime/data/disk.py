@@ -249,7 +249,8 @@ def _is_number(text: str) -> bool:
 def load_npz(path: str, x_key: str, y_key: str, target_type: str, tokens: bool) -> Dataset:
     file = existing_file(path, "NPZ")
     try:
-        with np.load(file, allow_pickle=False) as archive:
+        # numpy leaves a file it opened itself open when the archive in it is damaged
+        with file.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
             keys = list(archive.keys())
             x = _npz_array(file, archive, x_key, keys)
             y = _npz_array(file, archive, y_key, keys) if y_key and target_type != "none" else None

@@ -87,7 +87,7 @@ def test_a_save_killed_at_any_moment_leaves_the_old_or_the_new_file(tmp_path: Pa
             seen.add(text == new)
     finally:
         saver.kill()
-        saver.wait()
+        saver.communicate()  # waits, and closes the pipes (left open: a ResourceWarning)
     assert seen == {False, True}, "every kill landed on the same version"
     assert load_graph(sources[0]).to_data() != load_graph(sources[1]).to_data()
     # Temporary files left by the kills prove some landed in the middle of a write.

@@ -160,3 +160,15 @@ def test_training_an_imported_model_starts_from_its_weights(window, qtbot, tmp_p
     assert window.training.start(session) == "the training process could not start: " \
                                              "not in this test"
     assert [o.init_weights for o in started] == [session.init_weights]
+
+
+def test_tab_goes_from_the_file_to_the_class_and_on(qtbot) -> None:
+    from gui.import_dialog import ImportDialog
+
+    dialog = ImportDialog("pytorch")
+    qtbot.addWidget(dialog)
+    assert dialog.file.nextInFocusChain() is dialog.name  # the Browse… button is skipped
+    chain = [dialog.name]
+    while len(chain) < 8 and chain[-1] is not dialog.tokens:
+        chain.append(chain[-1].nextInFocusChain())
+    assert dialog.shape in chain and chain[-1] is dialog.tokens

@@ -101,7 +101,8 @@ class Program:
         self.proc = subprocess.Popen([sys.executable, "-c", DRIVER, mode, str(path)],
                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
+        self.pump = threading.Thread(target=self._pump, daemon=True)
+        self.pump.start()
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
@@ -119,7 +120,11 @@ class Program:
 
     def kill(self) -> int:
         self.proc.send_signal(signal.SIGKILL)
-        return self.proc.wait(TIMEOUT)
+        code = self.proc.wait(TIMEOUT)
+        self.pump.join(TIMEOUT)  # it has read to the end: the pipe can close
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()  # left open, it is a ResourceWarning
+        return code
 
 
 def _wait_for_copy(folder: Path, expected: object) -> Path:
