@@ -60,6 +60,7 @@ from gui.main_window import MainWindow  # noqa: E402
 
 EXAMPLES = ROOT / "resources" / "examples"
 TICK_MS = 5
+KEPT_MS = 10.0  # gaps with a stall above this are stored in the row, the rest counted
 TARGETS = {"stall_p99_ms": ("<", 30.0), "stall_max_ms": ("<", 100.0),
            "plot_hz": ("≥", 20.0), "throughput_ratio": ("≥", 0.9)}
 
@@ -223,8 +224,10 @@ def window_run(window: MainWindow, probe: StallProbe, options: dict[str, Any]) -
     counts: dict[str, int] = {}
     for kind in kinds:
         counts[str(kind)] = counts.get(str(kind), 0) + 1
-    return {"stalls_ms": [round(g[1], 2) for g in gaps],
-            "stall_cpu_ms": [round(g[2], 2) for g in gaps], "worst": _worst(gaps, events),
+    # every gap counted; only those over 10 ms kept (thousands of short gaps a run)
+    kept = [g for g in gaps if g[1] > KEPT_MS]
+    return {"gaps": len(gaps), "stalls_ms": [round(g[1], 2) for g in kept],
+            "stall_cpu_ms": [round(g[2], 2) for g in kept], "worst": _worst(gaps, events),
             "epoch_samples_per_s": epoch_rates,
             "plot_refresh_hz": per_second(refreshes, started, finished),
             "plot_paint_hz": per_second(paints.times, started, finished),
@@ -278,8 +281,10 @@ def measure(name: str, folder: Path, options: dict[str, Any], repeats: int) -> d
 
 
 def summarise(runs: list[dict[str, Any]], clis: list[dict[str, Any]]) -> dict[str, Any]:
-    stalls = [s for run in runs for s in run["stalls_ms"]]
-    cpu = [s for run in runs for s in run["stall_cpu_ms"]]
+    """The row: percentiles over every gap (the ones not kept count as 0 ms)."""
+    untold = sum(r["gaps"] - len(r["stalls_ms"]) for r in runs)
+    stalls = [0.0] * untold + [s for run in runs for s in run["stalls_ms"]]
+    cpu = [0.0] * untold + [s for run in runs for s in run["stall_cpu_ms"]]
     ours = [statistics.median(r["epoch_samples_per_s"]) for r in runs]
     theirs = [statistics.median(c["epoch_samples_per_s"]) for c in clis]
     return {"window_runs": runs, "cli_runs": clis,
