@@ -47,7 +47,7 @@ APP_NAME = "Layerloom"
 STATUS_MS = 6000
 SIDE_WIDTHS = (220, 290)  # palette (the longest layer name whole), inspector
 BOTTOM_HEIGHT = 130  # problems, summary and history: a few rows; the canvas gets the rest
-TRAINING_HEIGHT = 300  # the training panel's plots need room to be read
+TRAINING_HEIGHT = 300  # the training panel's and insights' plots need room to be read
 TORCH_DELAY_MS = 500  # start importing torch by then even if the canvas has not painted
 
 
@@ -108,6 +108,9 @@ class MainWindow(QMainWindow):
         self.insights_dock = self._dock("Insights", self.insights, bottom)
         self.tabifyDockWidget(problems, self.insights_dock)
         self.insights.node_named.connect(self.show_node)
+        self.insights_dock.visibilityChanged.connect(self._insights_visibility)
+        for roomy in (self.training_dock, self.insights_dock):
+            roomy.visibilityChanged.connect(lambda shown, d=roomy: self._give_room(d, shown))
         connect_canvas(self.insights, self.tabs)  # Try it draws an input's path there
         self.runs_panel.evaluate_requested.connect(self.evaluate)
         self.runs_panel.export_requested.connect(self.documents.export_model)
@@ -344,8 +347,7 @@ class MainWindow(QMainWindow):
         dock = self.training_dock
         dock.show()
         dock.raise_()
-        if not dock.isFloating() and dock.height() < TRAINING_HEIGHT:
-            self.resizeDocks([dock], [TRAINING_HEIGHT], Qt.Orientation.Vertical)
+        self._give_room(dock)
         if refusal == LOADING:  # F5 right after opening: start once validation has run
             self.training_panel.status.setText("Training starts as soon as PyTorch has "
                                                "loaded and the network is checked…")
@@ -423,6 +425,19 @@ class MainWindow(QMainWindow):
         from gui.training_dialog import TrainingSettingsDialog  # reads the data registry
 
         self.settings_dialog = _opened(TrainingSettingsDialog(self.session, self))
+
+    def _insights_visibility(self, shown: bool) -> None:
+        # A tabbed dock behind another is moved off screen, not hidden, and Qt's
+        # Show event says "visible" before the dock area has placed it.
+        place = self.insights_dock.geometry()
+        on_screen = self.insights_dock.isFloating() or (place.right() >= 0 and place.bottom() >= 0)
+        self.insights.set_on_screen(shown and on_screen)
+
+    def _give_room(self, dock: QDockWidget, shown: bool = True) -> None:
+        """A dock of plots (Training, Insights) gets TRAINING_HEIGHT when it is raised
+        in the short bottom area; the user can make it smaller again."""
+        if shown and not dock.isFloating() and dock.height() < TRAINING_HEIGHT:
+            self.resizeDocks([dock], [TRAINING_HEIGHT], Qt.Orientation.Vertical)
 
     def _train_when_checked(self) -> None:
         pending, self._pending_train = self._pending_train, None

@@ -48,24 +48,22 @@ class Insight(QWidget):
 
 
 def insight_classes() -> list[type[Insight]]:
-    """The tabs of the Insights dock, in order."""
+    """The tabs of the Insights dock, in order.
+
+    The order is a learner's: one training step, the data, what the model predicts,
+    how it learns (gradients, health), what its layers learn, then trying it.
+    """
+    from gui.insights.attention import AttentionView
     from gui.insights.boundary import BoundaryInsight
+    from gui.insights.data import DataInsight
+    from gui.insights.embedding import EmbeddingView
+    from gui.insights.features import FeaturesView
     from gui.insights.gradients import GradientsInsight
     from gui.insights.health import HealthInsight
-
-    found: list[type[Insight]] = [BoundaryInsight, GradientsInsight, HealthInsight]
-    from gui.insights.attention import AttentionView
-    from gui.insights.features import FeaturesView
-
-    found += [FeaturesView, AttentionView]
-    from gui.insights.embedding import EmbeddingView
+    from gui.insights.step import StepView
     from gui.insights.tryit import TryItView
 
-    found += [EmbeddingView, TryItView]
-    from gui.insights.step import StepView
-
-    found.append(StepView)
-    from gui.insights.data import DataInsight
-
-    found.append(DataInsight)
+    found: list[type[Insight]] = [StepView, DataInsight, BoundaryInsight, GradientsInsight,
+                                  HealthInsight, FeaturesView, AttentionView, EmbeddingView,
+                                  TryItView]
     return found

@@ -156,6 +156,9 @@ class RunsPanel(QWidget):
             self.note.setText("No runs yet: Train (F5) writes each run to its own folder "
                               + ("beside the file (runs/…)." if saved else
                                  "(kept beside the file once you save it)."))
+        elif not self.selected():  # not the "No runs yet" of an earlier listing
+            self.note.setText("Select a run to see its curves and use its weights; select "
+                              "several (Ctrl+click) to compare their curves.")
 
     def _cells(self, run: RunInfo) -> tuple[str, ...]:
         running = self.controller.active and self.controller.out_dir == run.folder

@@ -32,6 +32,7 @@ def test_the_code_space_of_a_run_then_another_layer_from_its_weights(window, qtb
 
     window.training.overrides = {"max_steps_per_epoch": 2, "epochs": 2}
     qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
+    window.insights_dock.raise_()  # Train raised the Training dock: watch the code space
     qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
     shown = view.shown
     assert shown is not None and shown.title == "Linear 'code'" and shown.method == "values"
@@ -45,6 +46,8 @@ def test_the_code_space_of_a_run_then_another_layer_from_its_weights(window, qtb
     assert view.agreement_value == ari and f"<b>{ari:.2f}</b>" in view.agreement.text()
 
     enc_act2 = window.session.doc.network("main").by_label("enc_act2").id
+    window.insights_dock.raise_()  # Train raised the Training dock over it
+    qtbot.waitUntil(lambda: view.isVisible() and not view.job.running, timeout=RUN_TIMEOUT_MS)
     window.show_node("main", enc_act2)  # select it on the canvas
     qtbot.waitUntil(lambda: view.shown is not None and view.shown.node_id == enc_act2,
                     timeout=RUN_TIMEOUT_MS)
@@ -71,7 +74,7 @@ def test_k_starts_at_the_number_of_classes_without_leaving_the_class_colours(win
     assert view.clusters is not None and len(np.unique(view.clusters)) == 3
 
 
-def test_a_runs_records_show_while_another_layer_is_selected(window):
+def test_a_runs_records_show_while_another_layer_is_selected(window, qtbot):
     window.set_session(Session(load_graph(EXAMPLE)))
     view = window.insights.view(EmbeddingView)
     view.on_selection("main", "n3")  # enc_fc1 selected (the tab hidden: nothing computed)
@@ -79,6 +82,11 @@ def test_a_runs_records_show_while_another_layer_is_selected(window):
                        np.array([[0.0, 1.0], [2.0, 3.0], [1.0, 1.0]]), np.array([0, 1, 1]),
                        ("0", "1"), 2, "val").record()
     view.on_event({"type": "embedding", "epoch": 3, **record})
+    assert view.shown is None  # hidden: the record waits until the tab is seen
+    window.insights_dock.show()
+    window.insights_dock.raise_()
+    window.insights.setCurrentWidget(view)
+    qtbot.waitUntil(view.isVisible)
     assert view.shown is not None and view.shown.node_id == "n9"
     assert view.note.text().startswith("During a run this view follows Linear 'code'")
     assert "epoch 3 of the run" in view.note.text()

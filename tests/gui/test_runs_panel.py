@@ -133,3 +133,18 @@ def test_continue_training_resumes_the_checkpoint_or_says_why_not(window, qtbot,
     started.clear()
     qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
     assert started == [(session, {})]  # F5 afterwards trains afresh
+
+
+def test_a_listing_with_runs_says_what_to_do_not_that_there_are_none(window, qtbot,
+                                                                     tmp_path: Path) -> None:
+    graph_file = tmp_path / "moons.loom"
+    doc = moons_mlp()
+    save_graph(doc, graph_file)
+    window.documents.open_path(graph_file, confirmed=True)
+    panel = window.runs_panel
+    _listed(qtbot, panel, 0)
+    assert panel.note.text().startswith("No runs yet")
+    Trainer(doc, RunOptions(epochs=1, out_dir=claim_run_folder(graph_file))).run()
+    panel.refresh()  # as when a run in the window ends
+    _listed(qtbot, panel, 1)
+    assert panel.note.text().startswith("Select a run to see its curves")
