@@ -6,7 +6,7 @@ ONNX file that does too). Small hand-built models cover the ops the gallery lack
 unsupported ops and broken files are refused with messages naming node and file.
 
 Exporting takes 1-8 s a network, so the default run takes three networks (``QUICK``)
-that use the exporter's multi-op patterns; ``pytest -m slow`` runs all fifteen.
+that use the exporter's multi-op patterns; ``pytest -m slow`` runs all seventeen.
 """
 
 from __future__ import annotations
