@@ -2,12 +2,15 @@
 
 The run is ``runtime.runner.Runner`` (a spawned process), so the event loop never
 waits on torch: a timer drains the run's events about 30 times a second and hands
-them on. The run trains a snapshot of the document taken when it starts; editing
-on meanwhile changes nothing in it.
+them on, for a few milliseconds a turn at most: a burst (an epoch's records arrive
+together) is spread over the next turns, in order, so the window keeps answering.
+The run trains a snapshot of the document taken when it starts; editing on
+meanwhile changes nothing in it.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 LOADING = "PyTorch is still loading"
 BUSY = "a run is already under way: stop it first"
 POLL_MS = 33
-EVENTS_PER_POLL = 200  # a burst is spread over a few frames rather than one long one
+DRAIN_BUDGET_S = 0.008  # events handed on per turn until this is spent; the rest wait a turn
 
 
 class TrainingController(QObject):
@@ -31,6 +34,7 @@ class TrainingController(QObject):
 
     reported = Signal(object)  # every TelemetryEvent (runtime.events), as the runtime sent it
     state_changed = Signal(str)  # "idle", "running", "paused" or "stopping"
+    drained = Signal()  # a turn's events were handed on: views draw what they kept
     weights_saved = Signal(object)  # the folder of a run that ended with its weights written
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -43,6 +47,8 @@ class TrainingController(QObject):
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._drain)
         self._checkpointed = False  # whether this run has written a checkpoint yet
+        self.draining = False  # handing on a turn's events (views wait for ``drained``)
+        self.budget_s = DRAIN_BUDGET_S
 
     @property
     def active(self) -> bool:
@@ -121,26 +127,42 @@ class TrainingController(QObject):
         runner = self.runner
         assert runner is not None
         if not runner.running and runner.ended is None:
-            self._drain()  # it already ended by itself: its own last events say how
+            self._drain(everything=True)  # it ended by itself: its last events say how
             if self.runner is None:
                 return
         kept = f"; the last checkpoint is in {self.out_dir}" if self._checkpointed else ""
         self.reported.emit(runner.abandon(f"training {why}{kept}"))
         self._finish()
 
-    def _drain(self) -> None:
+    def _drain(self, everything: bool = False) -> None:
+        """Hand on the run's events in order until ``budget_s`` is spent (or all that
+        have arrived); those left stay queued in the runner for the next turn."""
         runner = self.runner
         if runner is None:
             return
-        for telemetry in runner.poll(EVENTS_PER_POLL):
-            event = run_event(telemetry)
-            if event is not None and event["type"] == "checkpoint":
-                self._checkpointed = True
-            self.reported.emit(telemetry)
-            if event is not None and event["type"] == "finished" and event["epochs_done"] > 0:
-                self.weights_saved.emit(self.out_dir)  # a run stopped at once trained nothing
-        if runner.ended is not None:
+        deadline = None if everything else time.perf_counter() + self.budget_s
+        self.draining = True
+        try:
+            while deadline is None or time.perf_counter() < deadline:
+                polled = runner.poll(1)  # one, or one and the crash its death implies
+                if not polled:
+                    break
+                for telemetry in polled:
+                    self._hand_on(telemetry)
+        finally:
+            self.draining = False
+            self.drained.emit()
+        # the terminal event is the run's last: once polled, it has been handed on
+        if runner.ended is not None and self.runner is runner:
             self._finish()
+
+    def _hand_on(self, telemetry: Any) -> None:
+        event = run_event(telemetry)
+        if event is not None and event["type"] == "checkpoint":
+            self._checkpointed = True
+        self.reported.emit(telemetry)
+        if event is not None and event["type"] == "finished" and event["epochs_done"] > 0:
+            self.weights_saved.emit(self.out_dir)  # a run stopped at once trained nothing
 
     def _finish(self) -> None:
         self._timer.stop()

@@ -2,14 +2,17 @@
 
 Every view is an ``Insight``: a widget that draws records computed by
 ``runtime.inspect`` (streamed by a run as telemetry events, or computed on a worker
-thread from a run's weights). Views never run torch on the GUI thread.
+thread from a run's weights). Views never run torch on the GUI thread, and draw
+only what is seen: a hidden view keeps its newest record and draws it when shown.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QWidget
 
 from gui.session import Session
@@ -26,6 +29,30 @@ class Insight(QWidget):
         super().__init__()
         self.controller = controller
         self.session: Session | None = None
+        self._waiting: dict[str, Callable[[], None]] = {}  # drawings not yet made, by kind
+        controller.drained.connect(self.draw_waiting)
+
+    def draw_when_seen(self, kind: str, draw: Callable[[], None]) -> None:
+        """Call ``draw`` (which draws the view's newest ``kind`` of record) now, or
+        once it is worth it: a hidden view draws when shown; while the run's events
+        are being handed on, at the end of that turn, so of several records of one
+        kind arriving together only the last is drawn."""
+        if self.isVisible() and not self.controller.draining:
+            self._waiting.pop(kind, None)
+            draw()
+        else:
+            self._waiting[kind] = draw
+
+    def draw_waiting(self) -> None:
+        """Make the drawings that waited, if the view is seen."""
+        if self.isVisible() and self._waiting:
+            waiting, self._waiting = self._waiting, {}
+            for draw in waiting.values():
+                draw()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.draw_waiting()
 
     def set_session(self, session: Session) -> None:
         """A document was opened (or made): forget the previous one's records."""

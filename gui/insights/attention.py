@@ -47,6 +47,7 @@ class AttentionView(Insight):
 
     def __init__(self, controller: TrainingController) -> None:
         super().__init__(controller)
+        self._incoming: tuple[dict[str, Any], str] | None = None  # a record not yet shown
         self.record: dict[str, Any] | None = None
         self.source = ""
         self.status = QLabel()
@@ -100,6 +101,7 @@ class AttentionView(Insight):
 
     def clear(self) -> None:
         self.record = None
+        self._incoming = None
         self.layer.clear()
         self.head.clear()
         self.heatmap.clear_image()
@@ -141,6 +143,14 @@ class AttentionView(Insight):
                                        and not self.at_rest.running)
 
     def show_record(self, record: dict[str, Any], source: str) -> None:
+        """Show ``record`` once the view is seen (the newest of those that waited)."""
+        self._incoming = (record, source)
+        self.draw_when_seen("record", self._show_incoming)
+
+    def _show_incoming(self) -> None:
+        if self._incoming is None:
+            return
+        (record, source), self._incoming = self._incoming, None
         first = self.record is None
         self.record, self.source = record, source
         current = self.layer.currentIndex()

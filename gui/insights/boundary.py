@@ -109,7 +109,7 @@ class BoundaryInsight(Insight):
         if "points" in record:
             self.points = record["points"]
         self.record = record
-        self._draw()
+        self.draw_when_seen("record", self._draw)
 
     # -- at rest --------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:

@@ -70,6 +70,7 @@ class EmbeddingView(Insight):
 
     def __init__(self, controller: TrainingController) -> None:
         super().__init__(controller)
+        self._live: dict[str, Any] | None = None  # the run's newest record, not yet shown
         self.widget = plot_widget("Embedding")
         self.plot = self.widget.getPlotItem()
         self.method = QComboBox()
@@ -139,6 +140,7 @@ class EmbeddingView(Insight):
         self.shown = None
         self.clusters = None
         self.live_node = None
+        self._live = None
         self.stale = True
         self.note.setText("")
         self._draw()
@@ -152,6 +154,13 @@ class EmbeddingView(Insight):
         self.live_node = (event["network"], event["node"])
         if self.method.currentData() != "pca":
             return  # t-SNE waits for the run's end
+        self._live = event  # projected, grouped and drawn once the view is seen
+        self.draw_when_seen("record", self._show_live)
+
+    def _show_live(self) -> None:
+        event, self._live = self._live, None
+        if event is None or self.method.currentData() != "pca":
+            return
         # The run streams its default layer only: that one is shown live whatever is
         # selected; a selected other layer follows when the run has saved its weights.
         self.show_embedding(Embedding.from_record(event))
@@ -185,8 +194,9 @@ class EmbeddingView(Insight):
 
     # -- at rest --------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
+        live = self._live is not None  # the run's newest record: shown, not recomputed
         super().showEvent(event)
-        if self.stale:
+        if self.stale and not live:
             self.compute()
 
     def _weights_saved(self, _folder: object) -> None:

@@ -53,6 +53,7 @@ class FeaturesView(Insight):
 
     def __init__(self, controller: TrainingController) -> None:
         super().__init__(controller)
+        self._incoming: tuple[dict[str, Any], str] | None = None  # a record not yet shown
         self.record: dict[str, Any] | None = None
         self.source = ""  # where the record's weights came from, in words
         self.selected: str | None = None  # the canvas selection's node id
@@ -122,6 +123,7 @@ class FeaturesView(Insight):
 
     def clear(self) -> None:
         self.record = None
+        self._incoming = None
         self.source = ""
         self.filters.clear_image()
         self.maps.clear_image()
@@ -162,6 +164,14 @@ class FeaturesView(Insight):
         self.top.enable(idle)
 
     def show_record(self, record: dict[str, Any], source: str) -> None:
+        """Show ``record`` once the view is seen (the newest of those that waited)."""
+        self._incoming = (record, source)
+        self.draw_when_seen("record", self._show_incoming)
+
+    def _show_incoming(self) -> None:
+        if self._incoming is None:
+            return
+        (record, source), self._incoming = self._incoming, None
         self.record = record
         self.source = source
         self.sample.setRange(1, max(1, int(record.get("samples", 1))))

@@ -71,6 +71,14 @@ class GradientsInsight(Insight):
                     self._add((network, node_id), at, max(norm, FLOOR), several)
         for network, rate in (event.get("lr") or {}).items():
             self._add_lr(network, at, float(rate), several)
+        self.draw_when_seen("curves", self._draw)
+
+    def _draw(self) -> None:
+        """Every curve from its series (the step events a drain brought, at once)."""
+        for key, curve in self.curves.items():
+            curve.setData(*self.series[key], skipFiniteCheck=True)  # kept finite on adding
+        for network, curve in self.lr_curves.items():
+            curve.setData(*self.lr_series[network])
 
     def _add(self, key: tuple[str, str], at: float, norm: float, several: bool) -> None:
         xs, ys = self.series.setdefault(key, ([], []))
@@ -86,7 +94,6 @@ class GradientsInsight(Insight):
             curve.setClipToView(True)
             curve.sigClicked.connect(lambda _item, _ev=None, key=key: self.node_named.emit(*key))
             self.curves[key] = curve
-        curve.setData(xs, ys)
 
     def _add_lr(self, network: str, at: float, rate: float, several: bool) -> None:
         xs, ys = self.lr_series.setdefault(network, ([], []))
@@ -98,7 +105,6 @@ class GradientsInsight(Insight):
             curve = self.lr.plot(name=network if several else "learning rate",
                                  pen=pg.mkPen(colour, width=2))
             self.lr_curves[network] = curve
-        curve.setData(xs, ys)
 
     def _name(self, key: tuple[str, str], several: bool) -> str:
         network, node_id = key

@@ -24,11 +24,15 @@ def test_attention_maps_follow_a_run_the_heads_and_the_selection(window, qtbot):
     window.set_session(Session(load_graph(EXAMPLE)))
     view = window.insights.view(AttentionView)
     assert window.insights.isTabVisible(window.insights.indexOf(view))
+    window.insights.setCurrentWidget(view)
     events: list[dict[str, Any]] = []
     window.training.reported.connect(events.append)
     window.training.overrides = {"max_steps_per_epoch": 1, "epochs": 2}
     qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
+    window.insights_dock.show()  # a hidden view draws its newest record once shown
+    window.insights_dock.raise_()
+    qtbot.waitUntil(view.isVisible)
     records = [e for e in events if e["type"] == "attention"]
     assert [e["epoch"] for e in records] == [1, 2]
     record = records[-1]

@@ -43,7 +43,10 @@ def test_moons_boundary_before_during_and_after_a_run(window, qtbot):
     assert fresh is not None and "epoch" not in fresh
 
     gradients = window.insights.view(GradientsInsight)
-    train(window, qtbot)
+    window.training.overrides = {"max_steps_per_epoch": 4, "epochs": 2}
+    qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
+    window.insights_dock.raise_()  # Train raised the Training dock: watch the boundary
+    qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
     record = view.record
     assert record is not None and record["epoch"] == 2 and "Epoch 2 of the run" in \
         view.note.text()

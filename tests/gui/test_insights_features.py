@@ -29,12 +29,16 @@ def test_features_follow_a_run_and_the_selection_then_the_trained_weights(window
     window.set_session(Session(digits_cnn(epochs=2)))
     view = window.insights.view(FeaturesView)
     assert window.insights.isTabVisible(window.insights.indexOf(view))
+    window.insights.setCurrentWidget(view)
     events: list[dict[str, Any]] = []
     window.training.reported.connect(events.append)
     window.training.overrides = {"max_steps_per_epoch": 1}
     qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
     assert not view.compute_button.isEnabled()  # weights at rest only once the run ends
     qtbot.waitUntil(lambda: window.training.state == "idle", timeout=RUN_TIMEOUT_MS)
+    window.insights_dock.show()  # a hidden view draws its newest record once shown
+    window.insights_dock.raise_()
+    qtbot.waitUntil(view.isVisible)
     records = [e for e in events if e["type"] == "features"]
     assert [e["epoch"] for e in records] == [1, 2]
     record = records[-1]

@@ -1,0 +1,53 @@
+"""Insights draw only what is seen: a hidden tab keeps its newest records and draws them
+when shown; records arriving together in one drain are drawn once, at its end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gui.insights.data import DataInsight
+from gui.insights.gradients import GradientsInsight
+
+
+def step(n: int) -> dict[str, Any]:
+    return {"type": "step", "epoch": 1, "step": n, "steps": 4, "loss": 1.0,
+            "lr": {"main": 0.1}, "grad_norms": {"main": {"a": 1.0 / n}}}
+
+
+def points(view: GradientsInsight) -> int:
+    xs = view.curves[("main", "a")].xData
+    return 0 if xs is None else len(xs)
+
+
+def test_a_hidden_tab_draws_nothing_until_shown_then_its_newest_data(window, qtbot):
+    view = window.insights.view(GradientsInsight)
+    window.insights_dock.show()
+    window.insights_dock.raise_()
+    window.insights.setCurrentWidget(window.insights.view(DataInsight))  # another tab
+    qtbot.waitUntil(lambda: not view.isVisible())
+    for n in (1, 2, 3):
+        view.on_event(step(n))
+    assert points(view) == 0  # nothing drawn behind another tab
+    window.insights.setCurrentWidget(view)
+    qtbot.waitUntil(view.isVisible)
+    assert points(view) == 3 and list(view.curves[("main", "a")].yData) == [1.0, 0.5, 1 / 3]
+
+
+def test_records_of_one_drain_are_drawn_once_at_its_end(window, qtbot):
+    view = window.insights.view(GradientsInsight)
+    window.insights_dock.show()
+    window.insights_dock.raise_()
+    window.insights.setCurrentWidget(view)
+    qtbot.waitUntil(view.isVisible)
+    view.on_event(step(1))
+    curve = view.curves[("main", "a")]
+    drawn: list[int] = []
+    original = curve.setData
+    curve.setData = lambda *a, **k: (drawn.append(1), original(*a, **k))  # type: ignore
+    window.training.draining = True  # as inside TrainingController._drain
+    for n in (2, 3, 4):
+        view.on_event(step(n))
+    assert drawn == [] and points(view) == 1
+    window.training.draining = False
+    window.training.drained.emit()
+    assert drawn == [1] and points(view) == 4
