@@ -92,6 +92,7 @@ class EvaluateDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.summary)
         layout.addWidget(self._lay_out_tabs(), 1)
+        layout.addStretch(0)  # the room the tabs leave when none applies (an autoencoder)
         layout.addWidget(buttons)
         self._show_tabs(None)
         self.resize(860, 760)

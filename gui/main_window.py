@@ -344,10 +344,11 @@ class MainWindow(QMainWindow):
             return
         session = self.session
         refusal = self.training.start(session, **self._continue)
-        dock = self.training_dock
-        dock.show()
-        dock.raise_()
-        self._give_room(dock)
+        if refusal is not None or not self._insights_on_screen():
+            dock = self.training_dock  # a learner watching an Insights view keeps it
+            dock.show()
+            dock.raise_()
+            self._give_room(dock)
         if refusal == LOADING:  # F5 right after opening: start once validation has run
             self.training_panel.status.setText("Training starts as soon as PyTorch has "
                                                "loaded and the network is checked…")
@@ -426,12 +427,15 @@ class MainWindow(QMainWindow):
 
         self.settings_dialog = _opened(TrainingSettingsDialog(self.session, self))
 
-    def _insights_visibility(self, shown: bool) -> None:
+    def _insights_on_screen(self) -> bool:
         # A tabbed dock behind another is moved off screen, not hidden, and Qt's
         # Show event says "visible" before the dock area has placed it.
-        place = self.insights_dock.geometry()
-        on_screen = self.insights_dock.isFloating() or (place.right() >= 0 and place.bottom() >= 0)
-        self.insights.set_on_screen(shown and on_screen)
+        dock, place = self.insights_dock, self.insights_dock.geometry()
+        return dock.isVisible() and (dock.isFloating()
+                                     or (place.right() >= 0 and place.bottom() >= 0))
+
+    def _insights_visibility(self, shown: bool) -> None:
+        self.insights.set_on_screen(shown and self._insights_on_screen())
 
     def _give_room(self, dock: QDockWidget, shown: bool = True) -> None:
         """A dock of plots (Training, Insights) gets TRAINING_HEIGHT when it is raised

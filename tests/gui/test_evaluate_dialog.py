@@ -90,3 +90,12 @@ def test_regression_shows_predicted_against_actual(qtbot, torch_ready, tmp_path:
     x, y = dialog.scatter.points.getData()
     assert np.allclose(x, result.truth.reshape(-1)) and np.allclose(y, result.predicted.reshape(-1))
     dialog.reject()
+
+
+def test_without_tabs_the_summary_stays_at_the_top(qtbot) -> None:
+    dialog = EvaluateDialog(Session(moons_mlp()))  # no report yet: no tab applies
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert not dialog.tabs.isVisible()
+    assert dialog.summary.height() <= dialog.summary.sizeHint().height() + 4  # not centred

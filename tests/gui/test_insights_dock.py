@@ -69,3 +69,18 @@ def test_the_views_show_only_while_the_dock_is_on_screen(window, qtbot):
     qtbot.waitUntil(view.isVisible)
     window.findChild(QDockWidget, "ProblemsDock").raise_()
     qtbot.waitUntil(lambda: not view.isVisible())
+
+
+def test_train_keeps_the_insights_a_learner_is_watching(window, qtbot):
+    window.set_session(Session(load_graph(EXAMPLES / "mlp_moons.loom")))
+    insights = window.insights
+    insights.setCurrentWidget(insights.view(BoundaryInsight))
+    window.insights_dock.raise_()
+    view = insights.currentWidget()
+    qtbot.waitUntil(view.isVisible)
+    window.training.overrides = {"max_steps_per_epoch": 2, "epochs": 1}
+    window.window_actions.train.trigger()
+    assert window.training.state != "idle"
+    qtbot.wait(100)  # the dock area would have placed a raised Training dock by now
+    assert view.isVisible()  # the boundary learning, not the Training dock over it
+    qtbot.waitUntil(lambda: window.training.state == "idle", timeout=120_000)
