@@ -3,8 +3,9 @@
 A ``MainWindow`` opens a copy of an example (``mlp_moons``, ``cnn_digits``) and trains
 it with Training > Train, as a user does: the run streams its step and epoch events and
 every epoch probe (activations, decision boundary, feature maps, embeddings, …), the
-Training panel plots them and the Insights dock shows its tabs, switched every half
-second so each view draws what it receives. Measured while the run trains:
+Training panel plots them and the Insights dock switches its tabs every half second
+(behind the Training dock; ``--watch insights`` raises the Insights dock over it, so
+each tab draws what it receives when shown). Measured while the run trains:
 
 * **stalls**: a 5 ms precise ``QTimer`` stamps each of its timeouts; a gap beyond 5 ms
   is time the event loop could not serve it (p99 and max; targets < 30 ms, < 100 ms);
@@ -187,8 +188,11 @@ def _worst(gaps: list[tuple[float, float, float]], events: list[tuple[float, dic
             for start, stall, cpu in worst]
 
 
-def window_run(window: MainWindow, probe: StallProbe, options: dict[str, Any]) -> dict[str, Any]:
+def window_run(window: MainWindow, probe: StallProbe, options: dict[str, Any],
+               watch: str = "training") -> dict[str, Any]:
     """Train from the window once; the stalls, refreshes and epoch rates of that run.
+    ``watch``: the dock on screen during the run ("training": the Training panel's
+    plots; "insights": the Insights dock, so its tabs draw).
 
     Stalls count from the click on Train (starting the run is part of what a user
     waits through) to the run's last event."""
@@ -205,6 +209,8 @@ def window_run(window: MainWindow, probe: StallProbe, options: dict[str, Any]) -
     probe.start()
     clicked, cpu_at_click = time.perf_counter(), time.process_time()
     window.window_actions.train.trigger()
+    # the dock watched, whichever Train raised (it keeps Insights when they are on screen)
+    (window.insights_dock if watch == "insights" else window.training_dock).raise_()
     if not wait(lambda: window.training.active, 120) or not wait(
             lambda: not window.training.active, 1800):
         raise SystemExit("the window's run did not start or end")
@@ -254,7 +260,8 @@ def cli_run(path: Path, options: dict[str, Any], out: Path) -> dict[str, Any]:
             "wall_s": wall}
 
 
-def measure(name: str, folder: Path, options: dict[str, Any], repeats: int) -> dict[str, Any]:
+def measure(name: str, folder: Path, options: dict[str, Any], repeats: int,
+            watch: str = "training") -> dict[str, Any]:
     """Window and command line, side by side, ``repeats`` times (the order alternating)."""
     path = folder / f"{name}.loom"
     shutil.copy(EXAMPLES / f"{name}.loom", path)  # the runs land beside the copy
@@ -270,11 +277,11 @@ def measure(name: str, folder: Path, options: dict[str, Any], repeats: int) -> d
     clis: list[dict[str, Any]] = []
     for pair in range(repeats):
         if ours_first(pair):
-            runs.append(window_run(window, probe, options))
+            runs.append(window_run(window, probe, options, watch))
             clis.append(cli_run(path, options, folder / "cli"))
         else:
             clis.append(cli_run(path, options, folder / "cli"))
-            runs.append(window_run(window, probe, options))
+            runs.append(window_run(window, probe, options, watch))
     window.documents.confirm_discard = lambda: True  # type: ignore[method-assign]
     window.close()
     return summarise(runs, clis)
@@ -305,6 +312,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="window/CLI pairs per example")
     parser.add_argument("--step-interval", type=float,
                         help="seconds between the run's step events (default: the app's)")
+    parser.add_argument("--watch", choices=("training", "insights"), default="training",
+                        help="the dock on screen during the run (Train raises Training's)")
     add_results_argument(parser, "window")
     args = parser.parse_args()
     app = application()
@@ -317,11 +326,13 @@ def main() -> None:
         if args.step_interval:
             options["step_interval"] = args.step_interval
         for name in args.only:
-            row = measure(name, Path(tmp), options, args.repeats)
-            case = f"{name} ({platform}" + (f", steps every {args.step_interval:g} s)"
-                                            if args.step_interval else ")")
+            row = measure(name, Path(tmp), options, args.repeats, args.watch)
+            case = f"{name} ({platform}" + (f", steps every {args.step_interval:g} s"
+                                            if args.step_interval else "") + (
+                ", Insights on screen)" if args.watch == "insights" else ")")
             rec.row(case=case, example=name, platform=platform, run_threads=args.threads,
-                    epochs=args.epochs, step_interval=args.step_interval, **row)
+                    epochs=args.epochs, step_interval=args.step_interval, watch=args.watch,
+                    **row)
             print(f"{name} ({platform}): stalls p99 {row['stall_p99_ms']:.1f} ms, max "
                   f"{row['stall_max_ms']:.1f} ms (GUI thread running: p99 "
                   f"{row['stall_cpu_p99_ms']:.1f} ms, max {row['stall_cpu_max_ms']:.1f} ms); "

@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(problems, self._dock("History", self.history_panel, bottom))
         self.training_dock = self._dock("Training", self.training_panel, bottom)
         self.tabifyDockWidget(problems, self.training_dock)
+        self.training_dock.visibilityChanged.connect(self.training_panel.set_on_screen)
         self.runs_panel = RunsPanel(self.training)
         self.runs_dock = self._dock("Runs", self.runs_panel, bottom)
         self.tabifyDockWidget(problems, self.runs_dock)

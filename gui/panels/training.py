@@ -7,12 +7,12 @@ events (a few per second), so plotting never holds up the canvas.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -46,12 +46,17 @@ STATE_TEXT = {"paused": "Paused", "stopping": "Stopping…"}
 
 
 class Curves:
-    """One plot's curves, created as new series appear in the events."""
+    """One plot's curves, created as new series appear in the events.
 
-    def __init__(self, plot: pg.PlotItem) -> None:
+    While ``waits()`` says so (the plot is hidden, or a drain of the run's events is
+    under way), new points are kept and drawn by ``draw_waiting``: each curve once."""
+
+    def __init__(self, plot: pg.PlotItem, waits: Callable[[], bool] = lambda: False) -> None:
         self.plot = plot
+        self.waits = waits
         self.data: dict[str, tuple[list[float], list[float]]] = {}
         self.items: dict[str, pg.PlotDataItem] = {}
+        self._stale: set[str] = set()  # curves with points not yet drawn
 
     def add(self, name: str, x: float, y: float, *, thin: bool = False) -> None:
         self.extend(name, [x], [y], thin=thin)
@@ -76,7 +81,16 @@ class Curves:
             self.items[name] = item
         if before <= SYMBOLS_UP_TO < len(xs):
             item.setSymbol(None)
-        item.setData(xs, ys)
+        if self.waits():
+            self._stale.add(name)
+        else:
+            item.setData(xs, ys)
+
+    def draw_waiting(self) -> None:
+        """Draw the points that waited."""
+        for name in self._stale:
+            self.items[name].setData(*self.data[name])
+        self._stale.clear()
 
     def clear(self) -> None:
         for item in self.items.values():
@@ -86,6 +100,7 @@ class Curves:
             legend.clear()
         self.items.clear()
         self.data.clear()
+        self._stale.clear()
 
 
 class TrainingPanel(QWidget):
@@ -99,6 +114,7 @@ class TrainingPanel(QWidget):
         super().__init__()
         self.controller = controller
         self.epochs = 0
+        self.on_screen = True  # until the window says its dock is tabbed behind another
         # Train, Pause, Stop and Settings mirror the window's actions: see ``bind``.
         self.train_button = QPushButton("Train")
         self.pause_button = QPushButton("Pause")
@@ -122,8 +138,8 @@ class TrainingPanel(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(8)
         self.plot_widgets: list[pg.PlotWidget] = []
-        self.loss = Curves(self._plot("Loss"))
-        self.metrics = Curves(self._plot("Metrics"))
+        self.loss = Curves(self._plot("Loss"), self._waits)
+        self.metrics = Curves(self._plot("Metrics"), self._waits)
         self.layer = LayerView()
         self.samples = SamplesView()
         self.plot_widgets += [self.layer.widget, self.samples.widget]
@@ -136,6 +152,7 @@ class TrainingPanel(QWidget):
         self._has_weights = False
         controller.weights_saved.connect(self._weights_saved)
         controller.reported.connect(self.on_event)
+        controller.drained.connect(self._draw_waiting)
         controller.state_changed.connect(self._state_changed)
 
     def bind(self, train: QAction, pause: QAction, stop: QAction, settings: QAction) -> None:
@@ -177,6 +194,26 @@ class TrainingPanel(QWidget):
         layout.addLayout(plots, 1)
 
     # -- the run's events ----------------------------------------------------------
+    def set_on_screen(self, on_screen: bool) -> None:
+        """Whether the panel's dock is on screen: one tabbed behind another stays
+        visible to Qt, only moved off screen (the window tells it)."""
+        self.on_screen = on_screen
+        self._draw_waiting()
+
+    def _waits(self) -> bool:
+        """Whether new points wait: until the panel is seen, or the drain's end (an
+        epoch's curves then redraw once, not once per value)."""
+        return self.controller.draining or not (self.on_screen and self.isVisible())
+
+    def _draw_waiting(self) -> None:
+        if self.on_screen and self.isVisible():
+            self.loss.draw_waiting()
+            self.metrics.draw_waiting()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._draw_waiting()
+
     def on_event(self, telemetry: TelemetryEvent) -> None:
         event = run_event(telemetry)
         if event is None:

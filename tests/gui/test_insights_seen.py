@@ -51,3 +51,36 @@ def test_records_of_one_drain_are_drawn_once_at_its_end(window, qtbot):
     window.training.draining = False
     window.training.drained.emit()
     assert drawn == [1] and points(view) == 4
+
+
+def epoch(n: int) -> dict[str, Any]:
+    return {"type": "epoch", "epoch": n, "time_s": 1.0, "samples_per_s": 1e4,
+            "lr": {"main": 0.01}, "train_loss": 1.0 / n, "val_loss": 1.1 / n,
+            "val_accuracy": 0.5 + n / 100}
+
+
+def test_the_training_curves_wait_while_hidden_and_draw_once_a_drain(window, qtbot):
+    panel = window.training_panel
+    window.insights_dock.show()
+    window.insights_dock.raise_()  # tabbed over the Training dock: the panel is hidden
+    qtbot.waitUntil(lambda: not panel.on_screen)
+    for n in (1, 2):
+        panel.on_event(epoch(n))
+    item = panel.loss.items["train_loss"]
+    assert panel.loss.data["train_loss"] == ([1, 2], [1.0, 0.5])  # kept
+    assert item.xData is None  # not drawn
+    window.training_dock.raise_()
+    qtbot.waitUntil(lambda: panel.on_screen)
+    assert list(item.xData) == [1, 2] and list(panel.metrics.items["val_accuracy"].yData) \
+        == [0.51, 0.52]
+
+    drawn: list[int] = []
+    original = item.setData
+    item.setData = lambda *a, **k: (drawn.append(1), original(*a, **k))  # type: ignore
+    window.training.draining = True  # as inside TrainingController._drain
+    for n in (3, 4, 5):
+        panel.on_event(epoch(n))
+    assert drawn == [] and len(item.xData) == 2
+    window.training.draining = False
+    window.training.drained.emit()
+    assert drawn == [1] and list(item.xData) == [1, 2, 3, 4, 5]
