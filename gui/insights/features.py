@@ -117,9 +117,9 @@ class FeaturesView(Insight):
                        self.compute_button):
             widget.setVisible(conv)
         if not conv:
+            # the top inputs below say how to use them (not said twice)
             self.status.setText("This network has no Conv2d, so there are no filters or "
-                                "feature maps to show. Which inputs activate a unit most "
-                                "works for any layer: select it on the canvas.")
+                                "feature maps to show.")
 
     def clear(self) -> None:
         self.record = None

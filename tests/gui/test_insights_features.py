@@ -96,6 +96,8 @@ def test_top_inputs_of_a_dense_unit_without_any_convolution(window, qtbot):
     assert window.insights.isTabVisible(window.insights.indexOf(view))
     assert not view.maps.widget.isVisibleTo(view) and "no Conv2d" in view.status.text()
     top = view.top
+    assert "Which inputs activate" in top.caption.text()  # said once, by the top inputs
+    assert "Which inputs activate" not in view.status.text()
     assert not top.find_button.isEnabled()  # nothing selected yet
     fc1 = _node(window, "fc1")
     window.show_node("main", fc1)
