@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from graph.training import DataSpec
 from gui.background import BackgroundJob
+from gui.insights.boundary import CLASS_COLOURS
 from gui.panels.run_views import plot_widget
 from gui.panels.training import COLOURS
 
@@ -198,8 +199,10 @@ class DataPreviewWidget(QWidget):
         classes = data.point_classes
         # one brush per class, shared: a QBrush per point made drawing 2,000 points take
         # 100-160 ms of the GUI thread (bench_window), shared ones about 10 ms
-        palette = [pg.mkBrush(colour) for colour in COLOURS]
-        brushes = [palette[int(k) % len(COLOURS)] for k in classes] \
+        # the Decision boundary tab's class colours: eight apart (a ring's eight modes
+        # repeated the curves' six), and a class looks the same in both tabs
+        palette = [pg.mkBrush(*colour) for colour in CLASS_COLOURS]
+        brushes = [palette[int(k) % len(palette)] for k in classes] \
             if classes is not None else palette[0]
         self.points.setData(data.samples[:, 0], data.samples[:, 1], brush=brushes)
         plot.setTitle(f"{len(data.samples)} points, coloured by class", size="9pt")

@@ -38,6 +38,10 @@ def test_settings_preview_follows_the_chosen_data_set(window, qtbot, tmp_path: P
     assert len({id(brush) for brush in preview.points.data["brush"]}) == 2
     assert preview.points in preview.samples_plot.getPlotItem().items  # drawn, not detached
     assert not preview.table.isVisibleTo(preview)
+    combo.setCurrentIndex(combo.findData("ring"))  # eight modes, eight colours
+    qtbot.waitUntil(lambda: not preview.loading and preview.shown is not None
+                    and len(preview.shown.class_counts) == 8, timeout=TIMEOUT_MS)
+    assert len({brush.color().name() for brush in preview.points.data["brush"]}) == 8
 
     combo.setCurrentIndex(combo.findData("csv"))
     dialog.data.options["path"].put(str(tmp_path / "nowhere.csv"))
