@@ -114,7 +114,8 @@ def apply_theme(app: QApplication, name: str) -> CanvasColors:
     if _applied.get(id(app)) == name:
         return THEMES[name]
     _applied[id(app)] = name
-    app.setStyle("Fusion")
+    if app.style().name().lower() != "fusion":  # re-setting it re-polishes every widget
+        app.setStyle("Fusion")
     app.setPalette(_palette(name == "dark"))
     qss = STYLES / f"{name}.qss"
     app.setStyleSheet(qss.read_text(encoding="utf-8") if qss.exists() else "")
