@@ -11,15 +11,50 @@ import math
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout
 
 from gui.insights import Insight
+from gui.insights.boundary import class_colour
 from gui.panels.legend import legend_beside
 from gui.panels.run_views import plot_widget
 from gui.training import TrainingController
 
 FLOOR = 1e-12  # a zero gradient, drawn at the bottom of a log axis
 LR_COLOURS = ("#3b7dd8", "#e07b28", "#2f9e6e")
+BETWEEN = (2, 5)  # labelled between decades where they fit
+UNLABELLED = (3, 4, 6, 7, 8, 9)
+
+
+def _inside(values: list[float], low: float, high: float) -> list[float]:
+    return [v for v in values if low <= v <= high]
+
+
+class DecadeAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph ships no types
+    """A log axis labelled at powers of ten, then at 2× and 5× where they fit.
+
+    pyqtgraph's own log axis, over less than about two decades, labels every 2…9
+    and they pile up on the short axis of a dock.
+    """
+
+    def logTickValues(self, low: float, high: float, size: float,
+                      standard: list[tuple[float, list[float]]]
+                      ) -> list[tuple[float | None, list[float]]]:
+        # whole-decade levels as pyqtgraph spaces them for the axis length (every 2nd
+        # or 5th decade when there are many), else each decade in range
+        levels: list[tuple[float | None, list[float]]] = [
+            (spacing, list(values)) for spacing, values in standard if spacing >= 1.0]
+        if levels and min(s for s, _v in levels if s is not None) > 1.0:
+            return levels
+        first, last = math.floor(low), math.ceil(high)
+        if not levels:
+            levels = [(1.0, [float(v) for v in range(first, last + 1) if low <= v <= high])]
+        between = _inside([d + math.log10(m) for d in range(first, last) for m in BETWEEN],
+                          low, high)
+        rest = _inside([d + math.log10(m) for d in range(first, last) for m in UNLABELLED],
+                       low, high)
+        if not levels[0][1] and not between:  # less than a factor of two: label all
+            return [(None, rest)]
+        return [*levels, (None, between), (None, rest)]
 
 
 class GradientsInsight(Insight):
@@ -31,9 +66,12 @@ class GradientsInsight(Insight):
         super().__init__(controller)
         self.norms_widget = plot_widget("Gradient norm per layer")
         self.norms = self.norms_widget.getPlotItem()
+        axis = DecadeAxis(orientation="left")
+        self.norms.setAxisItems({"left": axis})
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # as plot_widget's
+        self.norms.showGrid(x=True, y=True, alpha=0.2)  # the new axis draws its grid too
         self.norms.setLogMode(x=False, y=True)
-        # labels on powers of ten only: labelled 2…9 in between pile up on a short axis
-        self.norms.getAxis("left").setStyle(maxTextLevel=0)
+        axis.setStyle(maxTextLevel=1)  # decades, then 2× and 5×, never 3, 4, 6…9
         legend_beside(self.norms)
         self.lr_widget = plot_widget("Learning rate")
         self.lr = self.lr_widget.getPlotItem()
@@ -86,7 +124,8 @@ class GradientsInsight(Insight):
         ys.append(norm)
         curve = self.curves.get(key)
         if curve is None:
-            colour = pg.intColor(len(self.curves), hues=9, values=2, maxValue=220)
+            # the Decision boundary's class colours: distinct hues, the same in both themes
+            colour = class_colour(len(self.curves))
             curve = self.norms.plot(name=self._name(key, several),
                                     pen=pg.mkPen(colour, width=1.5))
             curve.setCurveClickable(True, width=6)
