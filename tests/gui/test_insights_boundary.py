@@ -120,3 +120,21 @@ def test_health_lists_a_runs_warning_and_shows_its_node(window, qtbot):
     rect = view.list.visualItemRect(item)
     qtbot.mouseClick(view.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert window.current_view().graph_scene.selected_node_ids() == [boost7]
+
+
+def test_later_epochs_redraw_only_the_shading(window, qtbot):
+    window.set_session(Session(load_graph(EXAMPLES / "mlp_moons.loom")))
+    view = show_tab(window, BoundaryInsight)
+    qtbot.waitUntil(lambda: view.record is not None, timeout=RUN_TIMEOUT_MS)  # at rest
+    size, frame = 4, {"x_range": [-1.0, 1.0], "y_range": [-1.0, 1.0]}
+    first = {"type": "boundary", "epoch": 1, "size": size, **frame, "classes": ["a", "b"],
+             "predicted": [0] * 16, "confidence": [90.0] * 16,
+             "points": {"train": {"x": [0.0, 0.5], "y": [0.0, 0.5], "label": [0, 1]}}}
+    view.on_event(first)
+    points = [item for item in view.plot.listDataItems() if item is not view.image]
+    later = {"type": "boundary", "epoch": 2, "size": size, **frame, "classes": ["a", "b"],
+             "predicted": [1] * 16, "confidence": [99.0] * 16}  # a run sends points once
+    view.on_event(later)
+    assert [item for item in view.plot.listDataItems() if item is not view.image] == points
+    assert np.array_equal(view.image.image, boundary_image(later))
+    assert "epoch 2" in view.plot.titleLabel.text
