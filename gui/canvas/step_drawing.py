@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen
 
 POSITIVE = QColor("#3f7fd6")
 NEGATIVE = QColor("#d9822b")
@@ -160,3 +160,45 @@ def number(value: float) -> str:
     if value == 0 or (1e-3 <= abs(value) < 1e4):
         return f"{value:.4g}"
     return f"{value:.3e}"
+
+
+def short_number(value: float) -> str:
+    """A setting as it is written by hand: 3 significant digits, trailing zeros and the
+    exponent's padding dropped (4e-4, 0.01, 1.5e-3)."""
+    if value == 0 or not math.isfinite(value) or 1e-3 <= abs(value) < 1e4:
+        return f"{value:.3g}"
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def wrap(text: str, metrics: QFontMetricsF, width: float) -> list[str]:
+    """``text`` in lines no wider than ``width``: a card's text is never cut short. Parts
+    set apart by two spaces ("mean 0.12  std 1.5") break between them first, so a
+    number stays beside its name."""
+    lines: list[str] = []
+    for chunk in text.split("  "):
+        parts = _words(chunk, metrics, width)
+        if lines and metrics.horizontalAdvance(f"{lines[-1]}  {parts[0]}") <= width:
+            lines[-1] = f"{lines[-1]}  {parts.pop(0)}"
+        lines += parts
+    return lines
+
+
+def _words(text: str, metrics: QFontMetricsF, width: float) -> list[str]:
+    """``text`` broken between words (a word wider than ``width`` where it must)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if not line or metrics.horizontalAdvance(candidate) <= width:
+            line = candidate
+        else:
+            lines.append(line)
+            line = word
+        while metrics.horizontalAdvance(line) > width and len(line) > 1:
+            cut = len(line) - 1
+            while cut > 1 and metrics.horizontalAdvance(line[:cut]) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+    return [*lines, line]

@@ -33,7 +33,16 @@ from PySide6.QtWidgets import (
 
 from gui.canvas.node_item import HEADER, WIDTH, NodeItem
 from gui.canvas.scene import GraphScene
-from gui.canvas.step_drawing import heat, heat_of, log_scale, number, paint_record, record_height
+from gui.canvas.step_drawing import (
+    heat,
+    heat_of,
+    log_scale,
+    number,
+    paint_record,
+    record_height,
+    short_number,
+    wrap,
+)
 from gui.canvas.view import GraphView
 
 STAGES = ("forward", "loss", "backward", "update")
@@ -59,7 +68,12 @@ def _font(bold: bool = False) -> QFont:
 
 
 class Card(QGraphicsItem):
-    """A box of text lines with an optional picture of a record, drawn once into an image."""
+    """A box of text lines with an optional picture of a record.
+
+    Box and text are painted as vectors at every paint, in the scene's colours of the
+    moment: sharp at any zoom (a pre-rendered picture of text scaled down blurred into
+    ghost glyphs) and following a theme change. Only the record's picture is an image.
+    """
 
     def __init__(self, lines: Sequence[str], record: Mapping[str, Any] | None,
                  colors: Any, width: float = WIDTH, accent: QColor | None = None,
@@ -68,43 +82,59 @@ class Card(QGraphicsItem):
         super().__init__()
         self.lines = list(lines)
         self.compact = compact
+        self.colors = colors  # until the card is in a scene (then the scene's)
+        self.accent = accent
         self.setZValue(30)
         if compact:  # small over its node: hovering shows it large
             self.setAcceptHoverEvents(True)
+        self._record, self._pair = record, list(pair)
         picture = record_height(record, width - 2 * PAD, compact) if record else 0.0
         if pair:  # side by side (a loss card's target and prediction)
             picture = max(record_height(r, PAIR_WIDTH) for r in pair)
+        self._picture_height = picture
+        # every line wrapped to the card's width: (text, part of the first line)
+        self.shown: list[tuple[str, bool]] = []
+        for i, line in enumerate(self.lines):
+            metrics = QFontMetricsF(_font(bold=i == 0 and not compact))
+            self.shown += [(part, i == 0) for part in wrap(line, metrics, width - 2 * PAD)]
         height = max(min_height,
-                     PAD * 2 + LINE * len(self.lines) + (picture + PAD if picture else 0.0))
+                     PAD * 2 + LINE * len(self.shown) + (picture + PAD if picture else 0.0))
         self._rect = QRectF(0, 0, width, height)
-        scale = HOVER_SCALE * SCALE if compact else SCALE
-        self._image = QImage(int(width * scale), int(height * scale),
-                             QImage.Format.Format_ARGB32_Premultiplied)
-        self._image.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(self._image)
+        self._image: QImage | None = None
+        self._image_muted = ""
+        self.setToolTip("\n".join([*self.lines, *notes]))
+
+    def shown_lines(self) -> list[str]:
+        """The lines as painted (each fits the card's width)."""
+        return [text for text, _ in self.shown]
+
+    def current_colors(self) -> Any:
+        scene = self.scene()
+        return scene.colors if isinstance(scene, GraphScene) else self.colors
+
+    def _picture(self, muted: QColor) -> QImage | None:
+        """The record's drawing, rendered once per theme (sharp when zoomed in)."""
+        if not self._picture_height or not (self._record or self._pair):
+            return None
+        if self._image is not None and self._image_muted == muted.name():
+            return self._image
+        width, height = self._rect.width(), PAD + self._picture_height
+        scale = HOVER_SCALE * SCALE if self.compact else SCALE
+        image = QImage(int(width * scale), int(height * scale),
+                       QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
         painter.scale(scale, scale)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(accent or colors.node_border, 1.4 if accent else 1.0))
-        background = QColor(colors.node)
-        background.setAlpha(255 if compact else 235)  # over a node: hide its text
-        painter.setBrush(QBrush(background))
-        painter.drawRoundedRect(self._rect.adjusted(0.5, 0.5, -0.5, -0.5), 5, 5)
-        if record and picture and not pair:
-            paint_record(painter, QRectF(PAD, PAD, width - 2 * PAD, picture), record,
-                         colors.muted, compact)
-        for i, shown in enumerate(pair):
+        if self._record and not self._pair:
+            paint_record(painter, QRectF(PAD, PAD, width - 2 * PAD, self._picture_height),
+                         self._record, muted, self.compact)
+        for i, shown in enumerate(self._pair):
             paint_record(painter, QRectF(PAD + i * (PAIR_WIDTH + 2 * PAD), PAD, PAIR_WIDTH,
-                                         picture), shown, colors.muted)
-        top = PAD + (picture + PAD if picture else 0.0)
-        for i, line in enumerate(self.lines):
-            painter.setFont(_font(bold=i == 0 and not compact))
-            painter.setPen(colors.text if i == 0 else colors.muted)
-            metrics = QFontMetricsF(painter.font())
-            text = metrics.elidedText(line, Qt.TextElideMode.ElideRight, width - 2 * PAD)
-            painter.drawText(QRectF(PAD, top + i * LINE, width - 2 * PAD, LINE),
-                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+                                         self._picture_height), shown, muted)
         painter.end()
-        self.setToolTip("\n".join([*self.lines, *notes]))
+        self._image, self._image_muted = image, muted.name()
+        return image
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -119,8 +149,24 @@ class Card(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(self._rect, self._image)
+        colors = self.current_colors()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(self.accent or colors.node_border, 1.4 if self.accent else 1.0))
+        background = QColor(colors.node)
+        background.setAlpha(255 if self.compact else 235)  # over a node: hide its text
+        painter.setBrush(QBrush(background))
+        painter.drawRoundedRect(self._rect.adjusted(0.5, 0.5, -0.5, -0.5), 5, 5)
+        image = self._picture(colors.muted)
+        if image is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(QRectF(0, 0, self._rect.width(), PAD + self._picture_height),
+                              image)
+        top = PAD + (self._picture_height + PAD if self._picture_height else 0.0)
+        for i, (text, first) in enumerate(self.shown):
+            painter.setFont(_font(bold=first and not self.compact))
+            painter.setPen(colors.text if first else colors.muted)
+            painter.drawText(QRectF(PAD, top + i * LINE, self._rect.width() - 2 * PAD, LINE),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
 
 
 class Glow(QGraphicsItem):
@@ -327,7 +373,7 @@ def _gradients(scene: GraphScene, record: Mapping[str, Any], ids: Sequence[str],
 
 def _update_card(scene: GraphScene, record: Mapping[str, Any]) -> None:
     update = record["update"]
-    lines = [f"Update: {update['optimizer']}, learning rate {number(update['lr'])}",
+    lines = [f"Update: {update['optimizer']}, lr {short_number(update['lr'])}",
              f"loss before {number(update['loss_before'])}",
              f"loss after  {number(update['loss_after'])}",
              _change(update["loss_before"], update["loss_after"])]

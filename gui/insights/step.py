@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -138,7 +138,7 @@ class StepView(Insight):
     def _document_edited(self) -> None:
         shape = structure(self.session)
         if shape == self._structure:  # nodes moved: the cards follow them
-            if self.record is not None and self.frame >= 0:
+            if self.record is not None and self.frame >= 0 and self.isVisible():
                 self._draw()
             return
         self._structure = shape
@@ -182,6 +182,17 @@ class StepView(Insight):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.prepare()  # the picker's labels, however the tab was reached
+        if self.record is not None and self.frame >= 0:
+            self._draw()  # the stage it was at, in the canvas's colours of now
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        # the canvas overlay belongs to this tab while it shows; the step and its stage
+        # are kept for when it shows again
+        self.timer.stop()
+        self.play_button.setChecked(False)
+        if self._scene is not None:
+            step_overlay.clear(self._scene)
 
     def prepare(self) -> None:
         """Load the data's labels for the picker (the tab was opened)."""

@@ -24,7 +24,7 @@ def prepare_work(doc_text: str, weights: str, base_dir: Path | None, model: Any,
 
     if model is None:
         model = inspect_model(loads(doc_text), weights or None, base_dir)
-    labels = sample_labels(model.data)
+    labels = sample_labels(model.data, gan=model.training.task == "gan")
     result = None
     if walk is not None:
         result = walk_step(model.doc, model.training, model.networks, model.data,

@@ -43,8 +43,14 @@ def _forward(record: dict[str, Any]) -> str:
 
 def _loss(record: dict[str, Any]) -> str:
     loss = record["loss"]
-    return (f"The {loss['name']} compares the prediction ({loss['prediction']}) with the "
+    text = (f"The {loss['name']} compares the prediction ({loss['prediction']}) with the "
             f"target ({loss['target']}): loss = {number(loss['value'])}. Training lowers it.")
+    return text + (" " + BATCH_NORM_ALONE if record.get("batch_norm_alone") else "")
+
+
+BATCH_NORM_ALONE = ("With a batch of 1, batch norm (in training mode) normalises this sample "
+                    "by its own statistics, so even a trained network predicts it poorly "
+                    "here: set Batch to 32 or more to step as training does.")
 
 
 def _backward(record: dict[str, Any]) -> str:
@@ -68,4 +74,5 @@ def _update(record: dict[str, Any]) -> str:
             "weighted node's weights by ‖Δw‖/‖w‖ (the change's size relative to the "
             "weights), shown under it. Loss on the same "
             f"sample: {number(update['loss_before'])} → {number(update['loss_after'])}. "
-            + record["note"].capitalize() + ".")
+            + record["note"].capitalize() + "."
+            + (" " + BATCH_NORM_ALONE if record.get("batch_norm_alone") else ""))

@@ -31,6 +31,7 @@ from graph.document import Document
 from graph.training import TrainingSpec
 from runtime.inspect.forward import ForwardRecord, output_node_id, record_of
 from runtime.inspect.step_loss import (
+    GAN_TARGET,
     LossRecord,
     discriminator_loss,
     discriminator_record,
@@ -78,6 +79,8 @@ class StepRecord(TypedDict):
     backward: BackwardRecord
     update: UpdateRecord
     note: str  # what this step walk did differently from training, in words
+    # batch norm in training mode normalised a batch of one by its own statistics
+    batch_norm_alone: bool
 
 
 @dataclass
@@ -150,7 +153,8 @@ def walk_step(doc: Document, training: TrainingSpec, networks: Mapping[str, nn.M
                 message = ("batch normalisation needs at least 2 samples in training mode; "
                            "step with a batch of 2 or more")
             raise StepError(f"the step could not run: {message}") from None
-    record["index"], record["batch"], record["label"] = index, len(x), sample_label(data, index)
+    label = GAN_TARGET if training.task == "gan" else sample_label(data, index)
+    record["index"], record["batch"], record["label"] = index, len(x), label
     states = {name: {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
               for name, m in copies.items()}
     return StepResult(record, states)
@@ -216,7 +220,9 @@ def _walk(doc: Document, training: TrainingSpec, copies: dict[str, nn.Module], n
                                                1e-12)) for n in change},
             change={n: float(c) for n, c in change.items()},
             loss_before=float(loss_record["value"]), loss_after=loss_after),
-        note=_note(training, data, clip))
+        note=_note(training, data, clip),
+        batch_norm_alone=len(x) == 1 and any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules()))
 
 
 def _note(training: TrainingSpec, data: RunData, clip: float | None) -> str:

@@ -138,9 +138,16 @@ def discriminator_record(d_real: torch.Tensor, loss: torch.Tensor,
         target_record=None, prediction_record=None)
 
 
-def sample_labels(data: RunData, limit: int = 20_000) -> list[str]:
-    """The targets of the first ``limit`` training samples in words (the step view's picker)."""
+GAN_TARGET = "real sample → 1, generated → 0"  # what a GAN's discriminator is taught
+
+
+def sample_labels(data: RunData, limit: int = 20_000, gan: bool = False) -> list[str]:
+    """The targets of the first ``limit`` training samples in words (the step view's picker).
+    A GAN's discriminator (``gan``) is not taught the data's labels: every real sample's
+    target is "real" (1), the generator's output's "generated" (0)."""
     y = data.train_y
+    if gan:
+        return [GAN_TARGET] * min(limit, len(data.train_x))
     if y is None:
         return []
     y = y[:limit].cpu()

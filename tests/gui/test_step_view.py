@@ -92,7 +92,7 @@ def test_step_walks_the_four_stages_on_the_canvas(window, qtbot, tmp_path: Path)
     texts = step_overlay.overlay_texts(scene)
     assert abs(rec["update"]["relative"]["n6"] - plain["update"]) < 1e-6
     assert f"‖Δw‖/‖w‖ {number(plain['update'])}" in texts
-    assert "Update: adam, learning rate 0.01" in texts
+    assert "Update: adam, lr 0.01" in texts
     assert f"loss after  {number(rec['update']['loss_after'])}" in texts
     assert not view.next_button.isEnabled() and "Stage 4 of 4" in view.stage.text()
 
