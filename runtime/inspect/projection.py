@@ -108,8 +108,13 @@ def kmeans(points: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
         centres = _kmeans_plus_plus(x, k, rng)
         for _ in range(KMEANS_ROUNDS):
             assigned = _nearest(x, centres)
-            moved = np.array([x[assigned == c].mean(axis=0) if np.any(assigned == c)
-                              else centres[c] for c in range(k)])
+            # each centre moves to its points' mean (one pass, not a loop over centres:
+            # the window groups each epoch's embedding on its GUI thread)
+            counts = np.bincount(assigned, minlength=k)
+            sums = np.zeros_like(centres)
+            np.add.at(sums, assigned, x)
+            moved = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None],
+                             centres)
             if np.allclose(moved, centres):
                 break
             centres = moved
