@@ -119,6 +119,7 @@ class EmbeddingView(Insight):
         self.selected: tuple[str, str] | None = None  # None: the default node
         self.live_node: tuple[str, str] | None = None  # the node a run streams
         self.stale = True
+        self.wanted = False  # asked for while a compute ran: computed when that one ends
         self.k_chosen = False  # k follows the number of classes until the user sets it
         self._source = ""
         self.method.currentIndexChanged.connect(self._method_changed)
@@ -222,7 +223,10 @@ class EmbeddingView(Insight):
 
     def compute(self) -> None:
         """Compute the view of the selected node on a worker thread (not during a run)."""
-        if self.session is None or not self.applies() or self.job.running:
+        if self.session is None or not self.applies():
+            return
+        if self.job.running:
+            self.wanted = True  # the running one is for an older selection or method
             return
         if self.controller.active:
             self.note.setText(self._during_run())
@@ -252,7 +256,12 @@ class EmbeddingView(Insight):
     def _computed(self, shown: Embedding | None, error: BaseException | None) -> None:
         self.compute_button.setEnabled(True)
         if self.controller.active:
+            self.wanted = False
             return  # a run started meanwhile: its records take over
+        if self.wanted:  # this result is stale: compute what was asked for meanwhile
+            self.wanted = False
+            self.compute()
+            return
         if error is not None or shown is None:
             from runtime.cli_run import user_errors
 

@@ -102,3 +102,18 @@ def test_samples_without_classes_are_coloured_by_group_only(window, qtbot):
     assert view.shown.labels is None and not view.colour_by.isEnabled()
     assert view.k.isEnabled() and "Colour: k-means group" in view.key.text()
     assert "without class labels there is nothing to compare" in view.agreement.text()
+
+
+def test_a_layer_selected_while_one_computes_is_computed_next(window, qtbot):
+    doc = load_graph(Path(EXAMPLE).with_name("mlp_moons.loom"))
+    window.set_session(Session(doc))
+    view = window.insights.view(EmbeddingView)
+    window.insights_dock.show()
+    window.insights_dock.raise_()
+    window.insights.setCurrentWidget(view)  # shown: the default layer is being computed
+    assert view.job.running
+    fc1 = doc.network("main").by_label("fc1").id
+    view.on_selection("main", fc1)
+    qtbot.waitUntil(lambda: view.shown is not None and view.shown.node_id == fc1,
+                    timeout=RUN_TIMEOUT_MS)
+    assert not view.job.running and "Linear 'fc1'" in view.note.text()
