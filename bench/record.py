@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.metadata
 import json
 import os
 import platform
@@ -62,8 +63,15 @@ def torch_threads() -> int | None:
 
 
 def torch_version() -> str | None:
+    """The installed torch's version, read from its package metadata when the bench has not
+    imported torch (importing it would cost a start-up figure seconds)."""
     torch = sys.modules.get("torch")
-    return None if torch is None else str(torch.__version__)
+    if torch is not None:
+        return str(torch.__version__)
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def paired_ratio(ours: list[float], theirs: list[float]) -> dict[str, float]:
