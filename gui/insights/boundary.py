@@ -19,6 +19,7 @@ from graph.document import Document
 from graph.fileformat import dumps, loads
 from gui.background import BackgroundJob
 from gui.insights import Insight
+from gui.insights.at_rest import weights_text
 from gui.panels.legend import legend_beside
 from gui.panels.run_views import plot_widget
 from gui.training import TrainingController
@@ -142,7 +143,7 @@ class BoundaryInsight(Insight):
         self.show_record(record)
         self.note.setText("Before training: fresh weights, as a run would start." if
                           self._weights is None else
-                          f"After training: the weights in {self._weights}.")
+                          f"After training: {weights_text(self._weights)}.")
 
     # -- drawing --------------------------------------------------------------------
     def _draw(self) -> None:

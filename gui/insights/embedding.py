@@ -32,6 +32,7 @@ from graph.document import Document
 from graph.fileformat import GraphFileError, dumps, load_graph, loads
 from gui.background import BackgroundJob
 from gui.insights import Insight
+from gui.insights.at_rest import weights_text
 from gui.panels.run_views import plot_widget
 from gui.training import TrainingController
 from runtime.inspect.projection import Embedding, adjusted_rand_index, kmeans
@@ -243,7 +244,7 @@ class EmbeddingView(Insight):
             with contextlib.suppress(GraphFileError):
                 doc = load_graph(beside)
         network, node_id = self.selected or (next(iter(doc.training.networks)), None)
-        self._source = f"the weights in {weights}" if weights else \
+        self._source = weights_text(weights) if weights else \
             "fresh, untrained weights (train to see what the network learns)"
         base = self.session.path.parent if self.session.path is not None else None
         method = str(self.method.currentData())

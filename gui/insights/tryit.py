@@ -40,6 +40,7 @@ from graph.fileformat import GraphFileError, dumps, load_graph, loads
 from gui.background import BackgroundJob
 from gui.insights import Insight
 from gui.insights.answer_view import AnswerView, PathList
+from gui.insights.at_rest import weights_text
 from gui.insights.drawing import DrawingCanvas
 from gui.training import TrainingController
 
@@ -305,7 +306,7 @@ class TryItView(Insight):
             self.source.setText("<b>Fresh, untrained weights</b>: the answers are guesses "
                                 "until the network is trained (Training &gt; Train).")
         else:
-            self.source.setText(f"Trained weights: {self.weights}")
+            self.source.setText(f"From {weights_text(self.weights or '')}.")
         kind = model.input_kind()
         self.pages.setCurrentIndex({"image": 0, "values": 1, "noise": 2}.get(kind, 3))
         for widget in (self.sample_index, self.sample_button):

@@ -74,7 +74,9 @@ def test_moons_boundary_before_during_and_after_a_run(window, qtbot):
     view.hide()  # shown again after the run: computed from the run's weights
     view.show()
     qtbot.waitUntil(lambda: "After training" in view.note.text(), timeout=RUN_TIMEOUT_MS)
-    assert "model.safetensors" in view.note.text() and view.record["predicted"] == \
+    run = window.training.out_dir.name  # the run named, not its weights' whole path
+    assert f"After training: the trained weights of run {run}." == view.note.text()
+    assert view.record["predicted"] == \
         record["predicted"]
 
 

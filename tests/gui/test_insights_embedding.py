@@ -52,7 +52,7 @@ def test_the_code_space_of_a_run_then_another_layer_from_its_weights(window, qtb
     qtbot.waitUntil(lambda: view.shown is not None and view.shown.node_id == enc_act2,
                     timeout=RUN_TIMEOUT_MS)
     weights = window.training.out_dir / "model.safetensors"
-    assert f"the weights in {weights}" in view.note.text()
+    assert f"From the trained weights of run {weights.parent.name}." in view.note.text()
     model = inspect_model(load_graph(EXAMPLE), weights)
     values = node_outputs(model.main, enc_act2, model.split("val")[0])
     expected = PCA(n_components=2).fit_transform(values)

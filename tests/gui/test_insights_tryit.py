@@ -37,7 +37,7 @@ def _trained_view(window, qtbot, tmp_path: Path, example: str) -> TryItView:
     view = window.insights.view(TryItView)
     view.load()
     qtbot.waitUntil(lambda: view.model is not None, timeout=TIMEOUT_MS)
-    assert view.source.text() == f"Trained weights: {tmp_path / 'model.safetensors'}"
+    assert view.source.text() == f"From the trained weights of run {tmp_path.name}."
     return view
 
 
