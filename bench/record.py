@@ -43,7 +43,9 @@ def _git(*args: str) -> str:
 def commit() -> str:
     """The short commit hash, with '+dirty' when tracked files differ from it."""
     head = _git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    changed = _git("status", "--porcelain", "--untracked-files=no").splitlines()
+    # rows appended by an earlier bench of the same session change no measured code
+    dirty = [line for line in changed if not line[3:].startswith("bench/results/")]
     return f"{head}+dirty" if dirty else head
 
 
