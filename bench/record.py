@@ -45,7 +45,8 @@ def commit() -> str:
     head = _git("rev-parse", "--short", "HEAD") or "unknown"
     changed = _git("status", "--porcelain", "--untracked-files=no").splitlines()
     # rows appended by an earlier bench of the same session change no measured code
-    dirty = [line for line in changed if not line[3:].startswith("bench/results/")]
+    paths = [line.split(maxsplit=1)[-1] for line in changed]
+    dirty = [path for path in paths if not path.startswith("bench/results/")]
     return f"{head}+dirty" if dirty else head
 
 
