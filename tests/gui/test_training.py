@@ -240,7 +240,7 @@ def test_the_window_stays_open_while_a_background_job_runs(window, qtbot):
     import gc
     import threading
 
-    from gui.background import BackgroundJob
+    from gui.background import BackgroundJob, workers_running
 
     release = threading.Event()
     job = BackgroundJob(window)
@@ -251,6 +251,9 @@ def test_the_window_stays_open_while_a_background_job_runs(window, qtbot):
         window.statusBar().currentMessage()
     release.set()
     qtbot.waitUntil(lambda: not job.running, timeout=5000)
+    # Other readers the window started (a run listing, a data preview) may still be
+    # ending; the collector returns once the GUI thread has seen the last one go.
+    qtbot.waitUntil(lambda: not workers_running(), timeout=10000)
     assert gc.isenabled()
     assert window.close()
 
