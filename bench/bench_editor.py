@@ -49,10 +49,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from PySide6.QtCore import QEvent, QEventLoop, QObject, QPoint, QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+from qt_wait import wait
 from record import Recorder, add_results_argument
 
 from graph.builder import NetworkBuilder
@@ -190,20 +191,6 @@ class Results:
             print(f"{what:<{width}}  {value:>22}  {target}")
 
 
-def _wait(condition: Callable[[], bool], timeout_s: float) -> bool:
-    """Run the event loop until ``condition`` holds (checked every few ms)."""
-    loop = QEventLoop()
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(lambda: loop.quit() if condition() else None)
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    timer.start()
-    if not condition():
-        loop.exec()
-    timer.stop()
-    return condition()
-
-
 # -- the three measurements ------------------------------------------------------------
 def open_and_paint(path: Path, settings: QSettings,
                    results: Results) -> tuple[MainWindow, PaintProbe]:
@@ -234,7 +221,7 @@ def open_and_paint(path: Path, settings: QSettings,
 
     probe.after = after
     warmup().ready.connect(lambda: marks.setdefault("torch", time.perf_counter()))
-    if not _wait(shapes_shown, 120.0):
+    if not wait(shapes_shown, 120.0, 5):
         raise SystemExit("the canvas never showed every shape")
     paints = [e - s for s, e in probe.done]
 
@@ -245,9 +232,9 @@ def open_and_paint(path: Path, settings: QSettings,
             marks["counted"] = probe.repaint()
         return "counted" in marks
 
-    if not _wait(counted, 120.0):
+    if not wait(counted, 120.0, 5):
         raise SystemExit("parameter counts never reached the canvas")
-    _wait(lambda: bool(session.diagnostics) or not session._validate_timer.isActive(), 5.0)
+    wait(lambda: bool(session.diagnostics) or not session._validate_timer.isActive(), 5.0, 5)
     results.add_time("open → first paint of all nodes and wires", marks["first"] - start, 1500)
     results.add_time("open → shapes on screen (from shape rules)",
                      marks["shapes"] - start, 3000)
@@ -354,7 +341,7 @@ def edit(window: MainWindow, probe: PaintProbe, image: str, results: Results,
         end = probe.repaint()
         label = f"N×3×{size}×{size}"
         assert scene.overview_on or scene.edges[head].label == label, scene.edges[head].label
-        _wait(lambda: not scene.stale.pending, 10.0)
+        wait(lambda: not scene.stale.pending, 10.0, 5)
         caught_up.append(time.perf_counter() - start)
         assert scene.edges[head].label == label, scene.edges[head].label
         return end - start

@@ -46,8 +46,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import pyqtgraph as pg  # noqa: E402
-from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QWidget  # noqa: E402
+from qt_wait import wait  # noqa: E402
 from record import (  # noqa: E402
     Recorder,
     add_results_argument,
@@ -64,20 +65,6 @@ TICK_MS = 5
 KEPT_MS = 10.0  # gaps with a stall above this are stored in the row, the rest counted
 TARGETS = {"stall_p99_ms": ("<", 30.0), "stall_max_ms": ("<", 100.0),
            "plot_hz": ("≥", 20.0), "throughput_ratio": ("≥", 0.9)}
-
-
-def wait(condition: Callable[[], bool], timeout_s: float) -> bool:
-    """Run the event loop until ``condition`` holds (checked every 20 ms)."""
-    loop = QEventLoop()
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(lambda: loop.quit() if condition() else None)
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    timer.start()
-    if not condition():
-        loop.exec()
-    timer.stop()
-    return condition()
 
 
 class StallProbe:
