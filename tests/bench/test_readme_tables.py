@@ -72,3 +72,28 @@ def test_unstamped_example_rows_are_labelled(tmp_path: Path) -> None:
     readme_tables.main(["--readme", str(readme), "--results", str(results)])
     assert "1 unstamped older rows: no commit, date, threads or load recorded" in \
         readme.read_text(encoding="utf-8")
+
+
+def _example_row(seed: int, accuracy: float) -> dict[str, object]:
+    return {**STAMP, "bench": "examples", "example": "mlp_iris", "seed": seed,
+            "kind": "layerloom", "seconds": 7.0,
+            "metrics": {"test_accuracy": accuracy, "samples": 45}}
+
+
+def test_gallery_figures_come_from_the_rows_and_a_hand_edited_one_fails(tmp_path: Path) -> None:
+    readme, results = _setup(tmp_path)
+    rows = [_example_row(0, 1.0), _example_row(1, 0.9556), _example_row(2, 0.9778),
+            {**_example_row(1, 0.5), "kind": "plain"}]  # the plain loop's is not the gallery's
+    (results / "examples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["--readme", str(readme), "--results", str(results)]
+    assert readme_tables.main(args) == 0
+    text = readme.read_text(encoding="utf-8")
+    row = "| `mlp_iris.loom` | feedforward | iris, standardised | 97.8% (45 test flowers; worst " \
+          "seed 95.6%) |"
+    assert row in text
+    assert "what it reaches (median of 3 training seeds)" in text
+    assert "| `mlp_moons.loom` | feedforward | moons, noise 0.2 (3,000 points) | no rows yet: " \
+           "run `.venv/bin/python bench/bench_examples.py --only mlp_moons` |" in text
+    assert readme_tables.main(["--check", *args]) == 0
+    readme.write_text(text.replace(row, row.replace("97.8%", "98.9%")), encoding="utf-8")
+    assert readme_tables.main(["--check", *args]) == 1
