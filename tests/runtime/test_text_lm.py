@@ -62,6 +62,30 @@ def test_training_a_few_steps_lowers_the_loss(corpus: Path, build, tmp_path: Pat
     assert metrics["test_loss"] == metrics["val_loss"]  # both are the held-out 10%
 
 
+@pytest.mark.parametrize("restore_best", [False, True])
+def test_the_held_out_text_is_read_once_per_epoch(corpus: Path, restore_best: bool,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation and test are the same held-out text: the last epoch's validation is the
+    test's, unless early stopping restored other weights (then it is read again)."""
+    from runtime.recipes.language import LanguageModelRecipe
+
+    passes: list[int] = []
+    evaluate = LanguageModelRecipe.evaluate
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        passes.append(1)
+        return evaluate(self, *args, **kwargs)
+
+    monkeypatch.setattr(LanguageModelRecipe, "evaluate", counted)
+    stopping = {"enabled": restore_best, "patience": 5, "restore_best": True}
+    result = train(char_lstm(corpus, epochs=2, early_stopping=stopping),
+                   RunOptions(activations=False, max_steps_per_epoch=4))
+    assert len(passes) == 2 + restore_best
+    metrics = result.metrics
+    assert metrics["test_loss"] == pytest.approx(metrics["val_loss"], abs=1e-6)
+    assert metrics["test_bpc"] == pytest.approx(metrics["val_bpc"], abs=1e-6)
+
+
 def test_validation_locates_what_does_not_fit_a_language_model(corpus: Path) -> None:
     def errors(doc) -> dict[str, str]:
         net = doc.network("main")
