@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from graph.fileformat import dumps, loads
 from gui.background import BackgroundJob
 from gui.export_dialog import default_weights
+from gui.insights import Insight
 from gui.session import Session
+from gui.training import TrainingController
 
 Work = Callable[[Any], dict[str, Any]]  # the inspected model → a record
 
@@ -71,3 +74,80 @@ def _message(error: object) -> str:
     if isinstance(error, (WeightsError, DataError, ValueError)):
         return str(error)
     return f"could not compute this view: {type(error).__name__}: {error}"
+
+
+class AtRestView(Insight):
+    """A view of records that come from the run or, on “Show for trained weights”, from
+    weights at rest (``work``, with ``computing`` in the status meanwhile). A record is
+    shown once the view is seen, by the subclass's ``draw_record``."""
+
+    def __init__(self, controller: TrainingController, work: Work, computing: str) -> None:
+        super().__init__(controller)
+        self._work = work
+        self._computing = computing
+        self._incoming: tuple[dict[str, Any], str] | None = None  # a record not yet shown
+        self.record: dict[str, Any] | None = None
+        self.source = ""  # where the record's weights came from, in words
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.compute_button = QPushButton("Show for trained weights")
+        self.at_rest = AtRest(self)
+        self.at_rest.done.connect(self._computed)
+        self.compute_button.clicked.connect(self.compute)
+        controller.state_changed.connect(lambda _s: self._enable())
+
+    def clear(self) -> None:
+        self.record = None
+        self._incoming = None
+        self.source = ""
+
+    def compute(self) -> None:
+        if self.session is None or self.at_rest.running:
+            return
+        self.status.setText(self._computing)
+        self.at_rest.start(self.session, self._work)
+        self._enable()
+
+    def _computed(self, record: object, message: str) -> None:
+        self._enable()
+        if isinstance(record, dict):
+            self.show_record(record, self.at_rest.source)
+        else:
+            self.status.setText(f"<b>Not shown:</b> {message}")
+
+    def idle(self) -> bool:
+        """Whether weights at rest may be used now: no run, no computation under way."""
+        return not self.controller.active and not self.at_rest.running
+
+    def _enable(self) -> None:
+        self.compute_button.setEnabled(self.idle())
+
+    def show_record(self, record: dict[str, Any], source: str) -> None:
+        """Show ``record`` once the view is seen (the newest of those that waited)."""
+        self._incoming = (record, source)
+        self.draw_when_seen("record", self._show_incoming)
+
+    def _show_incoming(self) -> None:
+        if self._incoming is None:
+            return
+        (record, source), self._incoming = self._incoming, None
+        self.draw_record(record, source)
+
+    def draw_record(self, record: dict[str, Any], source: str) -> None:
+        """Draw ``record``, computed from the weights named by ``source``."""
+        raise NotImplementedError
+
+
+def column(owner: QWidget, header: QWidget, controls: tuple[QWidget, ...],
+           margin: int) -> QVBoxLayout:
+    """``owner``'s layout: ``header`` over a row of ``controls``; the caller adds what
+    they control below."""
+    row = QHBoxLayout()
+    for widget in controls:
+        row.addWidget(widget)
+    row.addStretch(1)
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(margin, margin, margin, margin)
+    layout.addWidget(header)
+    layout.addLayout(row)
+    return layout

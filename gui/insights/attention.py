@@ -13,16 +13,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
     QSpinBox,
     QSplitter,
-    QVBoxLayout,
 )
 
-from gui.insights import Insight
-from gui.insights.at_rest import AtRest
+from gui.insights.at_rest import AtRestView, column
 from gui.insights.heatmap import HeatMap
 from gui.insights.top_inputs import node_title
 from gui.training import TrainingController
@@ -40,18 +35,13 @@ def _at_rest_attention(model: Any) -> dict[str, Any]:
     return attention_record(model.networks[network], x, model.doc, network, model.data)
 
 
-class AttentionView(Insight):
+class AttentionView(AtRestView):
     """Per-head attention weights of one attention layer for one probe sample."""
 
     title = "Attention"
 
     def __init__(self, controller: TrainingController) -> None:
-        super().__init__(controller)
-        self._incoming: tuple[dict[str, Any], str] | None = None  # a record not yet shown
-        self.record: dict[str, Any] | None = None
-        self.source = ""
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        super().__init__(controller, _at_rest_attention, "Computing attention maps…")
         self.layer = QComboBox()
         self.layer.setToolTip("The attention layer (follows the canvas selection)")
         self.head = QComboBox()
@@ -64,29 +54,18 @@ class AttentionView(Insight):
         self.query = QComboBox()
         self.query.setToolTip("Whose attention is laid over the image: one patch's, or the "
                               "mean over all patches")
-        self.compute_button = QPushButton("Show for trained weights")
         self.heatmap = HeatMap("Attention", BAR)
         self.overlay = HeatMap("Over the image", BAR)
-        self.at_rest = AtRest(self)
-        self.at_rest.done.connect(self._computed)
         for combo in (self.layer, self.head, self.query):
             combo.currentIndexChanged.connect(lambda _i: self._draw())
         self.layer.currentIndexChanged.connect(lambda _i: self._fill_heads())
         self.sample.valueChanged.connect(lambda _v: self._draw())
-        self.compute_button.clicked.connect(self.compute)
-        controller.state_changed.connect(lambda _s: self._enable())
         self._lay_out()
         self.clear()
 
     def _lay_out(self) -> None:
-        controls = QHBoxLayout()
-        for widget in (self.layer, self.head, self.sample, self.query, self.compute_button):
-            controls.addWidget(widget)
-        controls.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.status)
-        layout.addLayout(controls)
+        layout = column(self, self.status, (self.layer, self.head, self.sample, self.query,
+                                            self.compute_button), 4)
         split = QSplitter()
         split.addWidget(self.heatmap.widget)
         split.addWidget(self.overlay.widget)
@@ -100,8 +79,7 @@ class AttentionView(Insight):
                    for n in net.nodes())
 
     def clear(self) -> None:
-        self.record = None
-        self._incoming = None
+        super().clear()
         self.layer.clear()
         self.head.clear()
         self.heatmap.clear_image()
@@ -124,33 +102,7 @@ class AttentionView(Insight):
                 return
 
     # -- records -----------------------------------------------------------------
-    def compute(self) -> None:
-        if self.session is None or self.at_rest.running:
-            return
-        self.status.setText("Computing attention maps…")
-        self.at_rest.start(self.session, _at_rest_attention)
-        self._enable()
-
-    def _computed(self, record: object, message: str) -> None:
-        self._enable()
-        if isinstance(record, dict):
-            self.show_record(record, self.at_rest.source)
-        else:
-            self.status.setText(f"<b>Not shown:</b> {message}")
-
-    def _enable(self) -> None:
-        self.compute_button.setEnabled(not self.controller.active
-                                       and not self.at_rest.running)
-
-    def show_record(self, record: dict[str, Any], source: str) -> None:
-        """Show ``record`` once the view is seen (the newest of those that waited)."""
-        self._incoming = (record, source)
-        self.draw_when_seen("record", self._show_incoming)
-
-    def _show_incoming(self) -> None:
-        if self._incoming is None:
-            return
-        (record, source), self._incoming = self._incoming, None
+    def draw_record(self, record: dict[str, Any], source: str) -> None:
         first = self.record is None
         self.record, self.source = record, source
         current = self.layer.currentIndex()

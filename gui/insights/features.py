@@ -11,17 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QSpinBox,
-    QSplitter,
-    QVBoxLayout,
-)
+from PySide6.QtWidgets import QSpinBox, QSplitter
 
-from gui.insights import Insight
-from gui.insights.at_rest import AtRest
+from gui.insights.at_rest import AtRestView, column
 from gui.insights.heatmap import (
     DIVERGING,
     HeatMap,
@@ -46,25 +38,19 @@ def _at_rest_features(model: Any) -> dict[str, Any]:
     return with_labels(record, model.data)
 
 
-class FeaturesView(Insight):
+class FeaturesView(AtRestView):
     """First-layer filters and the feature maps of the selected layer."""
 
     title = "Features"
 
     def __init__(self, controller: TrainingController) -> None:
-        super().__init__(controller)
-        self._incoming: tuple[dict[str, Any], str] | None = None  # a record not yet shown
-        self.record: dict[str, Any] | None = None
-        self.source = ""  # where the record's weights came from, in words
+        super().__init__(controller, _at_rest_features, "Computing filters and feature maps…")
         self.selected: str | None = None  # the canvas selection's node id
-        self.status = QLabel()
-        self.status.setWordWrap(True)
         self.sample = QSpinBox()
         self.sample.setPrefix("probe sample ")
         self.sample.setRange(1, 1)
         self.sample.setToolTip("Which of the fixed probe samples (the first validation "
                                "samples) the feature maps are shown for")
-        self.compute_button = QPushButton("Show for trained weights")
         self.compute_button.setToolTip("Compute filters and feature maps (of every layer "
                                        "with image-shaped outputs) from the newest trained "
                                        "weights, or fresh ones before any training")
@@ -72,29 +58,17 @@ class FeaturesView(Insight):
         self.maps = HeatMap("Feature maps", "activation")
         self.input = HeatMap("Probe sample", "input value", "CET-L1", with_bar=False)
         self.top = TopInputsView(self)
-        self.at_rest = AtRest(self)
-        self.at_rest.done.connect(self._computed)
         self.sample.valueChanged.connect(lambda _v: self._draw_maps())
-        self.compute_button.clicked.connect(self.compute)
-        controller.state_changed.connect(lambda _s: self._enable())
         self._lay_out()
         self.clear()
 
     def _lay_out(self) -> None:
-        controls = QHBoxLayout()
-        controls.addWidget(self.sample)
-        controls.addWidget(self.compute_button)
-        controls.addStretch(1)
         split = QSplitter()
         for widget, stretch in ((self.filters.widget, 3), (self.input.widget, 1),
                                 (self.maps.widget, 4), (self.top, 4)):
             split.addWidget(widget)
             split.setStretchFactor(split.count() - 1, stretch)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.status)
-        layout.addLayout(controls)
-        layout.addWidget(split, 1)
+        column(self, self.status, (self.sample, self.compute_button), 4).addWidget(split, 1)
 
     # -- Insight -----------------------------------------------------------------
     def applies(self) -> bool:
@@ -122,9 +96,7 @@ class FeaturesView(Insight):
                                 "feature maps to show.")
 
     def clear(self) -> None:
-        self.record = None
-        self._incoming = None
-        self.source = ""
+        super().clear()
         self.filters.clear_image()
         self.maps.clear_image()
         self.input.clear_image()
@@ -144,34 +116,11 @@ class FeaturesView(Insight):
         self._draw_maps()
 
     # -- drawing -----------------------------------------------------------------
-    def compute(self) -> None:
-        if self.session is None or self.at_rest.running:
-            return
-        self.status.setText("Computing filters and feature maps…")
-        self.at_rest.start(self.session, _at_rest_features)
-        self._enable()
-
-    def _computed(self, record: object, message: str) -> None:
-        self._enable()
-        if isinstance(record, dict):
-            self.show_record(record, self.at_rest.source)
-        else:
-            self.status.setText(f"<b>Not shown:</b> {message}")
-
     def _enable(self) -> None:
-        idle = not self.controller.active and not self.at_rest.running
-        self.compute_button.setEnabled(idle)
-        self.top.enable(idle)
+        super()._enable()
+        self.top.enable(self.idle())
 
-    def show_record(self, record: dict[str, Any], source: str) -> None:
-        """Show ``record`` once the view is seen (the newest of those that waited)."""
-        self._incoming = (record, source)
-        self.draw_when_seen("record", self._show_incoming)
-
-    def _show_incoming(self) -> None:
-        if self._incoming is None:
-            return
-        (record, source), self._incoming = self._incoming, None
+    def draw_record(self, record: dict[str, Any], source: str) -> None:
         self.record = record
         self.source = source
         self.sample.setRange(1, max(1, int(record.get("samples", 1))))

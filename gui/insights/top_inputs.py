@@ -14,11 +14,10 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
-from gui.insights.at_rest import AtRest
+from gui.insights.at_rest import AtRest, column
 from gui.insights.heatmap import HeatMap, mosaic, tile_origin
 from gui.session import Session
 
@@ -80,14 +79,7 @@ class TopInputsView(QWidget):
         self.at_rest = AtRest(self)
         self.at_rest.done.connect(self._found)
         self.find_button.clicked.connect(self.search)
-        row = QHBoxLayout()
-        row.addWidget(self.unit)
-        row.addWidget(self.find_button)
-        row.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.caption)
-        layout.addLayout(row)
+        layout = column(self, self.caption, (self.unit, self.find_button), 0)
         found = QHBoxLayout()
         found.addWidget(self.images.widget, 3)
         found.addWidget(self.table, 2)
