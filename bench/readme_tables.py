@@ -26,6 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from readme_examples import baselines_section, examples_section, gallery_section
+from readme_language import language_section
 from record import RESULTS, ROOT, newest_by_case, percentile, read_rows, verdict
 
 Row = dict[str, Any]
@@ -192,7 +193,7 @@ SECTIONS: dict[str, Section] = {
     "compile": compile_section, "shapes": shapes_section, "training": training_section,
     "editor": editor_section, "graph_scale": graph_scale_section,
     "examples": examples_section, "baselines": baselines_section,
-    "gallery": gallery_section,
+    "gallery": gallery_section, "language": language_section,
     "window": window_section,
 }
 

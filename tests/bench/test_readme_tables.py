@@ -97,3 +97,54 @@ def test_gallery_figures_come_from_the_rows_and_a_hand_edited_one_fails(tmp_path
     assert readme_tables.main(["--check", *args]) == 0
     readme.write_text(text.replace(row, row.replace("97.8%", "98.9%")), encoding="utf-8")
     assert readme_tables.main(["--check", *args]) == 1
+
+
+def _language_rows(gpt_seconds: list[float]) -> list[dict[str, object]]:
+    """Three seeds of both language models, each beside a plain-loop run under load."""
+    rows: list[dict[str, object]] = []
+    for name, losses, seconds in (("gpt_shakespeare", [1.891, 1.928, 1.889], gpt_seconds),
+                                  ("lstm_shakespeare", [1.641, 1.663, 1.648], [62.0, 61.5, 61.3])):
+        for seed, (loss, sec) in enumerate(zip(losses, seconds, strict=True)):
+            metrics = {"val_loss": loss, "train_loss": loss - 0.3,
+                       "baseline_unigram_loss": 3.347, "baseline_bigram_loss": 2.482}
+            rows.append({**STAMP, "bench": "examples", "example": name, "seed": seed,
+                         "kind": "layerloom", "seconds": sec, "metrics": metrics})
+            rows.append({**STAMP, "bench": "examples", "example": name, "seed": seed,
+                         "kind": "plain", "seconds": 2 * sec, "load_before": 3.0,
+                         "load_after": 4.0, "commit": "def5678",
+                         "metrics": {"val_loss": loss + 0.01}})
+    return rows
+
+
+def _language_readme(tmp_path: Path, gpt_seconds: list[float]) -> tuple[str, list[str]]:
+    readme, results = _setup(tmp_path)
+    rows = _language_rows(gpt_seconds)
+    (results / "examples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["--readme", str(readme), "--results", str(results)]
+    assert readme_tables.main(args) == 0
+    return readme.read_text(encoding="utf-8"), args
+
+
+def test_language_figures_come_from_the_rows_and_a_hand_edited_one_fails(
+        tmp_path: Path) -> None:
+    text, args = _language_readme(tmp_path, [85.0, 84.4, 83.6])
+    assert "the GPT reaches 1.891, 1.928 and 1.889 nats per character (plain loop 1.901, " \
+           "1.938, 1.899), the LSTM 1.641, 1.663 and 1.648" in text
+    assert "both medians meet their targets, narrowly, and no seed falls 5% short" in text
+    assert "score 3.35 and 2.48 nats per character" in text
+    assert "85.0, 84.4 and 83.6 s for the GPT, start-up and the held-out evaluation " \
+           "included (every run under 90 s)" in text
+    assert "load average 0.5–0.6; rows of `abc1234`" in text
+    assert "so the time ratios in the gallery table pair a quiet run with a loaded one" in text
+    assert readme_tables.main(["--check", *args]) == 0
+    readme = Path(args[1])
+    readme.write_text(text.replace("1.891, 1.928 and 1.889", "1.891, 1.900 and 1.889"),
+                      encoding="utf-8")
+    assert readme_tables.main(["--check", *args]) == 1
+
+
+def test_a_language_run_over_90_seconds_says_missed(tmp_path: Path) -> None:
+    text, _ = _language_readme(tmp_path, [93.5, 84.4, 83.6])
+    assert "93.5, 84.4 and 83.6 s for the GPT, start-up and the held-out evaluation " \
+           "included (1 of 3 runs over the 90 s budget, by 3.5 s: missed)" in text
+    assert "61.3 s for the LSTM (every run under 90 s)" in text
