@@ -31,6 +31,15 @@ def weights_text(weights: str) -> str:
     return f"the trained weights of run {path.parent.name}"
 
 
+def trains_for(session: Session | None, tasks: tuple[str, ...]) -> bool:
+    """Whether ``session`` trains some network for one of ``tasks`` (the views of its
+    trained model apply only then)."""
+    if session is None:
+        return False
+    training = session.doc.training
+    return training.task in tasks and bool(training.networks)
+
+
 def _compute(doc_text: str, weights: str, base_dir: Path | None, work: Work) -> dict[str, Any]:
     from runtime.inspect.model import inspect_model
 

@@ -32,7 +32,7 @@ from graph.document import Document
 from graph.fileformat import GraphFileError, dumps, load_graph, loads
 from gui.background import BackgroundJob
 from gui.insights import Insight
-from gui.insights.at_rest import weights_text
+from gui.insights.at_rest import trains_for, weights_text
 from gui.panels.run_views import plot_widget
 from gui.training import TrainingController
 from runtime.inspect.projection import Embedding, adjusted_rand_index, kmeans
@@ -132,10 +132,7 @@ class EmbeddingView(Insight):
 
     # -- what applies ---------------------------------------------------------------
     def applies(self) -> bool:
-        if self.session is None:
-            return False
-        training = self.session.doc.training
-        return training.task in TASKS and bool(training.networks)
+        return trains_for(self.session, TASKS)
 
     def clear(self) -> None:
         self.k_chosen = False

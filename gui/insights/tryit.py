@@ -40,7 +40,7 @@ from graph.fileformat import GraphFileError, dumps, load_graph, loads
 from gui.background import BackgroundJob
 from gui.insights import Insight
 from gui.insights.answer_view import AnswerView, PathList
-from gui.insights.at_rest import weights_text
+from gui.insights.at_rest import trains_for, weights_text
 from gui.insights.drawing import DrawingCanvas
 from gui.training import TrainingController
 
@@ -231,10 +231,7 @@ class TryItView(Insight):
 
     # -- what applies ---------------------------------------------------------------
     def applies(self) -> bool:
-        if self.session is None:
-            return False
-        training = self.session.doc.training
-        return training.task in TASKS and bool(training.networks)
+        return trains_for(self.session, TASKS)
 
     def clear(self) -> None:
         self.generation += 1
