@@ -70,8 +70,9 @@ def _add_train(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
         "train", help="train the networks of a graph file",
         description="Train with the file's training section. Writes to --out the metrics log "
-                    "(metrics.jsonl), checkpoint.pt (every epoch), model.safetensors and a copy "
-                    "of the graph. Under torchrun it trains with DistributedDataParallel.")
+                    "(metrics.jsonl), checkpoint.pt (every epoch), model.safetensors, how the "
+                    "run ended (outcome.json) and a copy of the graph. Under torchrun it trains "
+                    "with DistributedDataParallel.")
     _file(parser)
     parser.add_argument("--epochs", type=cli_checks.epochs, metavar="N",
                         help="override the epoch budget")

@@ -65,6 +65,7 @@ def latest_weights(graph_file: Path) -> Path | None:
 LOG = "metrics.jsonl"
 CHECKPOINT = "checkpoint.pt"
 GRAPH = "graph.loom"
+OUTCOME = "outcome.json"  # how the run ended, written by the trainer as it finishes
 STAMP = "%Y%m%d-%H%M%S"
 HEADLINES = ("val_accuracy", "train_accuracy", "val_loss", "train_loss")
 
@@ -129,6 +130,45 @@ def _settings(folder: Path) -> tuple[str, int | None]:
             f"{optimisers}, {training.loss.name}"), training.epochs
 
 
+def write_outcome(folder: Path, status: str, epochs: int, planned: int,
+                  early: dict[str, Any] | None = None) -> None:
+    """Say how the run ended (``completed``, ``stopped`` by the user, ``early_stopped``;
+    with ``early``: the monitored metric, the patience and the best epoch restored), so
+    the Runs panel need not guess it from the epoch count."""
+    record = {"status": status, "epochs": epochs, "planned": planned, **(early or {})}
+    tmp = folder / f".{OUTCOME}.tmp"
+    tmp.write_text(json.dumps(record), encoding="utf-8")
+    tmp.replace(folder / OUTCOME)
+
+
+def _outcome_text(folder: Path) -> str | None:
+    """The status ``write_outcome`` recorded, in words; None for a run without one (made
+    before it was written, or killed) or one that cannot be read (never trusted blindly:
+    a field of the wrong kind reads as no outcome)."""
+    try:
+        record = json.loads((folder / OUTCOME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    status, epochs, planned = record.get("status"), record.get("epochs"), record.get("planned")
+    if not isinstance(epochs, int) or not isinstance(planned, int):
+        return None
+    if status == "completed":
+        return "completed"
+    if status == "stopped":
+        return f"stopped by you after {epochs} of {planned} epochs"
+    if status != "early_stopped":
+        return None
+    text = f"stopped early after {epochs} of {planned} epochs"
+    monitor, patience, best = (record.get(k) for k in ("monitor", "patience", "best_epoch"))
+    if isinstance(monitor, str) and isinstance(patience, int):
+        text += f": {monitor} did not improve for {patience} epoch{'s' * (patience != 1)}"
+    if isinstance(best, int) and record.get("restored") is True:
+        text += f"; the weights of epoch {best}, its best, were kept"
+    return text
+
+
 def _status(epochs: int, planned: int | None, weights: bool, checkpoint: bool) -> str:
     if weights and planned is not None and epochs >= planned:
         return "completed"
@@ -145,8 +185,9 @@ def run_info(folder: Path) -> RunInfo:
     weights, checkpoint = (folder / WEIGHTS).is_file(), (folder / CHECKPOINT).is_file()
     last = log[-1] if log else {}
     key = next((k for k in HEADLINES if isinstance(last.get(k), float)), None)
+    outcome = _outcome_text(folder) if weights else None
     return RunInfo(folder, _started(folder), len(log), planned,
-                   _status(len(log), planned, weights, checkpoint),
+                   outcome or _status(len(log), planned, weights, checkpoint),
                    (key, float(last[key])) if key else None, settings, weights, checkpoint)
 
 

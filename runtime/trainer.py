@@ -40,6 +40,7 @@ from runtime.run_data import DataMismatch, RunData, load_run_data
 from runtime.run_options import RunOptions as RunOptions  # re-exported: it lived here
 from runtime.run_options import RunResult as RunResult
 from runtime.run_options import effective_training as effective_training
+from runtime.runs import write_outcome
 from runtime.telemetry import Budget, LossTrail, Throttle, grad_norms
 from runtime.trace import ProbeRecorder, first_nonfinite_node
 
@@ -344,6 +345,15 @@ class Trainer:
             self.emit(self.sampler.event(epoch + 1, state.epoch_time))
         return record
 
+    def _write_outcome(self, out_dir: Path, status: RunStatus, state: ckpt.RunState,
+                       restored: bool) -> None:
+        early = None
+        if status == "early_stopped":
+            early = {"monitor": self._monitor_key(),
+                     "patience": self.training.early_stopping.patience,
+                     "best_epoch": state.best_epoch + 1, "restored": restored}
+        write_outcome(out_dir, status, len(state.history), self.training.epochs, early)
+
     def _test_metrics(self, last: dict[str, Any], restored: bool) -> dict[str, float]:
         """The test split's metrics. A language model holds out one text for both
         validation and test: with the weights the last epoch validated, that epoch's
@@ -387,6 +397,7 @@ class Trainer:
             metrics.update(self._ddp_checks())
         if out_dir is not None and self.main_rank:
             ckpt.save_weights(out_dir / "model.safetensors", self.networks, self.data)
+            self._write_outcome(out_dir, status, state, restored)
         self.emit(FinishedEvent(type="finished", status=status, epochs_done=len(state.history),
                                 metrics=metrics))
         return RunResult(status, len(state.history), metrics,

@@ -56,15 +56,15 @@ def test_train_writes_beside_the_file_and_evaluate_finds_it(tmp_path: Path, monk
     assert '"accuracy"' in capsys.readouterr().out
 
 
-def _trained(graph_file: Path, epochs: int = 2):
+def _trained(graph_file: Path, epochs: int = 2, control=None, **fields):
     from graph.fileformat import save_graph
     from runtime.trainer import RunOptions, Trainer
     from tests.runtime.helpers import moons_mlp
 
-    doc = moons_mlp()
+    doc = moons_mlp(**fields)
     save_graph(doc, graph_file)
     folder = claim_run_folder(graph_file)
-    Trainer(doc, RunOptions(epochs=epochs, out_dir=folder)).run()
+    Trainer(doc, RunOptions(epochs=epochs, out_dir=folder), control=control).run()
     return doc, folder
 
 
@@ -81,13 +81,50 @@ def test_runs_are_listed_with_epochs_status_metric_and_settings(tmp_path: Path) 
     assert [r.folder for r in runs] == sorted([folder, failed], reverse=True)
     done = next(r for r in runs if r.folder == folder)
     assert done.epochs == 2 == len(read_log(folder)) and done.has_weights
-    assert done.status == "stopped after 2 of 3 epochs"  # moons_mlp plans 3
+    assert done.status == "completed"  # the 2 epochs it was asked for (the file plans 3)
     assert done.headline is not None and done.headline[0] == "val_accuracy"
     assert done.headline[1] == read_log(folder)[-1]["val_accuracy"]
     assert done.settings.startswith("moons, 3 epochs, batch 32, adam lr 0.02")
     broken = next(r for r in runs if r.folder == failed)
     assert broken.epochs == 1 and broken.status.startswith("no weights")  # half line skipped
     assert broken.headline == ("train_loss", 0.5)
+
+
+def test_the_panel_says_how_a_run_ended(tmp_path: Path) -> None:
+    """Stopped by the user, stopped early by its monitor, or (a run from before runs wrote
+    outcome.json) as far as the epoch count tells."""
+    from runtime.control import RunControl
+    from runtime.events import EpochEvent
+    from runtime.runs import OUTCOME, run_info
+
+    graph_file = tmp_path / "moons.loom"
+    control = RunControl()
+
+    class StopAfterFirstEpoch:  # the user presses Stop as the first epoch ends
+        def __call__(self, event: EpochEvent) -> None:
+            if event.get("type") == "epoch":
+                control.stop()
+
+    from runtime.trainer import RunOptions, Trainer
+    from tests.runtime.helpers import moons_mlp
+
+    doc = moons_mlp()
+    stopped = claim_run_folder(graph_file)
+    Trainer(doc, RunOptions(epochs=3, out_dir=stopped), sink=StopAfterFirstEpoch(),
+            control=control).run()
+    assert run_info(stopped).status == "stopped by you after 1 of 3 epochs"
+    (stopped / OUTCOME).unlink()  # an older run: the epoch count is all there is
+    assert run_info(stopped).status == "stopped after 1 of 3 epochs"
+    (stopped / OUTCOME).write_text('{"status": "completed", "epochs": "1"}')
+    assert run_info(stopped).status == "stopped after 1 of 3 epochs"  # not trusted
+
+    # a learning rate too small to change any prediction: accuracy cannot improve
+    early = {"enabled": True, "patience": 1, "monitor": "val_accuracy", "restore_best": True}
+    _, folder = _trained(graph_file, epochs=30,
+                         networks={"main": {"optimizer": {"name": "sgd", "lr": 1e-12}}},
+                         early_stopping=early)
+    assert run_info(folder).status == "stopped early after 2 of 30 epochs: val_accuracy did " \
+        "not improve for 1 epoch; the weights of epoch 1, its best, were kept"
 
 
 def test_delete_removes_only_run_folders(tmp_path: Path) -> None:
