@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLineEdit
 from qt_wait import wait
 from record import Recorder, add_results_argument
 
@@ -328,6 +328,7 @@ def edit(window: MainWindow, probe: PaintProbe, image: str, results: Results,
     scene = view.graph_scene
     scene.select_nodes([image])
     editor = window.inspector.editors["shape"]
+    assert isinstance(editor, QLineEdit)  # the "ints" editor
     head = next(e for e in scene.edges if e.source == image)
     sizes = iter([24, 20, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72, 76, 80, 84, 88])
     caught_up: list[float] = []  # until every off-screen item has caught up too

@@ -177,7 +177,7 @@ def _table(done: dict[tuple[str, int, str], dict[str, Any]], names: list[str],
 
 def _rows(done: dict[tuple[str, int, str], dict[str, Any]], names: list[str],
           seeds: list[int]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for name in names:
         ours = [done[(name, s, "layerloom")] for s in seeds if (name, s, "layerloom") in done]
         plain = [done[(name, s, "plain")] for s in seeds if (name, s, "plain") in done]

@@ -134,7 +134,7 @@ def save_as_weights(graph: Path, state_dicts: Path, weights: Path) -> None:
     from runtime.run_data import load_run_data
 
     doc = load_graph(graph)
-    networks = {}
+    networks: dict[str, torch.nn.Module] = {}
     for name, state in torch.load(state_dicts, weights_only=True).items():
         networks[name] = compile_network(doc, name)
         networks[name].load_state_dict(state)

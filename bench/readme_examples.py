@@ -192,7 +192,7 @@ class _Figure(float):
         if spec == "%":
             return f"{self:.1%}".replace(".0%", "%")
         if spec[:-1].isdigit() and spec.endswith("s"):
-            if self == 0:
+            if self == 0.0:
                 return "0"
             decimals = int(spec[:-1]) - 1 - math.floor(math.log10(abs(self)))
             return f"{round(float(self), decimals):.{max(decimals, 0)}f}"

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
+from torch import fx, nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -62,7 +62,7 @@ REFERENCE = (4.0, 280.0)  # real-vs-real and noise-vs-real distances to calibrat
 DOCUMENTS = {"digits": classifier_document}
 
 
-def train(doc: Document, seed: int) -> tuple[nn.Module, RunData]:
+def train(doc: Document, seed: int) -> tuple[fx.GraphModule, RunData]:
     """Train the document's one network on CPU with one thread (reproducible)."""
     with tempfile.TemporaryDirectory() as tmp:
         options = RunOptions(seed=seed, device="cpu", threads=1, out_dir=tmp, activations=False)
@@ -70,6 +70,7 @@ def train(doc: Document, seed: int) -> tuple[nn.Module, RunData]:
     if result.status != "completed":
         raise SystemExit(f"training stopped: {result.status}")
     (module,) = result.networks.values()
+    assert isinstance(module, fx.GraphModule)  # a one-process run keeps compile_network's modules
     data = load_run_data(doc, doc.training, torch.device("cpu"))
     return module.cpu().eval(), data
 
