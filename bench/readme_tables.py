@@ -162,6 +162,22 @@ def graph_scale_section(results: Path) -> str:
     return table(header, rows) + "\n\n" + recorded(list(newest.values()))
 
 
+def latency_text(row: Row, judged: Callable[[str, float, str], str]) -> str:
+    """From a step or epoch event's sending to the Training panel's plot having it, for
+    the events that arrived while the panel was on screen."""
+    events = row.get("plot_latency_events")
+    if events == 0 or (events is None and row.get("watch") == "insights"):
+        return "— (panel hidden)"
+    if events is None:
+        return "not measured"
+    p99 = row["plot_latency_p99_ms"]
+    text = (f"{row['plot_latency_p50_ms']:.1f} / {p99:.1f} / "
+            f"{row['plot_latency_max_ms']:.1f} ms ({events}")
+    undrawn = row.get("plot_latency_undrawn")
+    text += f", {undrawn} never drawn)" if undrawn else ")"
+    return judged("plot_latency_p99_ms", p99, text)
+
+
 def window_section(results: Path) -> str:
     newest = newest_by_case(read_rows("window", results / "window.jsonl"))
     if not newest:
@@ -179,12 +195,13 @@ def window_section(results: Path) -> str:
                      judged("stall_p99_ms", row["stall_p99_ms"], f"{row['stall_p99_ms']:.1f} ms"),
                      judged("stall_max_ms", row["stall_max_ms"], f"{row['stall_max_ms']:.1f} ms"),
                      f"{row['stall_cpu_p99_ms']:.1f} / {row['stall_cpu_max_ms']:.1f} ms",
-                     judged("plot_hz", row["plot_hz"], f"{row['plot_hz']:.1f} Hz") +
-                     f"; paints {row['paint_hz']:.1f} Hz",
+                     latency_text(row, judged),
+                     f"{row['plot_hz']:.1f} Hz; paints {row['paint_hz']:.1f} Hz",
                      judged("throughput_ratio", ratio["median"], ratio_text(ratio)),
                      f"{row['gui_cpu_share']:.0%}"])
     header = ["example (platform)", "epochs, threads", "stall p99", "stall max",
-              "GUI thread running in a gap, p99 / max", "plot refresh",
+              "GUI thread running in a gap, p99 / max",
+              "new data → plot, p50 / p99 / max (events)", "plot refresh",
               "samples/s window / CLI", "window's CPU (of one core)"]
     return table(header, rows) + "\n\n" + recorded(list(newest.values()))
 

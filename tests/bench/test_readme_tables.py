@@ -148,3 +148,36 @@ def test_a_language_run_over_90_seconds_says_missed(tmp_path: Path) -> None:
     assert "93.5, 84.4 and 83.6 s for the GPT, start-up and the held-out evaluation " \
            "included (1 of 3 runs over the 90 s budget, by 3.5 s: missed)" in text
     assert "61.3 s for the LSTM (every run under 90 s)" in text
+
+
+def _window_row(case: str, watch: str, latency: dict[str, object]) -> dict[str, object]:
+    run = {"epoch_samples_per_s": [900.0] * 30}
+    return {**STAMP, "bench": "window", "case": case, "run_threads": 1, "watch": watch,
+            "window_runs": [run], "stall_p99_ms": 25.0, "stall_max_ms": 90.0,
+            "stall_cpu_p99_ms": 20.0, "stall_cpu_max_ms": 60.0, "plot_hz": 9.8,
+            "paint_hz": 24.7, "gui_cpu_share": 0.2, "throughput": paired_ratio([0.95], [1.0]),
+            "targets": {"stall_p99_ms": ["<", 30.0], "stall_max_ms": ["<", 100.0],
+                        "plot_latency_p99_ms": ["≤", 50.0], "throughput_ratio": ["≥", 0.9]},
+            **latency}
+
+
+def test_window_rows_judge_the_plot_latency_not_its_refresh_rate(tmp_path: Path) -> None:
+    readme, results = _setup(tmp_path)
+    measured = {"plot_latency_events": 150, "plot_latency_undrawn": 0,
+                "plot_latency_p50_ms": 12.0, "plot_latency_p99_ms": 61.5,
+                "plot_latency_max_ms": 80.2}
+    hidden = {"plot_latency_events": 0, "plot_latency_undrawn": 0, "plot_latency_p50_ms": None,
+              "plot_latency_p99_ms": None, "plot_latency_max_ms": None}
+    rows = [_window_row("cnn_digits (offscreen)", "training", measured),
+            _window_row("mlp_moons (offscreen, Insights on screen)", "insights", hidden),
+            {**_window_row("mlp_moons (xcb)", "training", {}),  # recorded before the latency
+             "targets": {"stall_p99_ms": ["<", 30.0], "stall_max_ms": ["<", 100.0],
+                         "plot_hz": ["≥", 20.0], "throughput_ratio": ["≥", 0.9]}}]
+    (results / "window.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    readme_tables.main(["--readme", str(readme), "--results", str(results)])
+    text = readme.read_text(encoding="utf-8")
+    assert "| 20.0 / 60.0 ms | 12.0 / 61.5 / 80.2 ms (150) (≤ 50 missed) | 9.8 Hz; paints " \
+           "24.7 Hz |" in text
+    assert "| 20.0 / 60.0 ms | — (panel hidden) | 9.8 Hz; paints 24.7 Hz |" in text
+    assert "| 20.0 / 60.0 ms | not measured | 9.8 Hz; paints 24.7 Hz |" in text
+    assert "≥ 20 missed" not in text.split("<!-- bench:window -->")[1]
