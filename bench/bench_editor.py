@@ -371,8 +371,8 @@ def edit(window: MainWindow, probe: PaintProbe, image: str, results: Results,
         zoom = f"{view.zoom:.2f}" if placement == "fit" else placement
         results.add_median(f"edit → shapes on screen, zoom {zoom}, first (median)", first, 50)
         results.add_median(f"edit → shapes on screen, zoom {zoom}, again (median)", again, 50)
-        results.add_median("  until every item off screen has caught up (median)", caught_up,
-                           None)
+        results.add_median(f"  until every item off screen has caught up, zoom {zoom} (median)",
+                           caught_up, None)
         caught_up.clear()
     results.add_time("  validation, run a moment after an edit", validation(), None)
     results.add_time("  shape inference alone (graph/), first edit", _inference_alone(
