@@ -14,17 +14,10 @@ from gui.insights.boundary import BoundaryInsight, boundary_image, class_colour
 from gui.insights.gradients import GradientsInsight
 from gui.insights.health import HealthInsight
 from gui.session import Session
+from tests.gui.insights_tabs import show_tab
 
 EXAMPLES = Path(__file__).parents[2] / "resources" / "examples"
 RUN_TIMEOUT_MS = 120_000
-
-
-def show_tab(window, cls):
-    view = window.insights.view(cls)
-    window.insights_dock.show()
-    window.insights_dock.raise_()
-    window.insights.setCurrentWidget(view)
-    return view
 
 
 def train(window, qtbot, **overrides) -> None:

@@ -16,6 +16,7 @@ from gui.session import Session
 from runtime.inspect.embedding import node_outputs
 from runtime.inspect.model import inspect_model
 from runtime.inspect.projection import Embedding
+from tests.gui.insights_tabs import show_tab
 
 EXAMPLE = Path(__file__).parents[2] / "resources" / "examples" / "autoencoder_digits.loom"
 RUN_TIMEOUT_MS = 120_000
@@ -23,10 +24,7 @@ RUN_TIMEOUT_MS = 120_000
 
 def test_the_code_space_of_a_run_then_another_layer_from_its_weights(window, qtbot):
     window.set_session(Session(load_graph(EXAMPLE)))
-    view = window.insights.view(EmbeddingView)
-    window.insights_dock.show()
-    window.insights_dock.raise_()
-    window.insights.setCurrentWidget(view)
+    view = show_tab(window, EmbeddingView)
     qtbot.waitUntil(lambda: view.shown is not None, timeout=RUN_TIMEOUT_MS)
     assert "fresh, untrained weights" in view.note.text()  # before any run
 
@@ -64,10 +62,7 @@ def test_the_code_space_of_a_run_then_another_layer_from_its_weights(window, qtb
 
 def test_k_starts_at_the_number_of_classes_without_leaving_the_class_colours(window, qtbot):
     window.set_session(Session(load_graph(EXAMPLE.with_name("mlp_iris.loom"))))
-    view = window.insights.view(EmbeddingView)
-    window.insights_dock.show()
-    window.insights_dock.raise_()
-    window.insights.setCurrentWidget(view)
+    view = show_tab(window, EmbeddingView)
     qtbot.waitUntil(lambda: view.shown is not None, timeout=RUN_TIMEOUT_MS)
     assert view.k.value() == 3 and view.colour_by.currentIndex() == 0
     assert "Colour: true class" in view.key.text() and "setosa" in view.key.text()
@@ -83,9 +78,7 @@ def test_a_runs_records_show_while_another_layer_is_selected(window, qtbot):
                        ("0", "1"), 2, "val").record()
     view.on_event({"type": "embedding", "epoch": 3, **record})
     assert view.shown is None  # hidden: the record waits until the tab is seen
-    window.insights_dock.show()
-    window.insights_dock.raise_()
-    window.insights.setCurrentWidget(view)
+    show_tab(window, EmbeddingView)
     qtbot.waitUntil(view.isVisible)
     assert view.shown is not None and view.shown.node_id == "n9"
     assert view.note.text().startswith("During a run this view follows Linear 'code'")
@@ -94,10 +87,7 @@ def test_a_runs_records_show_while_another_layer_is_selected(window, qtbot):
 
 def test_samples_without_classes_are_coloured_by_group_only(window, qtbot):
     window.set_session(Session(load_graph(EXAMPLE.with_name("rnn_sine.loom"))))
-    view = window.insights.view(EmbeddingView)
-    window.insights_dock.show()
-    window.insights_dock.raise_()
-    window.insights.setCurrentWidget(view)
+    view = show_tab(window, EmbeddingView)
     qtbot.waitUntil(lambda: view.shown is not None, timeout=RUN_TIMEOUT_MS)
     assert view.shown.labels is None and not view.colour_by.isEnabled()
     assert view.k.isEnabled() and "Colour: k-means group" in view.key.text()
@@ -107,10 +97,7 @@ def test_samples_without_classes_are_coloured_by_group_only(window, qtbot):
 def test_a_layer_selected_while_one_computes_is_computed_next(window, qtbot):
     doc = load_graph(Path(EXAMPLE).with_name("mlp_moons.loom"))
     window.set_session(Session(doc))
-    view = window.insights.view(EmbeddingView)
-    window.insights_dock.show()
-    window.insights_dock.raise_()
-    window.insights.setCurrentWidget(view)  # shown: the default layer is being computed
+    view = show_tab(window, EmbeddingView)  # shown: the default layer is being computed
     assert view.job.running
     fc1 = doc.network("main").by_label("fc1").id
     view.on_selection("main", fc1)

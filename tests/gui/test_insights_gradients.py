@@ -9,13 +9,11 @@ from PySide6.QtGui import QImage, QPainter
 
 from gui.insights.boundary import class_colour
 from gui.insights.gradients import GradientsInsight
+from tests.gui.insights_tabs import show_tab
 
 
 def shown(window, qtbot) -> GradientsInsight:
-    view = window.insights.view(GradientsInsight)
-    window.insights_dock.show()
-    window.insights_dock.raise_()
-    window.insights.setCurrentWidget(view)
+    view = show_tab(window, GradientsInsight)
     qtbot.waitUntil(view.isVisible)
     return view
 

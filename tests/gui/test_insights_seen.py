@@ -7,6 +7,7 @@ from typing import Any
 
 from gui.insights.data import DataInsight
 from gui.insights.gradients import GradientsInsight
+from tests.gui.insights_tabs import show_tab
 
 
 def step(n: int) -> dict[str, Any]:
@@ -19,11 +20,17 @@ def points(view: GradientsInsight) -> int:
     return 0 if xs is None else len(xs)
 
 
+def count_draws(item: Any) -> list[int]:
+    """A list that grows by one at each ``setData`` on ``item`` (which still draws)."""
+    drawn: list[int] = []
+    original = item.setData
+    item.setData = lambda *a, **k: (drawn.append(1), original(*a, **k))
+    return drawn
+
+
 def test_a_hidden_tab_draws_nothing_until_shown_then_its_newest_data(window, qtbot):
     view = window.insights.view(GradientsInsight)
-    window.insights_dock.show()
-    window.insights_dock.raise_()
-    window.insights.setCurrentWidget(window.insights.view(DataInsight))  # another tab
+    show_tab(window, DataInsight)  # another tab
     qtbot.waitUntil(lambda: not view.isVisible())
     for n in (1, 2, 3):
         view.on_event(step(n))
@@ -34,16 +41,11 @@ def test_a_hidden_tab_draws_nothing_until_shown_then_its_newest_data(window, qtb
 
 
 def test_records_of_one_drain_are_drawn_once_at_its_end(window, qtbot):
-    view = window.insights.view(GradientsInsight)
-    window.insights_dock.show()
-    window.insights_dock.raise_()
-    window.insights.setCurrentWidget(view)
+    view = show_tab(window, GradientsInsight)
     qtbot.waitUntil(view.isVisible)
     view.on_event(step(1))
     curve = view.curves[("main", "a")]
-    drawn: list[int] = []
-    original = curve.setData
-    curve.setData = lambda *a, **k: (drawn.append(1), original(*a, **k))  # type: ignore
+    drawn = count_draws(curve)
     window.training.draining = True  # as inside TrainingController._drain
     for n in (2, 3, 4):
         view.on_event(step(n))
@@ -74,9 +76,7 @@ def test_the_training_curves_wait_while_hidden_and_draw_once_a_drain(window, qtb
     assert list(item.xData) == [1, 2] and list(panel.metrics.items["val_accuracy"].yData) \
         == [0.51, 0.52]
 
-    drawn: list[int] = []
-    original = item.setData
-    item.setData = lambda *a, **k: (drawn.append(1), original(*a, **k))  # type: ignore
+    drawn = count_draws(item)
     window.training.draining = True  # as inside TrainingController._drain
     for n in (3, 4, 5):
         panel.on_event(epoch(n))

@@ -8,6 +8,7 @@ from pathlib import Path
 from graph.commands import SetTraining
 from gui.insights.data import DataInsight
 from gui.training_dialog import TrainingSettingsDialog
+from tests.gui.insights_tabs import show_tab
 
 TIMEOUT_MS = 30_000
 
@@ -53,11 +54,8 @@ def test_settings_preview_follows_the_chosen_data_set(window, qtbot, tmp_path: P
 
 
 def test_insights_data_tab_follows_the_document(window, qtbot) -> None:
-    tab = window.insights.view(DataInsight)
+    tab = show_tab(window, DataInsight)
     assert isinstance(tab, DataInsight)
-    window.insights_dock.show()
-    window.insights_dock.raise_()
-    window.insights.setCurrentWidget(tab)
     _shown(qtbot, tab.preview, "image")
     training = window.session.doc.training
     window.session.push(SetTraining(training.replaced("data", {"name": "sine"}).replaced(
