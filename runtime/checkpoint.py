@@ -33,6 +33,7 @@ from runtime.records import (
     WeightsError,
     WeightsMetadata,
 )
+from runtime.runs import OUTCOME
 
 if TYPE_CHECKING:
     from runtime.optim import Schedule
@@ -211,6 +212,16 @@ def write_run_files(out_dir: Path, doc: Document, data: RunData,
         _atomic_write(out_dir / TOKENIZER_FILE,
                       lambda tmp: Path(tmp).write_text(words, encoding="utf-8"))
     (out_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
+
+
+def write_outcome(out_dir: Path, status: str, epochs: int, planned: int,
+                  early: dict[str, Any] | None = None) -> None:
+    """Say how the run ended (``completed``, ``stopped`` by the user, ``early_stopped``;
+    with ``early``: the monitored metric, the patience and the best epoch restored), so
+    the Runs panel need not guess it from the epoch count."""
+    text = json.dumps({"status": status, "epochs": epochs, "planned": planned,
+                       **(early or {})})
+    _atomic_write(out_dir / OUTCOME, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def append_log(out_dir: Path, record: dict[str, Any]) -> None:

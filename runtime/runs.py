@@ -130,21 +130,10 @@ def _settings(folder: Path) -> tuple[str, int | None]:
             f"{optimisers}, {training.loss.name}"), training.epochs
 
 
-def write_outcome(folder: Path, status: str, epochs: int, planned: int,
-                  early: dict[str, Any] | None = None) -> None:
-    """Say how the run ended (``completed``, ``stopped`` by the user, ``early_stopped``;
-    with ``early``: the monitored metric, the patience and the best epoch restored), so
-    the Runs panel need not guess it from the epoch count."""
-    record = {"status": status, "epochs": epochs, "planned": planned, **(early or {})}
-    tmp = folder / f".{OUTCOME}.tmp"
-    tmp.write_text(json.dumps(record), encoding="utf-8")
-    tmp.replace(folder / OUTCOME)
-
-
 def _outcome_text(folder: Path) -> str | None:
-    """The status ``write_outcome`` recorded, in words; None for a run without one (made
-    before it was written, or killed) or one that cannot be read (never trusted blindly:
-    a field of the wrong kind reads as no outcome)."""
+    """The status ``checkpoint.write_outcome`` recorded, in words; None for a run without
+    one (made before it was written, or killed) or one that cannot be read (never trusted
+    blindly: a field of the wrong kind reads as no outcome)."""
     try:
         record = json.loads((folder / OUTCOME).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):

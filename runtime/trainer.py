@@ -40,7 +40,6 @@ from runtime.run_data import DataMismatch, RunData, load_run_data
 from runtime.run_options import RunOptions as RunOptions  # re-exported: it lived here
 from runtime.run_options import RunResult as RunResult
 from runtime.run_options import effective_training as effective_training
-from runtime.runs import write_outcome
 from runtime.telemetry import Budget, LossTrail, Throttle, grad_norms
 from runtime.trace import ProbeRecorder, first_nonfinite_node
 
@@ -352,7 +351,7 @@ class Trainer:
             early = {"monitor": self._monitor_key(),
                      "patience": self.training.early_stopping.patience,
                      "best_epoch": state.best_epoch + 1, "restored": restored}
-        write_outcome(out_dir, status, len(state.history), self.training.epochs, early)
+        ckpt.write_outcome(out_dir, status, len(state.history), self.training.epochs, early)
 
     def _test_metrics(self, last: dict[str, Any], restored: bool) -> dict[str, float]:
         """The test split's metrics. A language model holds out one text for both
